@@ -1,0 +1,127 @@
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { fullSchema } from './config/full-schema';
+import { loadConfig } from './config/load';
+import { GatehouseError } from './errors';
+import { createGateway } from './server/gateway';
+import { generateCertificate, writeCertificate } from './server/tls';
+
+const HELP: Record<string, string> = {
+  main: `gatehouse — a programmable reverse proxy
+
+Usage: gatehouse <command> [options]
+
+Commands:
+  start      run the proxy
+  validate   check a config file and exit
+  schema     print the config JSON schema
+  cert       make a self-signed certificate
+
+Run 'gatehouse <command> --help' for a command's options.`,
+  start: `Usage: gatehouse start [-c FILE]
+
+Runs the proxy. Without -c the config is searched for in the current directory
+(gatehouse.yaml, gatehouse.yml, gatehouse.json, .gatehouserc*, gatehouse.config.*).
+SIGHUP reloads the config (an invalid one is refused and the old one kept);
+SIGTERM/SIGINT drain in-flight requests for server.shutdownGrace ms, then exit 0.`,
+  validate: `Usage: gatehouse validate [-c FILE]
+
+Checks the config and every plugin's options. Exit 0 when valid; exit 1 with
+each problem (file:line:column /json/path: message) otherwise.`,
+  schema: `Usage: gatehouse schema
+
+Prints the JSON schema of the config (core plus built-in plugins) to stdout.`,
+  cert: `Usage: gatehouse cert --host NAME [--san-ip IP ...] [--san-dns NAME ...] [--days N] [--out DIR]
+
+Writes a self-signed RSA-2048/SHA-256 certificate (cert.pem) and key (key.pem)
+to DIR (default: current directory) and prints the SHA-256 fingerprint.
+--days defaults to 3650 (10 years).`,
+};
+
+type Out = { log(s: string): void; error(s: string): void };
+
+/** Run the CLI; resolves with the exit code (start resolves only when stopped). */
+export async function main(argv: string[], out: Out = console): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    out.log(HELP.main);
+    return command ? 0 : 1;
+  }
+  if (!HELP[command] || command === 'main') {
+    out.error(`gatehouse: unknown command "${command}"\n\n${HELP.main}`);
+    return 1;
+  }
+  let args;
+  try {
+    args = parseArgs({
+      args: rest,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        config: { type: 'string', short: 'c' },
+        host: { type: 'string' },
+        'san-ip': { type: 'string', multiple: true },
+        'san-dns': { type: 'string', multiple: true },
+        days: { type: 'string' },
+        out: { type: 'string' },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    out.error(`gatehouse ${command}: ${(err as Error).message}\n\n${HELP[command]}`);
+    return 1;
+  }
+  if (args.help) {
+    out.log(HELP[command]);
+    return 0;
+  }
+  try {
+    switch (command) {
+      case 'validate': {
+        const loaded = await loadConfig(args.config);
+        out.log(`${loaded.file}: valid (${loaded.config.routes.length} routes, ${Object.keys(loaded.config.upstreams).length} upstreams)`);
+        return 0;
+      }
+      case 'schema':
+        out.log(JSON.stringify(fullSchema(), null, 2));
+        return 0;
+      case 'cert':
+        return await cert(args, out);
+      case 'start':
+        return await start(args.config);
+    }
+  } catch (err) {
+    out.error(err instanceof GatehouseError ? `${err.code}: ${err.message}` : String((err as Error)?.stack ?? err));
+    return 1;
+  }
+  return 1;
+}
+
+async function cert(args: { host?: string; 'san-ip'?: string[]; 'san-dns'?: string[]; days?: string; out?: string }, out: Out): Promise<number> {
+  if (!args.host) {
+    out.error(`gatehouse cert: --host is required\n\n${HELP.cert}`);
+    return 1;
+  }
+  const days = args.days === undefined ? 3650 : Number(args.days);
+  if (!Number.isInteger(days) || days < 1) {
+    out.error(`gatehouse cert: --days must be a positive whole number, got ${args.days}`);
+    return 1;
+  }
+  const pair = await generateCertificate({ host: args.host, sanIps: args['san-ip'], sanDns: args['san-dns'], days });
+  const files = writeCertificate(resolve(args.out ?? '.'), pair);
+  out.log(`certificate: ${files.certFile}\nkey:         ${files.keyFile}\nsha256:      ${pair.fingerprint}`);
+  return 0;
+}
+
+async function start(config: string | undefined): Promise<number> {
+  const gw = await createGateway({ config });
+  await gw.listen();
+  return new Promise((resolveExit) => {
+    process.on('SIGHUP', () => void gw.reload().catch(() => undefined));
+    const stop = (signal: string) => {
+      gw.logger.info({ signal }, 'shutting down');
+      void gw.close().then(() => resolveExit(0), () => resolveExit(1));
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

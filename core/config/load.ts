@@ -1,0 +1,163 @@
+import { dirname, resolve } from 'node:path';
+import { cosmiconfig, getDefaultSearchPlaces } from 'cosmiconfig';
+import IPCIDR from 'ip-cidr';
+import { isIP } from 'node:net';
+import { GatehouseError } from '../errors';
+import type { PluginDefinition } from '../plugin/contract';
+import { resolvePlugin } from '../plugin/loader';
+import { interpolate } from './interpolate';
+import { coreSchema } from './schema';
+import { parseWithPositions, type ConfigSource } from './source';
+import type { GatehouseConfig, PluginDeclaration } from './types';
+import { formatAt, formatErrors, validatorFor } from './validate';
+
+/** A plugin declaration resolved to its definition, with validated and frozen options. */
+export interface ResolvedPlugin {
+  /** The key as written (built-in name, path or package). */
+  readonly key: string;
+  readonly definition: PluginDefinition;
+  readonly options: Readonly<Record<string, unknown>>;
+  /** JSON path of the declaration, e.g. `/routes/0/plugins/1`. */
+  readonly at: string;
+}
+
+/** A configuration ready to run. */
+export interface LoadedConfig {
+  /** Absolute path of the file, or `<inline>`. */
+  readonly file: string;
+  readonly dir: string;
+  readonly config: Readonly<GatehouseConfig>;
+  /** Global plugins, in order. */
+  readonly globalPlugins: readonly ResolvedPlugin[];
+  /** Route plugins, per route index, in order. */
+  readonly routePlugins: readonly (readonly ResolvedPlugin[])[];
+}
+
+const sources = new Map<string, ConfigSource>();
+const positionalLoader = (filepath: string, content: string): unknown => {
+  const { value, source } = parseWithPositions(filepath, content);
+  sources.set(filepath, source);
+  return value;
+};
+
+/** Files looked for, in order, when no `-c FILE` is given. */
+export const searchPlaces = ['gatehouse.yaml', 'gatehouse.yml', 'gatehouse.json', ...getDefaultSearchPlaces('gatehouse')];
+
+/**
+ * Find (or take) a config file, interpolate `${ENV}`, validate it against core's
+ * schema and every declared plugin's schema, and freeze it. All problems are
+ * reported in one GH_ERR_CONFIG_INVALID error; nothing partial is ever returned.
+ */
+export async function loadConfig(file?: string, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<LoadedConfig> {
+  const explorer = cosmiconfig('gatehouse', {
+    searchPlaces,
+    cache: false,
+    searchStrategy: 'none',
+    loaders: { '.yaml': positionalLoader, '.yml': positionalLoader, '.json': positionalLoader, noExt: positionalLoader },
+  });
+  const cwd = options.cwd ?? process.cwd();
+  let found;
+  try {
+    found = file ? await explorer.load(resolve(cwd, file)) : await explorer.search(cwd);
+  } catch (cause) {
+    if (cause instanceof GatehouseError) throw cause;
+    const err = cause as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') throw new GatehouseError('GH_ERR_CONFIG_NOT_FOUND', `config file ${resolve(cwd, file ?? '')} does not exist`, { cause });
+    throw new GatehouseError('GH_ERR_CONFIG_PARSE', `${file}: ${err.message}`, { cause });
+  }
+  if (!found || found.isEmpty) {
+    throw new GatehouseError('GH_ERR_CONFIG_NOT_FOUND', file ? `config file ${file} is empty` : `no config found in ${cwd} (looked for ${searchPlaces.slice(0, 3).join(', ')}, .gatehouserc*, gatehouse.config.*); pass -c FILE`);
+  }
+  return validateConfig(found.config, { file: found.filepath, source: sources.get(found.filepath), env: options.env });
+}
+
+/** Validate an already parsed config object (used by loadConfig and by createGateway with inline config). */
+export function validateConfig(raw: unknown, ctx: { file?: string; source?: ConfigSource; env?: NodeJS.ProcessEnv } = {}): LoadedConfig {
+  const file = ctx.file ?? '<inline>';
+  const dir = ctx.file ? dirname(ctx.file) : process.cwd();
+  const source = ctx.source;
+  const config = structuredClone(interpolate(raw, ctx.env)) as GatehouseConfig;
+  const errors: string[] = [];
+  const validate = validatorFor(coreSchema);
+  if (!validate(config)) errors.push(...formatErrors(validate.errors ?? [], source));
+
+  const resolveList = (list: unknown, base: (string | number)[]): ResolvedPlugin[] => {
+    if (!Array.isArray(list)) return [];
+    const out: ResolvedPlugin[] = [];
+    list.forEach((decl: PluginDeclaration, i) => {
+      if (!decl || typeof decl !== 'object' || Object.keys(decl).length !== 1) return; // reported by the core schema
+      const [key] = Object.keys(decl);
+      const path = [...base, i];
+      let definition: PluginDefinition;
+      try {
+        definition = resolvePlugin(key, dir);
+      } catch (e) {
+        errors.push(formatAt(source, path, (e as Error).message, key));
+        return;
+      }
+      const opts = structuredClone(decl[key] ?? {}) as Record<string, unknown>;
+      let check;
+      try {
+        check = validatorFor(definition.schema);
+      } catch (e) {
+        errors.push(formatAt(source, path, `plugin "${definition.name}" has an invalid schema: ${(e as Error).message}`, key));
+        return;
+      }
+      if (!check(opts)) {
+        errors.push(...formatErrors(check.errors ?? [], source, [...path, key]).map((l) => `${l} (plugin ${definition.name})`));
+        return;
+      }
+      out.push({ key, definition, options: deepFreeze(opts), at: `/${path.join('/')}` });
+    });
+    return out;
+  };
+
+  const globalPlugins = resolveList(config.plugins, ['plugins']);
+  const routePlugins = (Array.isArray(config.routes) ? config.routes : []).map((r, i) => resolveList(r?.plugins, ['routes', i, 'plugins']));
+  crossCheck(config, source, errors);
+
+  if (errors.length) {
+    throw new GatehouseError('GH_ERR_CONFIG_INVALID', `${file}: ${errors.length} error(s):\n  ${errors.join('\n  ')}`, { details: errors });
+  }
+  if (!config.server.http && !config.server.https) config.server.http = { port: 8080, host: '0.0.0.0', redirectToHttps: false };
+  return Object.freeze({ file, dir, config: deepFreeze(config), globalPlugins, routePlugins });
+}
+
+/** Rules JSON Schema cannot express: references between sections, CIDRs, TLS sources. */
+function crossCheck(config: GatehouseConfig, source: ConfigSource | undefined, errors: string[]): void {
+  const upstreams = config.upstreams && typeof config.upstreams === 'object' ? Object.keys(config.upstreams) : [];
+  (Array.isArray(config.routes) ? config.routes : []).forEach((r, i) => {
+    if (!r || typeof r !== 'object') return;
+    if (r.upstream !== undefined && !upstreams.includes(r.upstream)) {
+      const hint = upstreams.length ? `; declared upstreams: ${upstreams.join(', ')}` : '; no upstreams are declared';
+      errors.push(formatAt(source, ['routes', i, 'upstream'], `unknown upstream "${r.upstream}"${hint}`));
+    }
+    if (r.upstream === undefined && !(Array.isArray(r.plugins) && r.plugins.length) && !(Array.isArray(config.plugins) && config.plugins.length)) {
+      errors.push(formatAt(source, ['routes', i], 'a route needs an upstream or at least one plugin to answer'));
+    }
+    const m = r.match ?? {};
+    const kinds = ['path', 'pathExact', 'pathRegex'].filter((k) => (m as Record<string, unknown>)[k] !== undefined);
+    if (kinds.length > 1) errors.push(formatAt(source, ['routes', i, 'match'], `use only one of path, pathExact, pathRegex (found ${kinds.join(', ')})`));
+  });
+  (config.server?.trustProxy ?? []).forEach((c, i) => {
+    if (typeof c === 'string' && !isIP(c) && !IPCIDR.isValidCIDR(c)) {
+      errors.push(formatAt(source, ['server', 'trustProxy', i], `found ${JSON.stringify(c)}, expected an IP address or CIDR such as 10.0.0.0/8`));
+    }
+  });
+  const https = config.server?.https;
+  if (https && !https.selfSigned && !(https.cert && https.key)) {
+    errors.push(formatAt(source, ['server', 'https'], 'https needs cert and key files, or selfSigned: {}'));
+  }
+  if (https && https.selfSigned && (https.cert || https.key)) {
+    errors.push(formatAt(source, ['server', 'https'], 'use either cert/key or selfSigned, not both'));
+  }
+}
+
+/** Freeze an object graph so that validated options can never change under a plugin. */
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

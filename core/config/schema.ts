@@ -1,0 +1,150 @@
+import type { JsonSchema } from '../plugin/contract';
+
+const pluginList = (description: string): JsonSchema => ({
+  type: 'array',
+  description,
+  default: [],
+  items: {
+    description: 'One plugin: `- <plugin-name>: {options}`. Built-ins by name; custom ones by path (./x.ts) or package name.',
+    type: 'object',
+    minProperties: 1,
+    maxProperties: 1,
+  },
+});
+
+const timeoutMs = (description: string, dflt: number): JsonSchema => ({
+  type: 'integer', minimum: 0, default: dflt, description: `${description} Default: ${dflt}.`,
+});
+
+/** JSON Schema of the core configuration (plugin options are checked by each plugin's schema). */
+export const coreSchema: JsonSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://gatehouse.dev/config.schema.json',
+  title: 'Gatehouse configuration',
+  type: 'object',
+  additionalProperties: false,
+  required: ['routes'],
+  properties: {
+    server: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Listeners and client-facing limits.',
+      properties: {
+        http: {
+          type: 'object', additionalProperties: false,
+          description: 'Plain HTTP listener. Default: port 8080 on all interfaces when no https block is given.',
+          properties: {
+            port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080, description: 'Port (0 picks a free one). Default: 8080.' },
+            host: { type: 'string', default: '0.0.0.0', description: 'Bind address. Default: 0.0.0.0.' },
+            redirectToHttps: { type: 'boolean', default: false, description: 'Answer every request with a 308 to the https listener. Default: false.' },
+          },
+        },
+        https: {
+          type: 'object', additionalProperties: false,
+          description: 'TLS listener, from cert/key files or a persisted self-signed certificate.',
+          properties: {
+            port: { type: 'integer', minimum: 0, maximum: 65535, default: 8443, description: 'Port. Default: 8443.' },
+            host: { type: 'string', default: '0.0.0.0', description: 'Bind address. Default: 0.0.0.0.' },
+            cert: { type: 'string', description: 'PEM certificate file (relative to the config file).' },
+            key: { type: 'string', description: 'PEM private key file (relative to the config file).' },
+            selfSigned: {
+              type: 'object', additionalProperties: false,
+              description: 'Generate a self-signed RSA/SHA-256 certificate once and keep it in `dir`, so clients can pin it.',
+              properties: {
+                hosts: { type: 'array', items: { type: 'string' }, minItems: 1, default: ['localhost', '127.0.0.1'], description: 'Common name (first) and subject alternative names. Default: [localhost, 127.0.0.1].' },
+                dir: { type: 'string', default: './data/tls', description: 'Where the certificate is kept. Default: ./data/tls.' },
+                days: { type: 'integer', minimum: 1, default: 3650, description: 'Validity in days. Default: 3650.' },
+              },
+            },
+          },
+        },
+        trustProxy: {
+          type: 'array', items: { type: 'string' }, default: [],
+          description: 'CIDRs (or addresses) of proxies whose X-Forwarded-* headers are believed. Default: none.',
+        },
+        timeouts: {
+          type: 'object', additionalProperties: false, default: {},
+          description: 'Client-side timeouts in milliseconds.',
+          properties: {
+            headers: timeoutMs('Time allowed to receive the request headers.', 20000),
+            request: timeoutMs('Time allowed to receive the whole request (0: none).', 300000),
+            keepAlive: timeoutMs('Idle time before a client keep-alive connection is closed.', 5000),
+          },
+        },
+        maxHeaderSize: { type: 'integer', minimum: 1024, default: 16384, description: 'Largest request header block in bytes (431 beyond). Default: 16384.' },
+        maxUrlLength: { type: 'integer', minimum: 64, default: 8192, description: 'Longest request target in bytes (414 beyond). Default: 8192.' },
+        shutdownGrace: timeoutMs('How long SIGTERM waits for in-flight requests before closing them.', 10000),
+      },
+    },
+    admin: {
+      type: 'object', additionalProperties: false,
+      description: 'Admin API (health, metrics, config, reload). Disabled when absent.',
+      required: ['token'],
+      properties: {
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 9901, description: 'Port. Default: 9901.' },
+        host: { type: 'string', default: '127.0.0.1', description: 'Bind address; keep it on loopback. Default: 127.0.0.1.' },
+        token: { type: 'string', minLength: 16, description: 'Bearer token required for everything but /healthz and /readyz (16+ characters).' },
+      },
+    },
+    store: { type: 'string', default: 'sqlite:./data/gatehouse.db', description: 'Durable state: sqlite:PATH (embedded) or redis://host:port. Default: sqlite:./data/gatehouse.db.' },
+    log: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'pino level. Default: info.' },
+        accessLog: { type: 'boolean', default: true, description: 'One JSON line per request. Default: true.' },
+      },
+    },
+    upstreams: {
+      type: 'object', default: {},
+      description: 'Named upstream pools.',
+      propertyNames: { pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' },
+      additionalProperties: {
+        type: 'object', additionalProperties: false, required: ['targets'],
+        properties: {
+          targets: { type: 'array', minItems: 1, items: { type: 'string', format: 'uri', pattern: '^(http|https|ws|wss)://' }, description: 'Base URLs, used round robin.' },
+          timeout: timeoutMs('Idle time on the upstream socket before a 504.', 60000),
+          maxSockets: { type: 'integer', minimum: 1, default: 256, description: 'Connections per target. Default: 256.' },
+          maxFreeSockets: { type: 'integer', minimum: 0, default: 64, description: 'Idle keep-alive connections kept per target. Default: 64.' },
+          keepAliveMs: timeoutMs('How long an idle upstream connection is kept.', 30000),
+          changeOrigin: { type: 'boolean', default: false, description: 'Send the target host as Host. Default: false (keep the client Host).' },
+          insecure: { type: 'boolean', default: false, description: 'Accept invalid TLS certificates from an https target. Default: false.' },
+        },
+      },
+    },
+    plugins: pluginList('Global plugins, run before route plugins on every route.'),
+    routes: {
+      type: 'array', minItems: 1,
+      description: 'Routes, tried in order; the first match wins.',
+      items: {
+        type: 'object', additionalProperties: false,
+        properties: {
+          name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', description: 'Name used in logs and metrics. Default: route-<index>.' },
+          match: {
+            type: 'object', additionalProperties: false, default: {},
+            properties: {
+              host: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }], description: 'Host (exact) or *.example.com; any host when absent.' },
+              path: { type: 'string', pattern: '^/', description: 'Path prefix. Default: / (everything).' },
+              pathExact: { type: 'string', pattern: '^/', description: 'Exact path.' },
+              pathRegex: { type: 'string', format: 'regex', description: 'Regular expression on the path.' },
+              methods: { type: 'array', items: { type: 'string', pattern: '^[A-Z]+$' }, minItems: 1, description: 'Allowed methods; any when absent.' },
+              headers: {
+                type: 'object', description: 'Header name → exact value, or { regex } to match.',
+                additionalProperties: { oneOf: [{ type: 'string' }, { type: 'object', additionalProperties: false, required: ['regex'], properties: { regex: { type: 'string', format: 'regex' } } }] },
+              },
+            },
+          },
+          stripPrefix: { type: 'string', pattern: '^/', description: 'Remove this prefix from the path sent upstream.' },
+          rewrite: {
+            type: 'object', additionalProperties: false, required: ['pattern', 'replacement'],
+            description: 'Regex rewrite of the path sent upstream ($1… refer to groups).',
+            properties: { pattern: { type: 'string', format: 'regex' }, replacement: { type: 'string' } },
+          },
+          upstream: { type: 'string', description: 'Upstream name; plugins may choose another per request.' },
+          websocket: { type: 'boolean', default: false, description: 'Allow WebSocket upgrades. Default: false.' },
+          plugins: pluginList('Route plugins, run in order after the global ones.'),
+        },
+      },
+    },
+  },
+};

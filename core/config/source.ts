@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document } from 'yaml';
+import { GatehouseError } from '../errors';
+
+/** A parsed YAML/JSON file that can say where a JSON path sits in the text. */
+export interface ConfigSource {
+  readonly file: string;
+  /** `line:column` of a JSON path (of its key when `key` is given), if known. */
+  locate(path: readonly (string | number)[], key?: string): string | undefined;
+}
+
+/** Parse YAML or JSON (a YAML subset) keeping positions for error messages. */
+export function parseWithPositions(file: string, text = readFileSync(file, 'utf8')): { value: unknown; source: ConfigSource } {
+  const lineCounter = new LineCounter();
+  const doc: Document = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length) {
+    // The first few errors are the useful ones; later ones usually cascade from them.
+    const msgs = doc.errors.slice(0, 5).map((e) => {
+      const pos = e.linePos?.[0];
+      return `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`;
+    });
+    throw new GatehouseError('GH_ERR_CONFIG_PARSE', msgs.join('\n'), { details: msgs });
+  }
+  const at = (offset: number): string => {
+    const p = lineCounter.linePos(offset);
+    return `${p.line}:${p.col}`;
+  };
+  return {
+    value: doc.toJS({ maxAliasCount: 100 }),
+    source: {
+      file,
+      locate(path, key) {
+        try {
+          const node = path.length ? doc.getIn(path, true) : doc.contents;
+          if (key !== undefined && isMap(node)) {
+            const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === key);
+            const k = pair && isScalar(pair.key) ? pair.key : undefined;
+            if (k?.range) return at(k.range[0]);
+          }
+          const range = (node as { range?: [number, number, number] } | undefined)?.range;
+          return range ? at(range[0]) : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+    },
+  };
+}

@@ -1,0 +1,53 @@
+/** Typed view of a validated configuration (defaults applied). See core/config/schema.ts. */
+export interface GatehouseConfig {
+  server: {
+    http?: { port: number; host: string; redirectToHttps: boolean };
+    https?: {
+      port: number; host: string; cert?: string; key?: string;
+      selfSigned?: { hosts: string[]; dir: string; days: number };
+    };
+    trustProxy: string[];
+    timeouts: { headers: number; request: number; keepAlive: number };
+    maxHeaderSize: number;
+    maxUrlLength: number;
+    shutdownGrace: number;
+  };
+  admin?: { port: number; host: string; token: string };
+  store: string;
+  log: { level: string; accessLog: boolean };
+  upstreams: Record<string, UpstreamConfig>;
+  plugins: PluginDeclaration[];
+  routes: RouteConfig[];
+}
+
+/** One upstream pool. */
+export interface UpstreamConfig {
+  targets: string[];
+  timeout: number;
+  maxSockets: number;
+  maxFreeSockets: number;
+  keepAliveMs: number;
+  changeOrigin: boolean;
+  insecure: boolean;
+}
+
+/** `- <name>: {options}` as written in the config. */
+export type PluginDeclaration = Record<string, unknown>;
+
+/** One route. */
+export interface RouteConfig {
+  name?: string;
+  match: {
+    host?: string | string[];
+    path?: string;
+    pathExact?: string;
+    pathRegex?: string;
+    methods?: string[];
+    headers?: Record<string, string | { regex: string }>;
+  };
+  stripPrefix?: string;
+  rewrite?: { pattern: string; replacement: string };
+  upstream?: string;
+  websocket: boolean;
+  plugins: PluginDeclaration[];
+}

@@ -1,0 +1,86 @@
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import { closest } from 'fastest-levenshtein';
+import type { JsonSchema } from '../plugin/contract';
+import type { ConfigSource } from './source';
+
+/**
+ * One ajv instance for every schema: core's and each plugin's. `useDefaults`
+ * fills in documented defaults; `verbose` keeps the schema beside each error so
+ * that messages can list what was expected.
+ */
+export const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: false, allowUnionTypes: true });
+addFormats(ajv);
+
+const compiled = new WeakMap<object, ValidateFunction>();
+
+/** Compile (once per schema object) and return the validator. */
+export function validatorFor(schema: JsonSchema): ValidateFunction {
+  let v = compiled.get(schema);
+  if (!v) {
+    v = ajv.compile(schema);
+    compiled.set(schema, v);
+  }
+  return v;
+}
+
+/** Split a JSON pointer into path segments (numbers for array indices). */
+export function pointerToPath(pointer: string): (string | number)[] {
+  if (!pointer) return [];
+  return pointer.slice(1).split('/').map((s) => {
+    const k = s.replace(/~1/g, '/').replace(/~0/g, '~');
+    return /^\d+$/.test(k) ? Number(k) : k;
+  });
+}
+
+const show = (v: unknown): string => {
+  const s = JSON.stringify(v);
+  if (s === undefined) return String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+};
+
+/** Human message for one ajv error: what was found, what was expected. */
+function describe(e: ErrorObject): { message: string; key?: string } {
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String(p.additionalProperty);
+      const known = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {});
+      const hint = known.length ? `; did you mean "${closest(key, known)}"? Expected one of: ${known.join(', ')}` : '';
+      return { message: `unknown key "${key}"${hint}`, key };
+    }
+    case 'required':
+      return { message: `missing required key "${String(p.missingProperty)}"` };
+    case 'enum':
+      return { message: `found ${show(e.data)}, expected one of ${(p.allowedValues as unknown[]).map(show).join(', ')}` };
+    case 'type':
+      return { message: `found ${show(e.data)}, expected ${String(p.type)}` };
+    case 'propertyNames':
+      return { message: `invalid key name ${show(p.propertyName)}` };
+    default:
+      return { message: `found ${show(e.data)}, expected it to ${e.message ?? e.keyword}` };
+  }
+}
+
+/** Turn ajv errors into `file:line:col /json/path: message` lines (a path prefix places plugin options). */
+export function formatErrors(errors: readonly ErrorObject[], source: ConfigSource | undefined, prefix: (string | number)[] = []): string[] {
+  // oneOf/anyOf report every branch; keep the branch errors, drop the umbrella line.
+  const useful = errors.filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'anyOf' && e.keyword !== 'if');
+  const list = useful.length ? useful : errors;
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const e of list) {
+    if (e.keyword === 'propertyNames' && list.some((x) => x !== e && x.instancePath.startsWith(e.instancePath))) continue;
+    const path = [...prefix, ...pointerToPath(e.instancePath)];
+    const { message, key } = describe(e);
+    out.push(formatAt(source, path, message, key));
+  }
+  return out.filter((l) => (seen.has(l) ? false : (seen.add(l), true)));
+}
+
+/** One error line for a JSON path. */
+export function formatAt(source: ConfigSource | undefined, path: (string | number)[], message: string, key?: string): string {
+  const pos = source?.locate(path, key);
+  const where = source ? `${source.file}${pos ? `:${pos}` : ''} ` : '';
+  return `${where}/${path.join('/')}: ${message}`;
+}

@@ -1,0 +1,12 @@
+/**
+ * Gatehouse public API: create a gateway, write plugins.
+ * @packageDocumentation
+ */
+export { createGateway, Gateway, TOKENS, type GatewayOptions } from './server/gateway';
+export { definePlugin, type PluginDefinition, type PluginInstance, type PluginScope, type JsonSchema } from './plugin/contract';
+export type { Context, Middleware } from './pipeline/context';
+export type { PluginMetrics } from './observe/metrics';
+export { GatehouseError, ERRORS, type ErrorCode } from './errors';
+export { loadConfig, validateConfig, type LoadedConfig } from './config/load';
+export type { GatehouseConfig, RouteConfig, UpstreamConfig } from './config/types';
+export { generateCertificate, type CertPair, type CertRequest } from './server/tls';

@@ -1,0 +1,53 @@
+import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+
+/**
+ * Per-request state shared by every middleware of one request.
+ *
+ * `res` is absent for WebSocket upgrades: middleware must answer through
+ * {@link Context.send} / {@link Context.json}, which work for both kinds.
+ */
+export interface Context {
+  readonly req: IncomingMessage;
+  /** Absent on WebSocket upgrades. */
+  readonly res?: ServerResponse;
+  /** The raw client socket (the upgraded one for WebSockets). */
+  readonly socket: Duplex;
+  readonly method: string;
+  /** Path as received, without the query string. */
+  readonly path: string;
+  /** Parsed query string of the request. */
+  readonly query: URLSearchParams;
+  /** Host header without port, lower-cased. */
+  readonly host: string;
+  /** Address of the TCP peer (IPv4-mapped IPv6 is reduced to IPv4). */
+  readonly peerIp: string;
+  /** Client address after the trusted-proxy rules (`server.trustProxy`). */
+  readonly clientIp: string;
+  /** True when the client reached gatehouse over TLS. */
+  readonly secure: boolean;
+  /** Name of the matched route. */
+  readonly routeName: string;
+  /** Whether this is a WebSocket upgrade. */
+  readonly upgrade: boolean;
+  /** Path (and query) that will be sent upstream; rewrite it to change the upstream URL. */
+  upstreamPath: string;
+  /** Name of the upstream to forward to; plugins may change it. */
+  upstream?: string;
+  /** An explicit target URL; when set it wins over `upstream`. */
+  target?: string;
+  /** Free-form storage for plugins to pass data along the pipeline. */
+  readonly state: Record<string, unknown>;
+  /** Request logger (child of the gateway logger, with a request id). */
+  readonly log: Logger;
+  /** True once a response has been started by any middleware or the proxy. */
+  readonly answered: boolean;
+  /** Answer the request directly (no upstream). */
+  send(status: number, body?: string | Buffer, headers?: OutgoingHttpHeaders): void;
+  /** Answer with a JSON body. */
+  json(status: number, value: unknown, headers?: OutgoingHttpHeaders): void;
+}
+
+/** A Koa-style middleware: do work, optionally `await next()` to run the rest. */
+export type Middleware = (ctx: Context, next: () => Promise<void>) => Promise<void> | void;

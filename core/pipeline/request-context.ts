@@ -1,0 +1,122 @@
+import { STATUS_CODES, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { Context } from './context';
+
+/** Plugin hooks run around the upstream exchange. */
+export interface ProxyHooks {
+  readonly onProxyRequest: readonly ((ctx: Context, proxyReq: ClientRequest) => void)[];
+  readonly onProxyResponse: readonly ((ctx: Context, proxyRes: IncomingMessage) => void)[];
+}
+const NO_HOOKS: ProxyHooks = { onProxyRequest: [], onProxyResponse: [] };
+
+/** Everything known about a request when its context is made. */
+export interface ContextInit {
+  req: IncomingMessage;
+  res: ServerResponse | undefined;
+  socket: Duplex;
+  method: string;
+  path: string;
+  /** Query string including its leading `?`, or ''. */
+  search: string;
+  host: string;
+  peerIp: string;
+  clientIp: string;
+  /** Whether the TCP peer is a trusted proxy (its X-Forwarded-* are kept). */
+  peerTrusted: boolean;
+  secure: boolean;
+  routeName: string;
+  upstreamPath: string;
+  log: Logger;
+  upstream: string | undefined;
+}
+
+/** The concrete {@link Context}; core-only fields live here, not in the public type. */
+export class RequestContext implements Context {
+  readonly state: Record<string, unknown> = {};
+  upstream?: string;
+  target?: string;
+  upstreamPath: string;
+  /** Upstream actually used (for logs and metrics). */
+  upstreamUsed = '';
+  /** Set when the upstream idle timer fired, so the error maps to 504. */
+  upstreamTimedOut = false;
+  /** Proxy hooks of the matched route's plugins. */
+  proxyHooks: ProxyHooks = NO_HOOKS;
+  /** First bytes after an upgrade request's headers (WebSockets only). */
+  head?: Buffer;
+  /** Idle timeout on the upstream socket for this request (0: none). */
+  upstreamTimeoutMs = 0;
+  readonly started = process.hrtime.bigint();
+  private done = false;
+
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse | undefined;
+  readonly socket: Duplex;
+  readonly method: string;
+  readonly path: string;
+  readonly host: string;
+  readonly peerIp: string;
+  readonly clientIp: string;
+  readonly peerTrusted: boolean;
+  readonly secure: boolean;
+  readonly routeName: string;
+  readonly log: Logger;
+  readonly upgrade: boolean;
+  private readonly search: string;
+
+  constructor(init: ContextInit) {
+    this.req = init.req;
+    this.res = init.res;
+    this.socket = init.socket;
+    this.method = init.method;
+    this.path = init.path;
+    this.search = init.search;
+    this.host = init.host;
+    this.peerIp = init.peerIp;
+    this.clientIp = init.clientIp;
+    this.peerTrusted = init.peerTrusted;
+    this.secure = init.secure;
+    this.routeName = init.routeName;
+    this.upstreamPath = init.upstreamPath;
+    this.log = init.log;
+    this.upstream = init.upstream;
+    this.upgrade = init.res === undefined;
+  }
+
+  private parsedQuery?: URLSearchParams;
+
+  get query(): URLSearchParams {
+    // Parsed lazily: most requests are forwarded without anyone reading the query.
+    this.parsedQuery ??= new URLSearchParams(this.search);
+    return this.parsedQuery;
+  }
+
+  get answered(): boolean {
+    return this.done || (this.res ? this.res.headersSent : this.socket.destroyed);
+  }
+
+  /** Mark the request as taken over by the proxy. */
+  markAnswered(): void {
+    this.done = true;
+  }
+
+  send(status: number, body: string | Buffer = '', headers: OutgoingHttpHeaders = {}): void {
+    if (this.answered) return;
+    this.done = true;
+    const buf = typeof body === 'string' ? Buffer.from(body) : body;
+    if (this.res) {
+      this.res.writeHead(status, { 'content-length': buf.length, ...headers });
+      this.res.end(this.method === 'HEAD' ? undefined : buf);
+      return;
+    }
+    // WebSocket upgrade refused or answered by a plugin: write a plain HTTP answer and close.
+    const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`, `content-length: ${buf.length}`, 'connection: close'];
+    for (const [k, v] of Object.entries(headers)) if (v !== undefined) lines.push(`${k}: ${Array.isArray(v) ? v.join(', ') : v}`);
+    this.socket.end(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`), buf]));
+  }
+
+  json(status: number, value: unknown, headers: OutgoingHttpHeaders = {}): void {
+    this.send(status, JSON.stringify(value), { 'content-type': 'application/json; charset=utf-8', ...headers });
+  }
+}

@@ -1,0 +1,76 @@
+import { existsSync, readFileSync } from 'node:fs';
+import Module from 'node:module';
+import { isAbsolute, resolve } from 'node:path';
+import { closest } from 'fastest-levenshtein';
+import { builtinPlugins } from '../../plugins';
+import { GatehouseError } from '../errors';
+import type { PluginDefinition } from './contract';
+
+const builtins = new Map<string, PluginDefinition>(builtinPlugins.map((p) => [p.name, p]));
+
+/** Names of the built-in plugins, in plugins/index.ts order. */
+export const builtinNames: readonly string[] = builtinPlugins.map((p) => p.name);
+
+/** Built-in plugin definitions by name. */
+export function builtinPlugin(name: string): PluginDefinition | undefined {
+  return builtins.get(name);
+}
+
+/**
+ * Let `require` load TypeScript plugins when gatehouse itself runs as compiled JS.
+ * Under a TS runtime (ts-node, tsx) a `.ts` loader already exists and is kept.
+ */
+function ensureTypeScriptLoader(): void {
+  const exts = (Module as unknown as { _extensions: Record<string, unknown> })._extensions;
+  if (exts['.ts']) return;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ts = require('typescript') as typeof import('typescript');
+  exts['.ts'] = function loadTs(mod: NodeJS.Module & { _compile(code: string, file: string): void }, file: string) {
+    const out = ts.transpileModule(readFileSync(file, 'utf8'), {
+      fileName: file,
+      compilerOptions: {
+        module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true,
+        experimentalDecorators: true, emitDecoratorMetadata: true, sourceMap: false,
+      },
+    });
+    mod._compile(out.outputText, file);
+  };
+}
+
+function looksLikePath(key: string): boolean {
+  return key.startsWith('./') || key.startsWith('../') || isAbsolute(key);
+}
+
+/**
+ * Resolve a plugin key from the config: a built-in name, a path relative to the
+ * config directory (.ts, .js, .mjs, .cjs) or an installed package name.
+ */
+export function resolvePlugin(key: string, configDir: string): PluginDefinition {
+  const builtin = builtins.get(key);
+  if (builtin) return builtin;
+  let file: string;
+  if (looksLikePath(key)) {
+    file = resolve(configDir, key);
+    if (!existsSync(file)) throw new GatehouseError('GH_ERR_PLUGIN_NOT_FOUND', `plugin file ${file} does not exist`);
+  } else {
+    try {
+      file = require.resolve(key, { paths: [configDir, process.cwd()] });
+    } catch {
+      const hint = builtinNames.length ? `; did you mean "${closest(key, [...builtinNames])}"? Built-in plugins: ${builtinNames.join(', ')}` : '';
+      throw new GatehouseError('GH_ERR_PLUGIN_NOT_FOUND', `unknown plugin "${key}" (not built in, not an installed package)${hint}`);
+    }
+  }
+  if (/\.[cm]?ts$/.test(file)) ensureTypeScriptLoader();
+  let mod: unknown;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    mod = require(file);
+  } catch (cause) {
+    throw new GatehouseError('GH_ERR_PLUGIN_LOAD', `plugin "${key}" failed to load from ${file}: ${(cause as Error).message}`, { cause });
+  }
+  const def = ((mod as { default?: unknown })?.default ?? mod) as PluginDefinition;
+  if (!def || typeof def !== 'object' || typeof def.name !== 'string' || typeof def.create !== 'function' || typeof def.schema !== 'object') {
+    throw new GatehouseError('GH_ERR_PLUGIN_LOAD', `plugin "${key}" (${file}) must export (default) a definePlugin({ name, schema, create }) object`);
+  }
+  return def;
+}

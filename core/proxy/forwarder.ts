@@ -1,0 +1,138 @@
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import httpProxy from 'http-proxy';
+import { GatehouseError } from '../errors';
+import type { RequestContext } from '../pipeline/request-context';
+import type { Target, UpstreamPool } from '../upstream/pool';
+
+/** Headers that describe one connection, never forwarded (RFC 9110 §7.6.1). */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'upgrade'];
+const CTX = Symbol('gatehouse.ctx');
+
+type WithCtx = IncomingMessage & { [CTX]?: RequestContext };
+
+/** Per-request hooks called from http-proxy's events. */
+export interface ForwardHooks {
+  onProxyRequest(ctx: RequestContext, proxyReq: ClientRequest): void;
+  onProxyResponse(ctx: RequestContext, proxyRes: IncomingMessage): void;
+  onUpstreamError(ctx: RequestContext, kind: 'connect' | 'timeout' | 'reset' | 'aborted'): void;
+}
+
+function connectionTokens(value: string | string[] | number | undefined): string[] {
+  if (value === undefined) return [];
+  return String(value).split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+}
+
+/** The target as http-proxy wants it, with the request's path appended. */
+function targetFor(t: Target) {
+  const u = t.url;
+  return { protocol: u.protocol === 'wss:' ? 'https:' : u.protocol === 'ws:' ? 'http:' : u.protocol, host: u.hostname, hostname: u.hostname, port: u.port || (u.protocol === 'https:' || u.protocol === 'wss:' ? 443 : 80), path: u.pathname === '/' ? '' : u.pathname };
+}
+
+/**
+ * The one place that talks to http-proxy. It adds X-Forwarded-*, strips hop-by-hop
+ * headers, maps failures to 502/504, and releases the upstream socket as soon as the
+ * client goes away (http-proxy alone leaks it on Node >= 15.5).
+ */
+export class Forwarder {
+  private readonly proxy = httpProxy.createProxyServer({ xfwd: false, ws: true });
+
+  constructor(private readonly hooks: ForwardHooks) {
+    this.proxy.on('proxyReq', (proxyReq, req, res) => this.prepare(proxyReq, req as WithCtx, res as ServerResponse));
+    this.proxy.on('proxyReqWs', (proxyReq, req) => this.prepare(proxyReq, req as WithCtx, undefined));
+    this.proxy.on('proxyRes', (proxyRes, req) => {
+      const ctx = (req as WithCtx)[CTX];
+      for (const h of [...HOP_BY_HOP, ...connectionTokens(proxyRes.headers.connection)]) delete proxyRes.headers[h];
+      if (ctx) this.hooks.onProxyResponse(ctx, proxyRes);
+    });
+    // Errors are handled per call (callbacks below); this keeps a stray one from crashing the process.
+    this.proxy.on('error', () => undefined);
+  }
+
+  private prepare(proxyReq: ClientRequest, req: WithCtx, res: ServerResponse | undefined): void {
+    const ctx = req[CTX];
+    if (!ctx) return;
+    const upgrading = res === undefined;
+    for (const h of connectionTokens(req.headers.connection)) proxyReq.removeHeader(h);
+    for (const h of HOP_BY_HOP) if (!(upgrading && (h === 'connection' || h === 'upgrade'))) proxyReq.removeHeader(h);
+    const prior = req.headers['x-forwarded-for'];
+    const trusted = ctx.peerTrusted;
+    proxyReq.setHeader('x-forwarded-for', trusted && prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${ctx.peerIp}` : ctx.peerIp);
+    proxyReq.setHeader('x-forwarded-proto', (trusted && (req.headers['x-forwarded-proto'] as string)) || (ctx.secure ? 'https' : 'http'));
+    proxyReq.setHeader('x-forwarded-host', (trusted && (req.headers['x-forwarded-host'] as string)) || req.headers.host || '');
+    if (res) {
+      const release = (): void => {
+        if (!res.writableFinished && !proxyReq.destroyed) {
+          this.hooks.onUpstreamError(ctx, 'aborted');
+          proxyReq.destroy();
+        }
+      };
+      res.once('close', release);
+      if (ctx.upstreamTimeoutMs) {
+        proxyReq.setTimeout(ctx.upstreamTimeoutMs, () => {
+          ctx.upstreamTimedOut = true;
+          proxyReq.destroy();
+        });
+      }
+    }
+    this.hooks.onProxyRequest(ctx, proxyReq);
+  }
+
+  /** Forward an HTTP request; resolves when the response has ended or failed. */
+  web(ctx: RequestContext, pool: UpstreamPool, target: Target): Promise<void> {
+    const req = ctx.req as WithCtx;
+    const res = ctx.res as ServerResponse;
+    req[CTX] = ctx;
+    req.url = ctx.upstreamPath;
+    ctx.markAnswered();
+    ctx.upstreamTimeoutMs = pool.config.timeout;
+    return new Promise((resolve) => {
+      res.once('close', resolve);
+      this.proxy.web(req, res, {
+        target: targetFor(target) as never,
+        agent: target.agent,
+        changeOrigin: pool.config.changeOrigin,
+        secure: !pool.config.insecure,
+        proxyTimeout: 0,
+      }, (err: NodeJS.ErrnoException) => this.fail(ctx, err));
+    });
+  }
+
+  /** Forward a WebSocket upgrade; the socket is piped both ways by http-proxy. */
+  ws(ctx: RequestContext, pool: UpstreamPool, target: Target, head: Buffer): void {
+    const req = ctx.req as WithCtx;
+    req[CTX] = ctx;
+    req.url = ctx.upstreamPath;
+    ctx.markAnswered();
+    this.proxy.ws(req, ctx.socket, head, {
+      target: targetFor(target) as never,
+      changeOrigin: pool.config.changeOrigin,
+      secure: !pool.config.insecure,
+    }, (err: NodeJS.ErrnoException) => {
+      this.hooks.onUpstreamError(ctx, err.code === 'ECONNREFUSED' ? 'connect' : 'reset');
+      (ctx.socket as Duplex).destroy();
+    });
+  }
+
+  private fail(ctx: RequestContext, err: NodeJS.ErrnoException): void {
+    const res = ctx.res as ServerResponse;
+    if (res.destroyed || (res.writableEnded && !res.headersSent)) return; // client left; counted as aborted
+    const kind = ctx.upstreamTimedOut ? 'timeout' : err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' ? 'connect' : 'reset';
+    this.hooks.onUpstreamError(ctx, kind);
+    if (res.headersSent) {
+      // The body was under way: the only honest signal left is to cut the connection.
+      res.destroy();
+      return;
+    }
+    const e = kind === 'timeout'
+      ? new GatehouseError('GH_ERR_UPSTREAM_TIMEOUT', `Upstream "${ctx.upstreamUsed}" did not answer within its timeout`)
+      : new GatehouseError('GH_ERR_UPSTREAM_UNREACHABLE', `Upstream "${ctx.upstreamUsed}" failed: ${err.code ?? err.message}`);
+    const body = JSON.stringify(e.toJSON());
+    res.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+
+  close(): void {
+    this.proxy.close();
+  }
+}

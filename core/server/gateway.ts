@@ -1,0 +1,280 @@
+import 'reflect-metadata';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { loadConfig, validateConfig, type LoadedConfig } from '../config/load';
+import { GatehouseError } from '../errors';
+import { normalizeIp, TrustedProxies } from '../net/ip';
+import { createLogger } from '../observe/logger';
+import { GatewayMetrics } from '../observe/metrics';
+import { RequestContext } from '../pipeline/request-context';
+import { Forwarder } from '../proxy/forwarder';
+import { createAdminServer } from './admin';
+import { applyServerLimits, clientErrorHandler, listen, refuseConnect } from './listeners';
+import { Runtime, type RouteRuntime } from './runtime';
+import { persistedCertificate } from './tls';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+/** DI tokens for services shared with plugins through their child containers. */
+export const TOKENS = { logger: Symbol('gatehouse.logger'), metrics: Symbol('gatehouse.metrics'), gateway: Symbol('gatehouse.gateway') } as const;
+
+/** Options of {@link createGateway}. */
+export interface GatewayOptions {
+  /** Config file path, or an already parsed config object. Default: discovered in `cwd`. */
+  config?: string | Record<string, unknown>;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Logger to use; default: pino on stdout at the config's level. */
+  logger?: Logger;
+}
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
+
+/** A running (or ready to run) gateway. */
+export class Gateway {
+  readonly metrics = new GatewayMetrics({ openSockets: () => [...(this.runtime?.pools ?? [])].map(([name, pool]) => [name, pool.openSockets()]) });
+  readonly logger: Logger;
+  runtime!: Runtime;
+  ready = false;
+  /** Bound addresses once listening. */
+  readonly addresses: { http?: AddressInfo; https?: AddressInfo; admin?: AddressInfo } = {};
+  private trust!: TrustedProxies;
+  private readonly container: DependencyContainer = rootContainer.createChildContainer();
+  private readonly servers: { http?: http.Server; https?: https.Server; admin?: http.Server } = {};
+  private readonly upgraded = new Set<Duplex>();
+  private readonly forwarder: Forwarder;
+  private closing?: Promise<void>;
+
+  constructor(private loaded: LoadedConfig, private readonly options: GatewayOptions) {
+    this.logger = options.logger ?? createLogger(loaded.config.log.level);
+    this.container.register(TOKENS.logger, { useValue: this.logger });
+    this.container.register(TOKENS.metrics, { useValue: this.metrics });
+    this.container.register(TOKENS.gateway, { useValue: this });
+    this.forwarder = new Forwarder({
+      onProxyRequest: (ctx, proxyReq) => { for (const h of ctx.proxyHooks.onProxyRequest) h(ctx, proxyReq); },
+      onProxyResponse: (ctx, proxyRes) => { for (const h of ctx.proxyHooks.onProxyResponse) h(ctx, proxyRes); },
+      onUpstreamError: (ctx, kind) => this.metrics.upstreamErrors.inc({ upstream: ctx.upstreamUsed, kind }),
+    });
+  }
+
+  /** Build the first runtime (plugins created and started). */
+  async init(): Promise<this> {
+    this.trust = new TrustedProxies(this.loaded.config.server.trustProxy);
+    this.runtime = await Runtime.create(this.loaded, this.scopeDeps());
+    return this;
+  }
+
+  private scopeDeps() {
+    return { logger: this.logger, metrics: this.metrics, container: this.container, clientIp: (req: http.IncomingMessage) => this.trust.clientIp(normalizeIp(req.socket.remoteAddress), req.headers['x-forwarded-for']) };
+  }
+
+  /** Open the listeners declared in the config. */
+  async listen(): Promise<this> {
+    const { server, admin } = this.loaded.config;
+    if (server.https) {
+      const h = server.https;
+      const tls = h.selfSigned
+        ? await persistedCertificate(resolve(this.loaded.dir, h.selfSigned.dir), h.selfSigned.hosts, h.selfSigned.days)
+        : { cert: readFileSync(resolve(this.loaded.dir, h.cert!), 'utf8'), key: readFileSync(resolve(this.loaded.dir, h.key!), 'utf8') };
+      const s = https.createServer({ ...tls, maxHeaderSize: server.maxHeaderSize, requireHostHeader: true }, (req, res) => this.handleRequest(req, res, true));
+      this.servers.https = s;
+      this.wire(s, true);
+      this.addresses.https = await listen(s, h.port, h.host);
+    }
+    if (server.http) {
+      const redirect = server.http.redirectToHttps && this.addresses.https;
+      const s = http.createServer({ maxHeaderSize: server.maxHeaderSize, requireHostHeader: true },
+        redirect ? (req, res) => this.redirectToHttps(req, res) : (req, res) => this.handleRequest(req, res, false));
+      this.servers.http = s;
+      this.wire(s, false);
+      this.addresses.http = await listen(s, server.http.port, server.http.host);
+    }
+    if (admin) {
+      this.servers.admin = createAdminServer(this, admin.token);
+      this.addresses.admin = await listen(this.servers.admin, admin.port, admin.host);
+    }
+    this.ready = true;
+    this.logger.info({ addresses: this.addresses, config: this.loaded.file }, 'gatehouse listening');
+    return this;
+  }
+
+  private wire(s: http.Server, secure: boolean): void {
+    applyServerLimits(s, this.loaded.config.server);
+    s.on('clientError', clientErrorHandler(this.logger));
+    s.on('connect', refuseConnect);
+    s.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head, secure));
+  }
+
+  private redirectToHttps(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const host = (req.headers.host ?? 'localhost').replace(/:\d+$/, '');
+    const port = this.addresses.https!.port;
+    res.writeHead(308, { location: `https://${host}${port === 443 ? '' : `:${port}`}${req.url ?? '/'}`, 'content-length': 0 });
+    res.end();
+  }
+
+  /** Build a context, or answer the request and return undefined when it cannot be routed. */
+  private contextFor(req: http.IncomingMessage, res: http.ServerResponse | undefined, socket: Duplex, secure: boolean, rt: Runtime): { ctx: RequestContext; route?: RouteRuntime } {
+    const url = req.url ?? '';
+    const method = req.method ?? 'GET';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const rawHost = req.headers.host ?? '';
+    const host = (rawHost.startsWith('[') ? rawHost.slice(0, rawHost.indexOf(']') + 1) : rawHost.split(':')[0]).toLowerCase();
+    const peerIp = normalizeIp(req.socket.remoteAddress);
+    const route = rt.router.match(method, host, path, req.headers);
+    const ctx = new RequestContext({
+      req, res, socket, method, path, search: q < 0 ? '' : url.slice(q), host, peerIp,
+      clientIp: this.trust.clientIp(peerIp, req.headers['x-forwarded-for']), peerTrusted: this.trust.has(peerIp), secure,
+      routeName: route?.name ?? '', upstreamPath: route ? route.upstreamPath(path, q < 0 ? '' : url.slice(q)) : url,
+      log: this.logger, upstream: route?.config.upstream,
+    });
+    let early: GatehouseError | undefined;
+    if (url.length > this.loaded.config.server.maxUrlLength) early = new GatehouseError('GH_ERR_URI_TOO_LONG', `Request target longer than ${this.loaded.config.server.maxUrlLength} bytes`);
+    else if (!url.startsWith('/') || url.startsWith('//')) early = new GatehouseError('GH_ERR_BAD_REQUEST', 'Request target must be an absolute path');
+    else if (method === 'TRACE') early = new GatehouseError('GH_ERR_METHOD_NOT_ALLOWED', 'TRACE is not allowed');
+    else if (!route) early = new GatehouseError('GH_ERR_NO_ROUTE', `No route matches ${method} ${path}`);
+    else if (!res && !route.config.websocket) early = new GatehouseError('GH_ERR_UPGRADE_REFUSED', `Route "${route.name}" does not allow WebSocket upgrades`);
+    if (early) {
+      ctx.json(early.status, early.toJSON());
+      return { ctx };
+    }
+    const r = rt.routes[route!.index];
+    ctx.proxyHooks = r.hooks;
+    return { ctx, route: r };
+  }
+
+  /** Entry point of every HTTP request. */
+  private handleRequest(req: http.IncomingMessage, res: http.ServerResponse, secure: boolean): void {
+    const rt = this.runtime;
+    rt.enter();
+    this.metrics.inflight.inc();
+    const start = process.hrtime.bigint();
+    const bytesBefore = req.socket.bytesWritten;
+    let ctx: RequestContext | undefined;
+    res.once('close', () => {
+      rt.leave();
+      this.metrics.inflight.dec();
+      this.record(req, res, ctx, start, req.socket.bytesWritten - bytesBefore);
+    });
+    const made = this.contextFor(req, res, req.socket, secure, rt);
+    ctx = made.ctx;
+    if (made.route) this.run(ctx, made.route, rt);
+  }
+
+  private handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, secure: boolean): void {
+    socket.on('error', () => socket.destroy());
+    const rt = this.runtime;
+    rt.enter();
+    this.upgraded.add(socket);
+    socket.once('close', () => {
+      rt.leave();
+      this.upgraded.delete(socket);
+    });
+    const { ctx, route } = this.contextFor(req, undefined, socket, secure, rt);
+    ctx.head = head;
+    if (route) this.run(ctx, route, rt);
+  }
+
+  private run(ctx: RequestContext, route: RouteRuntime, rt: Runtime): void {
+    route.pipeline(ctx, () => this.forward(ctx, rt))
+      .catch((err: unknown) => this.fail(ctx, err));
+  }
+
+  /** Innermost step of every pipeline: hand the request to http-proxy. */
+  private forward(ctx: RequestContext, rt: Runtime): Promise<void> {
+    if (ctx.answered) return Promise.resolve();
+    const pool = ctx.target ? rt.adHocPool(ctx.target) : ctx.upstream ? rt.pools.get(ctx.upstream) : undefined;
+    if (!pool) {
+      throw new GatehouseError('GH_ERR_NO_UPSTREAM', ctx.upstream ? `Unknown upstream "${ctx.upstream}"` : `Route "${ctx.routeName}" has no upstream and no plugin answered`);
+    }
+    ctx.upstreamUsed = pool.name;
+    const target = pool.pick();
+    if (ctx.upgrade) {
+      this.forwarder.ws(ctx, pool, target, ctx.head ?? Buffer.alloc(0));
+      return Promise.resolve();
+    }
+    return this.forwarder.web(ctx, pool, target);
+  }
+
+  private fail(ctx: RequestContext, err: unknown): void {
+    const e = err instanceof GatehouseError ? err : new GatehouseError('GH_ERR_INTERNAL', undefined, { cause: err });
+    this.logger.error({ err, code: e.code, route: ctx.routeName, path: ctx.path }, e.message);
+    if (!ctx.answered) ctx.json(e.status, e.toJSON());
+    else if (ctx.res && !ctx.res.writableEnded) ctx.res.destroy();
+  }
+
+  private record(req: http.IncomingMessage, res: http.ServerResponse, ctx: RequestContext | undefined, start: bigint, bytes: number): void {
+    // 499 (nginx's convention): the client went away before an answer was sent.
+    const status = res.headersSent ? res.statusCode : 499;
+    const method = KNOWN_METHODS.has(req.method ?? '') ? req.method! : 'OTHER';
+    const route = ctx?.routeName || 'none';
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    this.metrics.requests.inc({ route, method, status });
+    this.metrics.duration.observe({ route, upstream: ctx?.upstreamUsed || 'none' }, seconds);
+    if (this.loaded.config.log.accessLog) {
+      this.logger.info({ access: true, method: req.method, path: ctx?.path ?? req.url, route, upstream: ctx?.upstreamUsed || undefined, status, duration_ms: Math.round(seconds * 1e6) / 1e3, bytes, client_ip: ctx?.clientIp ?? normalizeIp(req.socket.remoteAddress) }, 'request');
+    }
+  }
+
+  /**
+   * Load the config again. Valid: new requests use the new routes and plugins,
+   * in-flight ones finish on the old. Invalid: the old config stays and this throws.
+   */
+  async reload(): Promise<void> {
+    try {
+      const next = typeof this.options.config === 'object'
+        ? validateConfig(this.options.config, { env: this.options.env })
+        : await loadConfig(this.loaded.file, { cwd: this.options.cwd, env: this.options.env });
+      const rt = await Runtime.create(next, this.scopeDeps());
+      const old = this.runtime;
+      this.loaded = next;
+      this.trust = new TrustedProxies(next.config.server.trustProxy);
+      this.runtime = rt;
+      void old.retire();
+      this.metrics.reloads.inc({ result: 'ok' });
+      this.logger.info({ config: next.file }, 'configuration reloaded (listener and admin settings apply after a restart)');
+    } catch (err) {
+      this.metrics.reloads.inc({ result: 'failed' });
+      this.logger.error({ err }, 'reload failed; keeping the previous configuration');
+      throw err instanceof GatehouseError ? err : new GatehouseError('GH_ERR_RELOAD_FAILED', (err as Error).message, { cause: err });
+    }
+  }
+
+  /** Stop accepting, let in-flight requests finish up to `graceMs`, then stop plugins. */
+  close(graceMs = this.loaded.config.server.shutdownGrace): Promise<void> {
+    this.closing ??= (async () => {
+      this.ready = false;
+      const servers = [this.servers.http, this.servers.https].filter((s): s is http.Server => !!s);
+      const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      // Keep-alive connections become idle as their last response ends; close them as they do.
+      const sweep = setInterval(() => servers.forEach((s) => s.closeIdleConnections()), 25);
+      for (const s of servers) s.closeIdleConnections();
+      const timer = setTimeout(() => {
+        for (const s of servers) s.closeAllConnections();
+        for (const sock of this.upgraded) sock.destroy();
+      }, graceMs);
+      for (const sock of this.upgraded) sock.end();
+      await closed;
+      clearTimeout(timer);
+      clearInterval(sweep);
+      await this.runtime.dispose();
+      this.forwarder.close();
+      if (this.servers.admin) await new Promise<void>((r) => this.servers.admin!.close(() => r()));
+      this.servers.admin?.closeAllConnections();
+      this.logger.info('gatehouse stopped');
+    })();
+    return this.closing;
+  }
+}
+
+/** Load and validate a config, create and start its plugins. Call `listen()` to serve. */
+export async function createGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  const loaded = typeof options.config === 'object'
+    ? validateConfig(options.config, { env: options.env })
+    : await loadConfig(options.config, { cwd: options.cwd, env: options.env });
+  return new Gateway(loaded, options).init();
+}

@@ -1,0 +1,55 @@
+import type http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { ERRORS, type ErrorCode } from '../errors';
+import type { GatehouseConfig } from '../config/types';
+
+/** Apply the configured client timeouts (safe defaults come from the schema). */
+export function applyServerLimits(s: http.Server, cfg: GatehouseConfig['server']): void {
+  s.headersTimeout = cfg.timeouts.headers;
+  s.requestTimeout = cfg.timeouts.request;
+  s.keepAliveTimeout = cfg.timeouts.keepAlive;
+}
+
+/** Resolve with the bound address once listening. */
+export function listen(s: http.Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    s.once('error', reject);
+    s.listen(port, host, () => {
+      s.off('error', reject);
+      resolve(s.address() as AddressInfo);
+    });
+  });
+}
+
+/** A raw HTTP/1.1 answer for a socket that never became a request. */
+export function rawJsonAnswer(code: ErrorCode, message?: string): string {
+  const { status } = ERRORS[code];
+  const body = JSON.stringify({ error: { code, status, message: message ?? ERRORS[code].message } });
+  const reason = { 400: 'Bad Request', 405: 'Method Not Allowed', 408: 'Request Timeout', 414: 'URI Too Long', 431: 'Request Header Fields Too Large' }[status as 400] ?? 'Error';
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
+
+/** Map Node's parser errors to catalogued answers, so a malformed request gets a 4xx and never an upstream. */
+export function clientErrorHandler(log: Logger): (err: NodeJS.ErrnoException, socket: Duplex) => void {
+  return function onClientError(err, socket) {
+    const code = err.code ?? '';
+    if (code === 'ECONNRESET' || !socket.writable || (socket as Socket).bytesWritten > 0) {
+      socket.destroy();
+      return;
+    }
+    const kind: ErrorCode =
+      code === 'HPE_HEADER_OVERFLOW' ? 'GH_ERR_HEADERS_TOO_LARGE'
+        : code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ERR_HTTP_HEADERS_TIMEOUT' ? 'GH_ERR_REQUEST_TIMEOUT'
+          : code === 'HPE_INVALID_METHOD' ? 'GH_ERR_METHOD_NOT_ALLOWED'
+            : 'GH_ERR_BAD_REQUEST';
+    log.debug({ code, reason: err.message }, 'malformed request refused');
+    socket.end(rawJsonAnswer(kind, kind === 'GH_ERR_BAD_REQUEST' ? `Malformed request (${code || err.message})` : undefined));
+  };
+}
+
+/** gatehouse is a reverse proxy, not a forward proxy: CONNECT is refused. */
+export function refuseConnect(_req: http.IncomingMessage, socket: Duplex): void {
+  socket.end(rawJsonAnswer('GH_ERR_METHOD_NOT_ALLOWED', 'CONNECT is not supported'));
+}

@@ -1,0 +1,8 @@
+import type { PluginDefinition } from '../core/plugin/contract';
+import respond from './respond';
+
+/**
+ * The built-in plugins, listed explicitly. Adding a plugin means a folder under
+ * plugins/ and one line here; core never changes.
+ */
+export const builtinPlugins: readonly PluginDefinition[] = [respond];
