@@ -8,9 +8,13 @@ const WHOLE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
  * Interpolation happens after parsing, so a value can never inject YAML structure.
  * All unset variables are reported at once, each with its JSON path.
  */
-export function interpolate<T>(value: T, env: NodeJS.ProcessEnv = process.env): T {
+export function interpolate<T>(
+  value: T,
+  env: NodeJS.ProcessEnv = process.env,
+  format: (path: (string | number)[], message: string) => string = (path, message) => `/${path.join('/')}: ${message}`,
+): T {
   const missing: string[] = [];
-  const walk = (v: unknown, path: string): unknown => {
+  const walk = (v: unknown, path: (string | number)[]): unknown => {
     if (typeof v === 'string') {
       const whole = WHOLE.exec(v);
       const out = v.replace(PATTERN, (_m, name: string, def: string | undefined) => {
@@ -18,7 +22,7 @@ export function interpolate<T>(value: T, env: NodeJS.ProcessEnv = process.env): 
         // Like the shell, `${VAR:-d}` treats an empty value as unset; `${VAR}` keeps it.
         if (got !== undefined && (got !== '' || def === undefined)) return got;
         if (def !== undefined) return def;
-        missing.push(`${path || '/'}: \${${name}} is not set and has no default (write \${${name}:-value})`);
+        missing.push(format(path, `\${${name}} is not set and has no default (write \${${name}:-value})`));
         return '';
       });
       // `port: ${PORT:-8080}` should be a number: a value that is one placeholder and
@@ -27,15 +31,15 @@ export function interpolate<T>(value: T, env: NodeJS.ProcessEnv = process.env): 
       if (whole && (out === 'true' || out === 'false')) return out === 'true';
       return out;
     }
-    if (Array.isArray(v)) return v.map((x, i) => walk(x, `${path}/${i}`));
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, [...path, i]));
     if (v && typeof v === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = walk(x, `${path}/${k}`);
+      for (const [k, x] of Object.entries(v)) out[k] = walk(x, [...path, k]);
       return out;
     }
     return v;
   };
-  const result = walk(value, '') as T;
+  const result = walk(value, []) as T;
   if (missing.length) {
     throw new GatehouseError('GH_ERR_CONFIG_ENV', `${missing.length} unset environment variable(s):\n  ${missing.join('\n  ')}`, { details: missing });
   }

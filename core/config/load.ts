@@ -76,7 +76,8 @@ export function validateConfig(raw: unknown, ctx: { file?: string; source?: Conf
   const file = ctx.file ?? '<inline>';
   const dir = ctx.file ? dirname(ctx.file) : process.cwd();
   const source = ctx.source;
-  const config = structuredClone(interpolate(raw, ctx.env)) as GatehouseConfig;
+  // Unset variables are reported with the file and line:column of each placeholder.
+  const config = structuredClone(interpolate(raw, ctx.env, (path, message) => formatAt(source, path, message))) as GatehouseConfig;
   const errors: string[] = [];
   const validate = validatorFor(coreSchema);
   if (!validate(config)) errors.push(...formatErrors(validate.errors ?? [], source));

@@ -58,7 +58,7 @@ function describe(e: ErrorObject): { message: string; key?: string } {
     case 'propertyNames':
       return { message: `invalid key name ${show(p.propertyName)}` };
     default:
-      return { message: `found ${show(e.data)}, expected it to ${e.message ?? e.keyword}` };
+      return { message: `found ${show(e.data)}, expected it to ${(e.message ?? e.keyword).replace(/^must /, '')}` };
   }
 }
 

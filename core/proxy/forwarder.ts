@@ -40,8 +40,15 @@ export class Forwarder {
   constructor(private readonly hooks: ForwardHooks) {
     this.proxy.on('proxyReq', (proxyReq, req, res) => this.prepare(proxyReq, req as WithCtx, res as ServerResponse));
     this.proxy.on('proxyReqWs', (proxyReq, req) => this.prepare(proxyReq, req as WithCtx, undefined));
-    this.proxy.on('proxyRes', (proxyRes, req) => {
+    this.proxy.on('proxyRes', (proxyRes, req, res) => {
       const ctx = (req as WithCtx)[CTX];
+      // An upstream that dies mid-body must not leave the client waiting for bytes that never come.
+      proxyRes.once('close', () => {
+        if (!proxyRes.complete && !res.destroyed) {
+          if (ctx) this.hooks.onUpstreamError(ctx, 'reset');
+          res.destroy();
+        }
+      });
       for (const h of [...HOP_BY_HOP, ...connectionTokens(proxyRes.headers.connection)]) delete proxyRes.headers[h];
       if (ctx) this.hooks.onProxyResponse(ctx, proxyRes);
     });
