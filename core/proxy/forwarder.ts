@@ -60,8 +60,9 @@ export class Forwarder {
     const ctx = req[CTX];
     if (!ctx) return;
     const upgrading = res === undefined;
-    for (const h of connectionTokens(req.headers.connection)) proxyReq.removeHeader(h);
-    for (const h of HOP_BY_HOP) if (!(upgrading && (h === 'connection' || h === 'upgrade'))) proxyReq.removeHeader(h);
+    // An upgrade must keep `Connection: upgrade` and `Upgrade`; everything else hop-by-hop goes.
+    const keep = (h: string): boolean => upgrading && (h === 'connection' || h === 'upgrade');
+    for (const h of [...connectionTokens(req.headers.connection), ...HOP_BY_HOP]) if (!keep(h)) proxyReq.removeHeader(h);
     const prior = req.headers['x-forwarded-for'];
     const trusted = ctx.peerTrusted;
     proxyReq.setHeader('x-forwarded-for', trusted && prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${ctx.peerIp}` : ctx.peerIp);

@@ -53,7 +53,7 @@ export function createAdminServer(gw: Gateway, token: string): http.Server {
           return send(res, 422, error('GH_ERR_RELOAD_FAILED', 422, (err as Error).message));
         }
       }
-      if (req.method !== 'GET') return send(res, 405, error('GH_ERR_METHOD_NOT_ALLOWED', 405, `${req.method} ${path} is not allowed`));
+      if (req.method !== 'GET' || path === '/reload') return send(res, 405, error('GH_ERR_METHOD_NOT_ALLOWED', 405, `${req.method} ${path} is not allowed`));
       switch (path) {
         case '/metrics':
           return send(res, 200, await gw.metrics.registry.metrics(), gw.metrics.registry.contentType);

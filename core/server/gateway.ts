@@ -80,14 +80,14 @@ export class Gateway {
       const tls = h.selfSigned
         ? await persistedCertificate(resolve(this.loaded.dir, h.selfSigned.dir), h.selfSigned.hosts, h.selfSigned.days)
         : { cert: readFileSync(resolve(this.loaded.dir, h.cert!), 'utf8'), key: readFileSync(resolve(this.loaded.dir, h.key!), 'utf8') };
-      const s = https.createServer({ ...tls, maxHeaderSize: server.maxHeaderSize, requireHostHeader: true }, (req, res) => this.handleRequest(req, res, true));
+      const s = https.createServer({ ...tls, maxHeaderSize: server.maxHeaderSize, requireHostHeader: false }, (req, res) => this.handleRequest(req, res, true));
       this.servers.https = s;
       this.wire(s, true);
       this.addresses.https = await listen(s, h.port, h.host);
     }
     if (server.http) {
       const redirect = server.http.redirectToHttps && this.addresses.https;
-      const s = http.createServer({ maxHeaderSize: server.maxHeaderSize, requireHostHeader: true },
+      const s = http.createServer({ maxHeaderSize: server.maxHeaderSize, requireHostHeader: false },
         redirect ? (req, res) => this.redirectToHttps(req, res) : (req, res) => this.handleRequest(req, res, false));
       this.servers.http = s;
       this.wire(s, false);
@@ -135,6 +135,8 @@ export class Gateway {
     let early: GatehouseError | undefined;
     if (url.length > this.loaded.config.server.maxUrlLength) early = new GatehouseError('GH_ERR_URI_TOO_LONG', `Request target longer than ${this.loaded.config.server.maxUrlLength} bytes`);
     else if (!url.startsWith('/') || url.startsWith('//')) early = new GatehouseError('GH_ERR_BAD_REQUEST', 'Request target must be an absolute path');
+    // Checked here rather than by Node so that the answer is JSON like every other error.
+    else if (req.headers.host === undefined && req.httpVersionMinor === 1) early = new GatehouseError('GH_ERR_BAD_REQUEST', 'HTTP/1.1 requests need a Host header');
     else if (method === 'TRACE') early = new GatehouseError('GH_ERR_METHOD_NOT_ALLOWED', 'TRACE is not allowed');
     else if (!route) early = new GatehouseError('GH_ERR_NO_ROUTE', `No route matches ${method} ${path}`);
     else if (!res && !route.config.websocket) early = new GatehouseError('GH_ERR_UPGRADE_REFUSED', `Route "${route.name}" does not allow WebSocket upgrades`);

@@ -42,8 +42,7 @@ export function clientErrorHandler(log: Logger): (err: NodeJS.ErrnoException, so
     const kind: ErrorCode =
       code === 'HPE_HEADER_OVERFLOW' ? 'GH_ERR_HEADERS_TOO_LARGE'
         : code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ERR_HTTP_HEADERS_TIMEOUT' ? 'GH_ERR_REQUEST_TIMEOUT'
-          : code === 'HPE_INVALID_METHOD' ? 'GH_ERR_METHOD_NOT_ALLOWED'
-            : 'GH_ERR_BAD_REQUEST';
+          : 'GH_ERR_BAD_REQUEST';
     log.debug({ code, reason: err.message }, 'malformed request refused');
     socket.end(rawJsonAnswer(kind, kind === 'GH_ERR_BAD_REQUEST' ? `Malformed request (${code || err.message})` : undefined));
   };

@@ -1,0 +1,59 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import t from 'tap';
+import WebSocket, { WebSocketServer } from 'ws';
+import { startGateway } from '../helpers/servers';
+
+t.test('WebSocket upgrades are proxied on routes that allow them', async (t) => {
+  const server = http.createServer((_req, res) => res.end('plain'));
+  const wss = new WebSocketServer({ server });
+  wss.on('connection', (socket, req) => {
+    socket.send(`hello ${req.url} xff=${req.headers['x-forwarded-for']}`);
+    socket.on('message', (m) => socket.send(`echo:${m}`));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const be = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { gw, port } = await startGateway({
+    upstreams: { be: { targets: [be] }, dead: { targets: ['http://127.0.0.1:1'] } },
+    routes: [
+      { match: { path: '/ws' }, upstream: 'be', websocket: true, stripPrefix: '/ws' },
+      { match: { path: '/dead' }, upstream: 'dead', websocket: true },
+      { match: { path: '/' }, upstream: 'be' },
+    ],
+  });
+  t.teardown(async () => {
+    await gw.close(100);
+    wss.close();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/chat`);
+  const messages: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    ws.on('message', (m) => {
+      messages.push(m.toString());
+      if (messages.length === 1) ws.send('ping');
+      if (messages.length === 2) resolve();
+    });
+    ws.on('error', reject);
+  });
+  t.same(messages, ['hello /chat xff=127.0.0.1', 'echo:ping'], 'both directions flow, path rewritten, X-Forwarded-For set');
+  ws.close();
+
+  const refused = await new Promise<number>((resolve) => {
+    const c = new WebSocket(`ws://127.0.0.1:${port}/other`);
+    c.on('unexpected-response', (_req, res) => resolve(res.statusCode!));
+    c.on('error', () => resolve(-1));
+  });
+  t.equal(refused, 400, 'a route without websocket: true refuses the upgrade');
+
+  const dead = await new Promise<string>((resolve) => {
+    const c = new WebSocket(`ws://127.0.0.1:${port}/dead`);
+    c.on('open', () => resolve('open'));
+    c.on('error', () => resolve('error'));
+    c.on('unexpected-response', () => resolve('error'));
+  });
+  t.equal(dead, 'error', 'an unreachable upstream closes the client socket');
+  t.match(await gw.metrics.registry.metrics(), /gatehouse_upstream_errors_total\{upstream="dead",kind="connect"\} 1/, 'the failed upgrade is counted');
+});
