@@ -47,6 +47,24 @@ export interface Context {
   send(status: number, body?: string | Buffer, headers?: OutgoingHttpHeaders): void;
   /** Answer with a JSON body. */
   json(status: number, value: unknown, headers?: OutgoingHttpHeaders): void;
+  /**
+   * Forward a new upstream request for this client and stream its answer back
+   * (what nginx does for an X-Accel-Redirect). Headers already set on `res` are
+   * kept unless the upstream answer sets its own. Resolves when the answer ends.
+   */
+  forward(options: ForwardOptions): Promise<void>;
+}
+
+/** Where {@link Context.forward} sends its request. */
+export interface ForwardOptions {
+  /** A declared upstream name… */
+  upstream?: string;
+  /** …or a base URL. */
+  target?: string;
+  /** Path and query to request. */
+  path: string;
+  /** Default: GET, without the client's body. */
+  method?: string;
 }
 
 /** A Koa-style middleware: do work, optionally `await next()` to run the rest. */

@@ -1,14 +1,15 @@
 import { STATUS_CODES, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { Context } from './context';
+import type { Context, ForwardOptions } from './context';
 
 /** Plugin hooks run around the upstream exchange. */
 export interface ProxyHooks {
   readonly onProxyRequest: readonly ((ctx: Context, proxyReq: ClientRequest) => void)[];
   readonly onProxyResponse: readonly ((ctx: Context, proxyRes: IncomingMessage) => void)[];
+  readonly interceptResponse: readonly ((ctx: Context, proxyRes: IncomingMessage) => boolean | void | Promise<boolean | void>)[];
 }
-const NO_HOOKS: ProxyHooks = { onProxyRequest: [], onProxyResponse: [] };
+const NO_HOOKS: ProxyHooks = { onProxyRequest: [], onProxyResponse: [], interceptResponse: [] };
 
 /** Everything known about a request when its context is made. */
 export interface ContextInit {
@@ -29,6 +30,8 @@ export interface ContextInit {
   upstreamPath: string;
   log: Logger;
   upstream: string | undefined;
+  /** Core's implementation of {@link Context.forward}. */
+  forward: (ctx: RequestContext, options: ForwardOptions) => Promise<void>;
 }
 
 /** The concrete {@link Context}; core-only fields live here, not in the public type. */
@@ -43,6 +46,10 @@ export class RequestContext implements Context {
   upstreamTimedOut = false;
   /** Proxy hooks of the matched route's plugins. */
   proxyHooks: ProxyHooks = NO_HOOKS;
+  /** The route has response interceptors, so core holds the response head for them. */
+  intercepting = false;
+  /** The current upstream request is core's own (ctx.forward), without the client's body. */
+  bodyless = false;
   /** First bytes after an upgrade request's headers (WebSockets only). */
   head?: Buffer;
   /** Idle timeout on the upstream socket for this request (0: none). */
@@ -82,6 +89,13 @@ export class RequestContext implements Context {
     this.log = init.log;
     this.upstream = init.upstream;
     this.upgrade = init.res === undefined;
+    this.forwarder = init.forward;
+  }
+
+  private readonly forwarder: ContextInit['forward'];
+
+  forward(options: ForwardOptions): Promise<void> {
+    return this.forwarder(this, options);
   }
 
   private parsedQuery?: URLSearchParams;

@@ -33,6 +33,13 @@ export interface PluginInstance {
   onProxyRequest?(ctx: Context, proxyReq: ClientRequest): void;
   /** Called with the upstream response before its headers reach the client. */
   onProxyResponse?(ctx: Context, proxyRes: IncomingMessage): void;
+  /**
+   * Look at the upstream response before anything reaches the client. Return true
+   * to take it over: the plugin must then consume `proxyRes` and answer `ctx`
+   * itself (e.g. with `ctx.forward`). Declaring this makes core hold the response
+   * head for the route's requests, so only plugins that need it should.
+   */
+  interceptResponse?(ctx: Context, proxyRes: IncomingMessage): boolean | void | Promise<boolean | void>;
   /** Optional I/O at startup (open files, connect). Failing aborts the start. */
   start?(): Promise<void> | void;
   /** Release resources. Must cope with a partial or failed `start`. */

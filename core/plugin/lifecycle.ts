@@ -61,9 +61,16 @@ export async function startAll(plugins: readonly LivePlugin[], log: Logger): Pro
   }
 }
 
-/** Stop plugins in reverse order; `stop` runs even after a partial start, and one failure does not stop the rest. */
+const stopped = new WeakSet<LivePlugin>();
+
+/**
+ * Stop plugins in reverse order; `stop` runs even after a partial start, and one failure does not stop the rest.
+ * Each plugin is stopped at most once (a failed start is cleaned up by both startAll and its caller).
+ */
 export async function stopAll(plugins: readonly LivePlugin[], log: Logger): Promise<void> {
   for (const p of [...plugins].reverse()) {
+    if (stopped.has(p)) continue;
+    stopped.add(p);
     try {
       await p.instance.stop?.();
     } catch (err) {

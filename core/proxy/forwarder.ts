@@ -1,5 +1,5 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import { GatehouseError } from '../errors';
 import type { RequestContext } from '../pipeline/request-context';
@@ -50,7 +50,9 @@ export class Forwarder {
         }
       });
       for (const h of [...HOP_BY_HOP, ...connectionTokens(proxyRes.headers.connection)]) delete proxyRes.headers[h];
-      if (ctx) this.hooks.onProxyResponse(ctx, proxyRes);
+      if (!ctx) return;
+      this.hooks.onProxyResponse(ctx, proxyRes);
+      if (ctx.intercepting) void this.intercept(ctx, proxyRes, res);
     });
     // Errors are handled per call (callbacks below); this keeps a stray one from crashing the process.
     this.proxy.on('error', () => undefined);
@@ -63,6 +65,10 @@ export class Forwarder {
     // An upgrade must keep `Connection: upgrade` and `Upgrade`; everything else hop-by-hop goes.
     const keep = (h: string): boolean => upgrading && (h === 'connection' || h === 'upgrade');
     for (const h of [...connectionTokens(req.headers.connection), ...HOP_BY_HOP]) if (!keep(h)) proxyReq.removeHeader(h);
+    if (ctx.bodyless) {
+      proxyReq.removeHeader('content-length');
+      proxyReq.removeHeader('transfer-encoding');
+    }
     const prior = req.headers['x-forwarded-for'];
     const trusted = ctx.peerTrusted;
     proxyReq.setHeader('x-forwarded-for', trusted && prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${ctx.peerIp}` : ctx.peerIp);
@@ -86,14 +92,19 @@ export class Forwarder {
     this.hooks.onProxyRequest(ctx, proxyReq);
   }
 
-  /** Forward an HTTP request; resolves when the response has ended or failed. */
-  web(ctx: RequestContext, pool: UpstreamPool, target: Target): Promise<void> {
+  /**
+   * Forward an HTTP request; resolves when the response has ended or failed.
+   * `internal` sends a body-less request of its own (ctx.forward), not the client's.
+   */
+  web(ctx: RequestContext, pool: UpstreamPool, target: Target, internal?: { path: string; method: string }): Promise<void> {
     const req = ctx.req as WithCtx;
     const res = ctx.res as ServerResponse;
     req[CTX] = ctx;
-    req.url = ctx.upstreamPath;
+    req.url = internal?.path ?? ctx.upstreamPath;
     ctx.markAnswered();
     ctx.upstreamTimeoutMs = pool.config.timeout;
+    ctx.intercepting = !internal && ctx.proxyHooks.interceptResponse.length > 0;
+    ctx.bodyless = internal !== undefined;
     return new Promise((resolve) => {
       res.once('close', resolve);
       this.proxy.web(req, res, {
@@ -102,8 +113,32 @@ export class Forwarder {
         changeOrigin: pool.config.changeOrigin,
         secure: !pool.config.insecure,
         proxyTimeout: 0,
+        selfHandleResponse: ctx.intercepting,
+        ...(internal ? { method: internal.method, buffer: Readable.from([]) } : {}),
       }, (err: NodeJS.ErrnoException) => this.fail(ctx, err));
     });
+  }
+
+  /** Let interceptors claim the response; otherwise write it through as http-proxy would. */
+  private async intercept(ctx: RequestContext, proxyRes: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      for (const claim of ctx.proxyHooks.interceptResponse) if ((await claim(ctx, proxyRes)) === true) return;
+    } catch (err) {
+      proxyRes.resume();
+      const e = err instanceof GatehouseError ? err : new GatehouseError('GH_ERR_PLUGIN_FAILED', (err as Error).message, { cause: err });
+      if (!res.headersSent) {
+        const body = JSON.stringify(e.toJSON());
+        res.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
+      } else res.destroy();
+      return;
+    }
+    if (res.headersSent || res.destroyed) {
+      proxyRes.resume();
+      return;
+    }
+    for (const [k, v] of Object.entries(proxyRes.headers)) if (v !== undefined) res.setHeader(k, v);
+    res.writeHead(proxyRes.statusCode ?? 502, proxyRes.statusMessage);
+    proxyRes.pipe(res);
   }
 
   /** Forward a WebSocket upgrade; the socket is piped both ways by http-proxy. */

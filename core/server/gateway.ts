@@ -11,6 +11,7 @@ import { normalizeIp, TrustedProxies } from '../net/ip';
 import { createLogger } from '../observe/logger';
 import { GatewayMetrics } from '../observe/metrics';
 import { RequestContext } from '../pipeline/request-context';
+import type { ForwardOptions } from '../pipeline/context';
 import { Forwarder } from '../proxy/forwarder';
 import { createAdminServer } from './admin';
 import { applyServerLimits, clientErrorHandler, listen, refuseConnect } from './listeners';
@@ -131,6 +132,7 @@ export class Gateway {
       clientIp: this.trust.clientIp(peerIp, req.headers['x-forwarded-for']), peerTrusted: this.trust.has(peerIp), secure,
       routeName: route?.name ?? '', upstreamPath: route ? route.upstreamPath(path, q < 0 ? '' : url.slice(q)) : url,
       log: this.logger, upstream: route?.config.upstream,
+      forward: (c, o) => this.forwardInternal(c, o, rt),
     });
     let early: GatehouseError | undefined;
     if (url.length > this.loaded.config.server.maxUrlLength) early = new GatehouseError('GH_ERR_URI_TOO_LONG', `Request target longer than ${this.loaded.config.server.maxUrlLength} bytes`);
@@ -200,6 +202,15 @@ export class Gateway {
       return Promise.resolve();
     }
     return this.forwarder.web(ctx, pool, target);
+  }
+
+  /** ctx.forward: a body-less request of core's own, streamed back to the client. */
+  private forwardInternal(ctx: RequestContext, o: ForwardOptions, rt: Runtime): Promise<void> {
+    if (!ctx.res) return Promise.reject(new GatehouseError('GH_ERR_INTERNAL', 'ctx.forward is not available on WebSocket upgrades'));
+    const pool = o.target ? rt.adHocPool(o.target) : o.upstream ? rt.pools.get(o.upstream) : undefined;
+    if (!pool) return Promise.reject(new GatehouseError('GH_ERR_NO_UPSTREAM', `Unknown upstream "${o.upstream ?? ''}"`));
+    ctx.upstreamUsed = pool.name;
+    return this.forwarder.web(ctx, pool, pool.pick(), { path: o.path, method: o.method ?? 'GET' });
   }
 
   private fail(ctx: RequestContext, err: unknown): void {

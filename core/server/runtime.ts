@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/load';
 import type { Middleware } from '../pipeline/context';
 import { compose } from '../pipeline/compose';
+import { GatehouseError, pluginError } from '../errors';
 import type { ProxyHooks, RequestContext } from '../pipeline/request-context';
 import { guardHandle, instantiate, startAll, stopAll, type LivePlugin, type ScopeDeps } from '../plugin/lifecycle';
 import { Router, type CompiledRoute } from '../routing/router';
@@ -107,5 +108,15 @@ function buildRoute(route: CompiledRoute, plugins: readonly LivePlugin[]): Route
   const stack = plugins.map(guardHandle).filter((m): m is Middleware => m !== undefined);
   const onProxyRequest = plugins.filter((p) => p.instance.onProxyRequest).map((p) => p.instance.onProxyRequest!.bind(p.instance));
   const onProxyResponse = plugins.filter((p) => p.instance.onProxyResponse).map((p) => p.instance.onProxyResponse!.bind(p.instance));
-  return { route, pipeline: compose(stack), hooks: { onProxyRequest, onProxyResponse } };
+  const interceptResponse = plugins.filter((p) => p.instance.interceptResponse).map((p) => {
+    const claim = p.instance.interceptResponse!.bind(p.instance);
+    return async function intercept(ctx: Parameters<typeof claim>[0], proxyRes: Parameters<typeof claim>[1]) {
+      try {
+        return await claim(ctx, proxyRes);
+      } catch (cause) {
+        throw cause instanceof GatehouseError ? cause : pluginError('GH_ERR_PLUGIN_FAILED', p.name, cause);
+      }
+    };
+  });
+  return { route, pipeline: compose(stack), hooks: { onProxyRequest, onProxyResponse, interceptResponse } };
 }
