@@ -18,11 +18,15 @@ export function builtinPlugin(name: string): PluginDefinition | undefined {
 
 /**
  * Let `require` load TypeScript plugins when gatehouse itself runs as compiled JS.
- * Under a TS runtime (ts-node, tsx) a `.ts` loader already exists and is kept.
+ * Under a TS runtime (ts-node, Node's own type stripping) its `.ts` loader is kept.
+ * Any other existing `.ts` hook is not trusted to compile: instrumentation (pirates,
+ * used by coverage tools and tap's processinfo) registers pass-through `.ts` hooks.
  */
 function ensureTypeScriptLoader(): void {
   const exts = (Module as unknown as { _extensions: Record<string, unknown> })._extensions;
-  if (exts['.ts']) return;
+  const current = exts['.ts'] as { gatehouse?: true } | undefined;
+  const p = process as unknown as Record<symbol, unknown> & { features: { typescript?: unknown } };
+  if (current && (current.gatehouse || p[Symbol.for('ts-node.register.instance')] || p.features.typescript)) return;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ts = require('typescript') as typeof import('typescript');
   exts['.ts'] = function loadTs(mod: NodeJS.Module & { _compile(code: string, file: string): void }, file: string) {
@@ -35,6 +39,7 @@ function ensureTypeScriptLoader(): void {
     });
     mod._compile(out.outputText, file);
   };
+  (exts['.ts'] as { gatehouse?: true }).gatehouse = true;
 }
 
 function looksLikePath(key: string): boolean {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import selfsigned from 'selfsigned';
@@ -52,6 +52,8 @@ export function writeCertificate(dir: string, pair: CertPair): { certFile: strin
   const keyFile = join(dir, 'key.pem');
   writeFileSync(certFile, pair.cert);
   writeFileSync(keyFile, pair.key, { mode: 0o600 });
+  chmodSync(keyFile, 0o600); // `mode` applies only when the file is created
+
   return { certFile, keyFile };
 }
 

@@ -227,7 +227,7 @@ const cases: Case[] = [
 ];
 
 /** t.testdir wants nested objects for sub-directories. */
-function tree(files: Record<string, string>): Record<string, unknown> {
+function tree(files: Record<string, string>): Parameters<typeof t.testdir>[0] {
   const root: Record<string, any> = {};
   for (const [path, text] of Object.entries(files)) {
     const parts = path.split('/');

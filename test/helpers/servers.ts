@@ -31,7 +31,7 @@ export function echo(req: http.IncomingMessage, res: http.ServerResponse): void 
 
 /** A gateway from an inline config, listening on port 0 (admin too when configured). */
 export async function startGateway(config: Record<string, any>, opts: { cwd?: string } = {}): Promise<{ gw: Gateway; url: string; port: number; adminUrl?: string }> {
-  const cfg = { ...config, server: { http: { port: 0, host: '127.0.0.1' }, ...(config.server ?? {}) } };
+  const cfg: Record<string, any> = { ...config, server: { http: { port: 0, host: '127.0.0.1' }, ...(config.server ?? {}) } };
   if (cfg.admin) cfg.admin = { port: 0, ...cfg.admin };
   const gw = await createGateway({ config: cfg, logger: testLogger(), cwd: opts.cwd });
   await gw.listen();

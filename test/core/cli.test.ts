@@ -1,0 +1,203 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import t from 'tap';
+import { request, startBackend } from '../helpers/servers';
+
+/** The real CLI, compiled, as users run it: `node bin/gatehouse.js …`. */
+const ROOT = resolve(__dirname, '../..');
+const BIN = join(ROOT, 'bin', 'gatehouse.js');
+const CLI_JS = join(ROOT, 'dist', 'core', 'cli.js');
+
+/** Environment for the child: no ts-node, no tap loaders, so .ts plugins go through gatehouse's own loader. */
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^(NODE_OPTIONS|TS_NODE_|TAP|_TAPJS)/.test(k)) env[k] = v;
+  return { ...env, ...extra };
+}
+
+function newestSource(dir: string): number {
+  return (readdirSync(dir, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.ts'))
+    .reduce((max, f) => Math.max(max, statSync(join(dir, f)).mtimeMs), 0);
+}
+
+t.before(() => {
+  const stale = !existsSync(CLI_JS) || statSync(CLI_JS).mtimeMs < Math.max(newestSource(join(ROOT, 'core')), newestSource(join(ROOT, 'plugins')));
+  if (!stale) return;
+  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', ROOT], { cwd: ROOT, encoding: 'utf8' });
+  // tsc emits even with type errors elsewhere in the tree; the CLI tests then say what works.
+  if (tsc.status !== 0) t.comment(`tsc -p . exited ${tsc.status}:\n${tsc.stdout}${tsc.stderr}`);
+  if (!existsSync(CLI_JS)) throw new Error(`build failed, ${CLI_JS} missing`);
+});
+
+interface Result { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+
+function run(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Result> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env: childEnv(opts.env) });
+    collect(child).then(done, fail);
+  });
+}
+
+function collect(child: ChildProcess): Promise<Result> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => { stdout += c; });
+  child.stderr!.on('data', (c: Buffer) => { stderr += c; });
+  return new Promise((done, fail) => {
+    child.on('error', fail);
+    child.on('close', (code, signal) => done({ code, signal, stdout, stderr }));
+  });
+}
+
+const VALID = 'upstreams:\n  app: { targets: ["http://127.0.0.1:3000"] }\nroutes:\n  - match: { path: / }\n    upstream: app\n';
+
+t.test('validate', async (t) => {
+  const dir = t.testdir({
+    'ok.yaml': VALID,
+    'bad.yaml': 'server:\n  htp: {}\nroutes:\n  - upstream: nowhere\n    plugins:\n      - respond: { status: 999 }\n',
+    'env.yaml': 'routes:\n  - plugins: [respond: { body: "${GREETING}" }]\n',
+    found: { 'gatehouse.yaml': VALID },
+  });
+  const [ok, discovered, bad, env, set, missing] = await Promise.all([
+    run(['validate', '-c', join(dir, 'ok.yaml')]),
+    run(['validate'], { cwd: join(dir, 'found') }),
+    run(['validate', '--config', join(dir, 'bad.yaml')]),
+    run(['validate', '-c', join(dir, 'env.yaml')]),
+    run(['validate', '-c', join(dir, 'env.yaml')], { env: { GREETING: 'hi' } }),
+    run(['validate', '-c', join(dir, 'nope.yaml')]),
+  ]);
+  t.equal(ok.code, 0, 'exit 0 on a valid file');
+  t.match(ok.stdout, /ok\.yaml: valid \(1 routes, 1 upstreams\)/);
+
+  t.equal(discovered.code, 0, 'without -c the config is discovered in the cwd');
+  t.match(discovered.stdout, /found[\\/]gatehouse\.yaml: valid/);
+
+  t.equal(bad.code, 1, 'exit 1 on an invalid file');
+  t.match(bad.stderr, 'GH_ERR_CONFIG_INVALID');
+  t.match(bad.stderr, '3 error(s)');
+  t.match(bad.stderr, /bad\.yaml:2:3 \/server: unknown key "htp"; did you mean "http"\?/);
+  t.match(bad.stderr, /bad\.yaml:4:15 \/routes\/0\/upstream: unknown upstream "nowhere"/);
+  t.match(bad.stderr, /bad\.yaml:6:28 \/routes\/0\/plugins\/0\/respond\/status: found 999, expected it to be <= 599 \(plugin respond\)/);
+
+  t.equal(env.code, 1, 'exit 1 on an unset variable');
+  t.match(env.stderr, /GH_ERR_CONFIG_ENV.*\n.*env\.yaml:2:\d+ \/routes\/0\/plugins\/0\/respond\/body: \$\{GREETING\} is not set/);
+  t.equal(set.code, 0, 'valid once the variable is set');
+
+  t.equal(missing.code, 1, 'exit 1 on a missing file');
+  t.match(missing.stderr, /GH_ERR_CONFIG_NOT_FOUND: .*nope\.yaml does not exist/);
+});
+
+t.test('schema prints the JSON schema, byte for byte config.schema.json', async (t) => {
+  const res = await run(['schema']);
+  t.equal(res.code, 0);
+  const schema = JSON.parse(res.stdout);
+  t.equal(schema.title, 'Gatehouse configuration');
+  t.ok(schema.properties.routes.items.properties.plugins.items.properties.respond, 'built-in plugin schemas are included');
+  t.equal(res.stdout, readFileSync(join(ROOT, 'config.schema.json'), 'utf8'), '`gatehouse schema > config.schema.json` reproduces the file');
+});
+
+t.test('cert writes an RSA-2048/SHA-256 self-signed pair', async (t) => {
+  const out = join(t.testdir({}), 'tls');
+  const res = await run(['cert', '--host', 'gw.example.test', '--san-ip', '10.1.2.3', '--san-ip', '::1', '--san-dns', 'alt.example.test', '--days', '30', '--out', out]);
+  t.equal(res.code, 0, res.stderr);
+  const pem = readFileSync(join(out, 'cert.pem'), 'utf8');
+  const keyPem = readFileSync(join(out, 'key.pem'), 'utf8');
+  const cert = new X509Certificate(pem);
+  t.equal(cert.publicKey.asymmetricKeyType, 'rsa');
+  t.equal(cert.publicKey.asymmetricKeyDetails?.modulusLength, 2048);
+  t.match(cert.subject, 'CN=gw.example.test');
+  t.equal(cert.issuer, cert.subject, 'self-signed: issuer is the subject');
+  t.ok(cert.verify(cert.publicKey), 'signed by its own key');
+  t.ok(cert.checkPrivateKey(createPrivateKey(keyPem)), 'key.pem belongs to cert.pem');
+  const san = (cert.subjectAltName ?? '').split(', ');
+  for (const want of ['DNS:gw.example.test', 'DNS:alt.example.test', 'IP Address:10.1.2.3', 'IP Address:0:0:0:0:0:0:0:1']) t.ok(san.includes(want), `SAN has ${want}`, { san });
+  const days = (Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 86_400_000;
+  t.ok(Math.abs(days - 30) <= 1, `valid for ~30 days (${days})`);
+  t.ok(Date.parse(cert.validFrom) <= Date.now() + 60_000, 'already valid');
+  t.match(res.stdout, cert.fingerprint256, 'prints the SHA-256 fingerprint');
+  if (process.platform !== 'win32') t.equal(statSync(join(out, 'key.pem')).mode & 0o777, 0o600, 'key readable by the owner only');
+  const text = spawnSync('openssl', ['x509', '-noout', '-text', '-in', join(out, 'cert.pem')], { encoding: 'utf8' });
+  if (text.status === 0) t.match(text.stdout, /Signature Algorithm: sha256WithRSAEncryption/, 'signed with SHA-256');
+  else t.comment('openssl not available: signature algorithm not checked');
+
+  const [noHost, badDays] = await Promise.all([run(['cert', '--out', out]), run(['cert', '--host', 'x', '--days', 'ten', '--out', out])]);
+  t.equal(noHost.code, 1);
+  t.match(noHost.stderr, '--host is required');
+  t.equal(badDays.code, 1);
+  t.match(badDays.stderr, '--days must be a positive whole number');
+});
+
+t.test('--help, unknown commands and options', async (t) => {
+  const commands = ['start', 'validate', 'schema', 'cert'];
+  const [main, none, unknown, badOpt, ...helps] = await Promise.all([
+    run(['--help']), run([]), run(['frobnicate']), run(['validate', '--nope']), ...commands.map((cmd) => run([cmd, '--help'])),
+  ]);
+  commands.forEach((cmd, i) => {
+    t.equal(helps[i].code, 0, `${cmd} --help exits 0`);
+    t.match(helps[i].stdout, `Usage: gatehouse ${cmd}`);
+  });
+  t.equal(main.code, 0);
+  for (const cmd of commands) t.match(main.stdout, new RegExp(`^  ${cmd} `, 'm'), `main help lists ${cmd}`);
+  t.equal(none.code, 1, 'no command: usage and exit 1');
+  t.match(none.stdout, 'Usage: gatehouse <command>');
+  t.equal(unknown.code, 1);
+  t.match(unknown.stderr, 'unknown command "frobnicate"');
+  t.equal(badOpt.code, 1);
+  t.match(badOpt.stderr, /Unknown option '--nope'[\s\S]*Usage: gatehouse validate/);
+});
+
+/** Wait for pino's "gatehouse listening" line and return the HTTP port it reports. */
+function listening(child: ChildProcess, ms = 15000): Promise<number> {
+  return new Promise((resolveP, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`not listening after ${ms} ms:\n${buf}`)), ms);
+    child.stdout!.on('data', (c: Buffer) => {
+      buf += c;
+      for (const line of buf.split('\n')) {
+        if (!line.includes('"gatehouse listening"')) continue;
+        clearTimeout(timer);
+        resolveP(JSON.parse(line).addresses.http.port);
+        return;
+      }
+    });
+    let err = '';
+    child.stderr!.on('data', (c: Buffer) => { err += c; });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code} before listening:\n${buf}${err}`)); });
+  });
+}
+
+t.test('start: the compiled CLI loads the TypeScript example plugin by path and serves', async (t) => {
+  const be = await startBackend();
+  t.teardown(() => be.close());
+  const config = join(ROOT, 'examples', 'custom-plugin', 'gatehouse.yaml');
+  const child = spawn(process.execPath, [BIN, 'start', '-c', config], { cwd: ROOT, env: childEnv({ PORT: '0', BACKEND_URL: be.url, LOG_LEVEL: 'info' }) });
+  const result = collect(child);
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  const port = await listening(child);
+
+  const res = await request(`http://127.0.0.1:${port}/via-cli`, { headers: { 'x-request-id': 'cli-1' } });
+  t.equal(res.status, 200);
+  t.equal(JSON.parse(res.body).url, '/via-cli');
+  t.equal(JSON.parse(res.body).headers['x-gateway'], 'gatehouse', 'add-headers.ts ran (request side)');
+  t.equal(res.headers['x-served-by'], 'gatehouse (api)', 'add-headers.ts ran (response side)');
+  t.equal(res.headers['x-request-id'], 'cli-1');
+  t.match(res.headers['server-timing'], /^upstream;dur=/, 'server-timing.js ran');
+
+  child.kill('SIGTERM');
+  const { code, signal, stdout } = await result;
+  t.equal(signal, null, 'not killed by the signal');
+  t.equal(code, 0, 'SIGTERM drains and exits 0');
+  t.match(stdout, '"gatehouse stopped"');
+  t.match(stdout, /"access":true.*"path":"\/via-cli".*"status":200/, 'the request was access-logged');
+});
+
+t.test('start refuses an invalid config and never listens', async (t) => {
+  const dir = t.testdir({ 'gatehouse.yaml': 'server:\n  http: { port: 0 }\nroutes:\n  - plugins:\n      - ./missing-plugin.ts: {}\n' });
+  const res = await run(['start'], { cwd: dir });
+  t.equal(res.code, 1);
+  t.match(res.stderr, /GH_ERR_CONFIG_INVALID[\s\S]*gatehouse\.yaml:5:9 \/routes\/0\/plugins\/0: plugin file \S+missing-plugin\.ts does not exist/);
+  t.notMatch(res.stdout, 'gatehouse listening');
+});
