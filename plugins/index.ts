@@ -1,8 +1,9 @@
 import type { PluginDefinition } from '../core/plugin/contract';
 import respond from './respond';
+import regionRouting from './region-routing';
 
 /**
  * The built-in plugins, listed explicitly. Adding a plugin means a folder under
  * plugins/ and one line here; core never changes.
  */
-export const builtinPlugins: readonly PluginDefinition[] = [respond];
+export const builtinPlugins: readonly PluginDefinition[] = [respond, regionRouting];

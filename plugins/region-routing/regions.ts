@@ -1,37 +1,14 @@
 /**
- * The region model of the region service, read either from the original `regionData.cfg` (INI)
- * or from plugin options, with the original's validation rules, and the lookup structures
- * built from it.
+ * Regions of the region service, read either from the original `regionData.cfg` (INI) or from
+ * plugin options, with the original's validation rules. Both give the same frozen `Region[]`;
+ * `buildRegionTable` and `buildRegionNameMap` turn it into the lookup structures.
  */
-import { isIPv4, isIPv6 } from 'node:net';
 import { IniSyntaxError, parseIni } from './ini';
-import { PrefixTable, PrefixTableError, parseCidr } from './table';
+import { OPTION_KEYS, RegionConfigError, checkAddresses, checkCidrs, checkWord, finishRegions } from './model';
+import type { Region, RegionServer, Where } from './model';
 
-/** One update server of a region. At least one of `ip` and `ipv6` is set. */
-export interface RegionServer {
-  /** IPv4 address. */
-  readonly ip?: string;
-  /** IPv6 address. */
-  readonly ipv6?: string;
-  /** Host name (`SMTserverName`). */
-  readonly name: string;
-  /** Container registry host name (`SMTregistryName`). */
-  readonly registryName: string;
-  /** Certificate fingerprint the client pins (`fingerprint`). */
-  readonly fingerprint: string;
-}
-
-/** A region: the client networks it serves and its update servers. Frozen once built. */
-export interface Region {
-  /** Name as configured; hints match it case-insensitively. */
-  readonly name: string;
-  /** IPv4 CIDRs of the region's clients, canonical form. */
-  readonly publicIps: readonly string[];
-  /** IPv6 CIDRs of the region's clients, canonical form. */
-  readonly publicIpsV6: readonly string[];
-  /** At least one. */
-  readonly servers: readonly RegionServer[];
-}
+export { RegionConfigError, buildRegionNameMap, buildRegionTable, findRegionByHint } from './model';
+export type { Region, RegionServer } from './model';
 
 /** Plugin-options form of one server; see {@link RegionServer}. */
 export interface RegionServerOptions {
@@ -51,77 +28,6 @@ export interface RegionOptions {
 
 /** Plugin-options form of all regions, keyed by region name. */
 export type RegionsOptions = Record<string, RegionOptions>;
-
-/** A configuration error; the message names the file (if any), the region and the key. */
-export class RegionConfigError extends Error {
-  readonly file?: string;
-  readonly region?: string;
-  readonly key?: string;
-
-  constructor(where: { file?: string; region?: string; key?: string }, detail: string) {
-    const at = [where.file, where.region !== undefined ? `region "${where.region}"` : undefined]
-      .concat(where.key !== undefined ? `key "${where.key}"` : undefined)
-      .filter((s): s is string => s !== undefined);
-    super(at.length > 0 ? `${at.join(', ')}: ${detail}` : detail);
-    this.name = 'RegionConfigError';
-    this.file = where.file;
-    this.region = where.region;
-    this.key = where.key;
-  }
-}
-
-interface Where {
-  file?: string;
-  region: string;
-}
-
-/** Checks one CIDR list; the result is canonical and free of repeats. */
-function checkCidrs(items: readonly string[], family: 4 | 6, where: Where, key: string): string[] {
-  const out = new Set<string>();
-  for (const item of items) {
-    let canonical: string;
-    try {
-      canonical = parseCidr(item).canonical;
-    } catch (err) {
-      throw new RegionConfigError({ ...where, key }, (err as Error).message);
-    }
-    const written: 4 | 6 = canonical.includes(':') ? 6 : 4;
-    if (written !== family) {
-      throw new RegionConfigError({ ...where, key }, `"${item}" is an IPv${written} CIDR in an IPv${family} list`);
-    }
-    out.add(canonical);
-  }
-  return [...out];
-}
-
-function checkAddresses(items: readonly string[], family: 4 | 6, where: Where, key: string): string[] {
-  for (const item of items) {
-    const ok = family === 4 ? isIPv4(item) : isIPv6(item) && !item.includes('%');
-    if (!ok) throw new RegionConfigError({ ...where, key }, `"${item}" is not an IPv${family} address`);
-  }
-  return [...items];
-}
-
-function checkWord(value: string, where: Where, key: string): string {
-  if (value === '') throw new RegionConfigError({ ...where, key }, 'must not be empty');
-  if (/\s/.test(value)) throw new RegionConfigError({ ...where, key }, `"${value}" contains whitespace`);
-  return value;
-}
-
-/** Deep-freezes a region and checks what no single key can: names and CIDRs unique across regions. */
-function finish(regions: Region[], file: string | undefined): Region[] {
-  if (regions.length === 0) throw new RegionConfigError({ file }, 'no regions are defined');
-  buildRegionNameMap(regions, file);
-  buildRegionTable(regions, file);
-  for (const r of regions) {
-    r.servers.forEach((s) => Object.freeze(s));
-    Object.freeze(r.servers);
-    Object.freeze(r.publicIps);
-    Object.freeze(r.publicIpsV6);
-    Object.freeze(r);
-  }
-  return regions;
-}
 
 const INI_KEYS = [
   'public-ips',
@@ -207,7 +113,7 @@ export function parseRegionFile(text: string, fileName: string): Region[] {
       servers,
     };
   });
-  return finish(regions, fileName);
+  return finishRegions(regions, fileName, { v4: 'public-ips', v6: 'public-ipsv6' });
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -279,55 +185,5 @@ export function normalizeRegions(fromOptions: unknown, source?: string): Region[
       checkCidrs(stringList(raw[key], where, key).map((c) => c.trim()), family, where, key);
     return { name, publicIps: cidrs('publicIps', 4), publicIpsV6: cidrs('publicIpsV6', 6), servers };
   });
-  return finish(regions, source);
-}
-
-/**
- * Builds the longest-prefix-match table over every region's IPv4 and IPv6 CIDRs.
- *
- * @param file for error messages only.
- * @throws RegionConfigError for a malformed CIDR or one listed by two regions (the original
- *   silently let the later region win; here it is a configuration error).
- */
-export function buildRegionTable(regions: readonly Region[], file?: string): PrefixTable<Region> {
-  const table = new PrefixTable<Region>();
-  for (const region of regions) {
-    for (const [key, list] of [['publicIps', region.publicIps], ['publicIpsV6', region.publicIpsV6]] as const) {
-      for (const cidr of list) {
-        try {
-          table.add(cidr, region);
-        } catch (err) {
-          if (!(err instanceof PrefixTableError)) throw err;
-          if (err.code === 'DUPLICATE_PREFIX') {
-            const other = table.get(cidr) as Region;
-            if (other === region) continue; // listed twice by the same region: harmless
-            throw new RegionConfigError({ file, region: region.name, key }, `${err.cidr} is also listed by region "${other.name}"`);
-          }
-          throw new RegionConfigError({ file, region: region.name, key }, err.message);
-        }
-      }
-    }
-  }
-  return table;
-}
-
-/**
- * Region lookup by hint: keys are lower-cased names.
- *
- * @throws RegionConfigError when two regions' names differ only in letter case.
- */
-export function buildRegionNameMap(regions: readonly Region[], file?: string): ReadonlyMap<string, Region> {
-  const map = new Map<string, Region>();
-  for (const region of regions) {
-    const key = region.name.toLowerCase();
-    const other = map.get(key);
-    if (other) throw new RegionConfigError({ file, region: region.name }, `region names must differ in more than letter case (see "${other.name}")`);
-    map.set(key, region);
-  }
-  return map;
-}
-
-/** The region a `regionHint` names (case-insensitively), or undefined when the hint is missing, empty or unknown. */
-export function findRegionByHint(names: ReadonlyMap<string, Region>, hint: string | null | undefined): Region | undefined {
-  return hint ? names.get(hint.toLowerCase()) : undefined;
+  return finishRegions(regions, source, OPTION_KEYS);
 }

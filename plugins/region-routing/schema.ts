@@ -61,7 +61,7 @@ export const regionSchema = {
 export const regionsOptionsSchema = {
   type: 'object',
   description: 'Regions keyed by name. The name is what regionHint matches, case-insensitively.',
-  propertyNames: { minLength: 1, pattern: '^\\S(.*\\S)?$' },
+  propertyNames: { type: 'string', minLength: 1, pattern: '^\\S(.*\\S)?$' },
   minProperties: 1,
   additionalProperties: regionSchema,
 } as const;

@@ -1,12 +1,13 @@
 /**
  * Longest-prefix-match table for IPv4 and IPv6 CIDRs.
  *
- * A binary trie over address bits stored in typed arrays: a lookup walks at most 32 (IPv4) or
- * 128 (IPv6) nodes whatever the number of prefixes, touches no objects on the way, and the
- * IPv4 path works on 32-bit integers only.
+ * Parsing, validation and the public API live here; the lookup structure, a 16-way trie in
+ * typed arrays whose lookup cost does not depend on the number of prefixes, is in `trie.ts`.
+ * The IPv4 path works on 32-bit integers only (no BigInt anywhere).
  */
-import { isIPv4, isIPv6 } from 'node:net';
-import { formatIPv4, formatIPv6, hasMappedPrefix, parseIPv4, parseIPv6, parseIPv6Checked } from './ip';
+import { formatIPv4, formatIPv6, hasMappedPrefix, parseIPv4, parseIPv6 } from './ip';
+import { PrefixStore } from './prefix-store';
+import { CompiledTrie } from './trie';
 
 /** What went wrong in {@link PrefixTable.add} or {@link parseCidr}. */
 export type PrefixTableErrorCode = 'INVALID_CIDR' | 'DUPLICATE_PREFIX';
@@ -18,13 +19,16 @@ export class PrefixTableError extends Error {
   readonly cidr: string;
   /** Why, without the CIDR (for callers that build their own message). */
   readonly reason: string;
+  /** For `DUPLICATE_PREFIX`: the value already stored for the prefix. */
+  readonly existing?: unknown;
 
-  constructor(code: PrefixTableErrorCode, cidr: string, reason: string) {
+  constructor(code: PrefixTableErrorCode, cidr: string, reason: string, existing?: unknown) {
     super(`${code === 'INVALID_CIDR' ? 'Invalid CIDR' : 'Duplicate prefix'} "${cidr}": ${reason}`);
     this.name = 'PrefixTableError';
     this.code = code;
     this.cidr = cidr;
     this.reason = reason;
+    this.existing = existing;
   }
 }
 
@@ -49,6 +53,67 @@ function maskOf(len: number): number {
   return len <= 0 ? 0 : len >= 32 ? 0xffffffff : (0xffffffff << (32 - len)) >>> 0;
 }
 
+// readCidr's result: the length in the low byte, then flags.
+const TRIE_V6 = 256; // lives in the IPv6 trie
+const WRITTEN_V6 = 512; // written as IPv6 (differs from TRIE_V6 for IPv4-mapped prefixes)
+
+/**
+ * Parses a CIDR into `words` (the network address, four words; IPv4 uses the first) without
+ * allocating, because a build parses every prefix. IPv4-mapped IPv6 prefixes (`::ffff:0:0/96`
+ * and longer) come out as IPv4, since mapped addresses are looked up as IPv4.
+ *
+ * @returns the prefix length (in the trie's family) | TRIE_V6 | WRITTEN_V6.
+ * @throws PrefixTableError with code `INVALID_CIDR`.
+ */
+function readCidr(cidr: string, words: Uint32Array): number {
+  if (typeof cidr !== 'string') throw invalid(String(cidr), 'not a string');
+  const slash = cidr.indexOf('/');
+  const addrEnd = slash < 0 ? cidr.length : slash;
+  // The hand-written parsers accept exactly what net.isIPv4 / net.isIPv6 accept (the tests
+  // check them against it) and need no substring.
+  const v4 = parseIPv4(cidr, 0, addrEnd);
+  let v6 = false;
+  if (v4 >= 0) {
+    words.fill(0);
+    words[0] = v4;
+  } else {
+    const zone = cidr.indexOf('%');
+    if ((zone >= 0 && zone < addrEnd) || !parseIPv6(cidr, words, addrEnd)) {
+      const addr = cidr.slice(0, addrEnd);
+      throw invalid(cidr, `"${addr}" is not an IPv4 or IPv6 address${zone >= 0 && zone < addrEnd ? ' without a zone id' : ''}`);
+    }
+    v6 = true;
+  }
+  const max = v6 ? 128 : 32;
+  let length = max;
+  if (slash >= 0) {
+    const digits = cidr.length - slash - 1;
+    let ok = digits >= 1 && digits <= 3;
+    length = 0;
+    for (let i = slash + 1; ok && i < cidr.length; i++) {
+      const d = cidr.charCodeAt(i) - 48;
+      ok = d >= 0 && d <= 9;
+      length = length * 10 + d;
+    }
+    if (!ok) throw invalid(cidr, `prefix length "${cidr.slice(slash + 1)}" is not a number`);
+    if (length > max) throw invalid(cidr, `prefix length ${length} exceeds ${max}`);
+  }
+  for (let k = 0; k < (v6 ? 4 : 1); k++) {
+    if ((words[k] & ~maskOf(length - 32 * k)) !== 0) {
+      const network = Array.from(words, (w, i) => (w & maskOf(length - 32 * i)) >>> 0);
+      const text = v6 ? formatIPv6(network) : formatIPv4(network[0]);
+      throw invalid(cidr, `host bits are set past the prefix length (network is ${text}/${length})`);
+    }
+  }
+  if (v6 && length >= 96 && words[0] === 0 && words[1] === 0 && words[2] === 0xffff) {
+    words[0] = words[3];
+    words[3] = 0;
+    words[2] = 0;
+    return (length - 96) | WRITTEN_V6;
+  }
+  return length | (v6 ? TRIE_V6 | WRITTEN_V6 : 0);
+}
+
 /**
  * Parses and validates a CIDR such as `10.0.0.0/8` or `2001:db8::/32`. A bare address counts
  * as a host prefix (/32 or /128), as Python's `ipaddress` read it in the original service.
@@ -60,45 +125,17 @@ function maskOf(len: number): number {
  * @throws PrefixTableError with code `INVALID_CIDR`.
  */
 export function parseCidr(cidr: string): ParsedCidr {
-  if (typeof cidr !== 'string') throw invalid(String(cidr), 'not a string');
-  const slash = cidr.indexOf('/');
-  const addrText = slash < 0 ? cidr : cidr.slice(0, slash);
-  let family: 4 | 6;
-  let words: number[];
-  if (isIPv4(addrText)) {
-    family = 4;
-    words = [parseIPv4(addrText)];
-  } else if (isIPv6(addrText) && !addrText.includes('%')) {
-    family = 6;
-    words = [0, 0, 0, 0];
-    if (!parseIPv6(addrText, words)) throw invalid(cidr, 'not an IP address');
-  } else {
-    throw invalid(cidr, `"${addrText}" is not an IPv4 or IPv6 address`);
-  }
-  const max = family === 4 ? 32 : 128;
-  let length = max;
-  if (slash >= 0) {
-    const lenText = cidr.slice(slash + 1);
-    if (!/^[0-9]{1,3}$/.test(lenText)) throw invalid(cidr, `prefix length "${lenText}" is not a number`);
-    length = Number(lenText);
-    if (length > max) throw invalid(cidr, `prefix length ${length} exceeds ${max}`);
-  }
-  const network = words.map((w, i) => (w & maskOf(length - 32 * i)) >>> 0);
-  if (network.some((w, i) => w !== words[i])) {
-    const fixed = family === 4 ? formatIPv4(network[0]) : formatIPv6(network);
-    throw invalid(cidr, `host bits are set past the prefix length (network is ${fixed}/${length})`);
-  }
-  const canonical = `${family === 4 ? formatIPv4(network[0]) : formatIPv6(network)}/${length}`;
-  if (family === 6 && length >= 96 && network[0] === 0 && network[1] === 0 && network[2] === 0xffff) {
-    return { family: 4, length: length - 96, words: [network[3]], canonical };
-  }
-  return { family, length, words: network, canonical };
+  const w = new Uint32Array(4);
+  const code = readCidr(cidr, w);
+  const length = code & 255;
+  if (code & TRIE_V6) return { family: 6, length, words: [...w], canonical: `${formatIPv6(w)}/${length}` };
+  const canonical = code & WRITTEN_V6 ? `${formatIPv6([0, 0, 0xffff, w[0]])}/${length + 96}` : `${formatIPv4(w[0])}/${length}`;
+  return { family: 4, length, words: [w[0]], canonical };
 }
 
-const V4_ROOT = 0;
-const V6_ROOT = 1;
-// Reused by lookup so that an IPv6 lookup allocates nothing.
+// Reused by lookup and add so that neither allocates.
 const scratch = new Uint32Array(4);
+const cidrWords = new Uint32Array(4);
 
 /**
  * A longest-prefix-match table from IPv4 and IPv6 CIDRs to values.
@@ -106,14 +143,13 @@ const scratch = new Uint32Array(4);
  * Overlapping prefixes are allowed and the longest match wins (`10.1.0.0/16` beats
  * `10.0.0.0/8`); adding the same prefix twice is an error. IPv4-mapped IPv6 addresses
  * (`::ffff:1.2.3.4`) are looked up as IPv4.
+ *
+ * The lookup structure ({@link CompiledTrie}) is compiled from all prefixes on the first lookup
+ * after an `add`, or by {@link PrefixTable.compile}: build once, look up many times.
  */
 export class PrefixTable<V> {
-  // Node n's children are kids[2n] (bit 0) and kids[2n + 1] (bit 1); 0 means none, which is
-  // safe because the two roots (nodes 0 and 1) are never anybody's child.
-  private kids = new Int32Array(2048);
-  // 1 + index into `values` of the prefix ending at node n; 0 means none.
-  private vals = new Int32Array(1024);
-  private nodes = 2;
+  private trie: CompiledTrie | undefined;
+  private readonly store = new PrefixStore();
   private readonly values: V[] = [];
 
   /** Number of prefixes in the table. */
@@ -121,38 +157,33 @@ export class PrefixTable<V> {
     return this.values.length;
   }
 
-  /** Number of trie nodes (for memory estimates: 12 bytes each). */
-  get nodeCount(): number {
-    return this.nodes;
+  /** Size of the compiled structure: trie nodes (64 bytes each) and leaf records (40 bytes each). */
+  get stats(): { nodes: number; leaves: number } {
+    return this.compiled().stats;
   }
 
   /**
    * Adds a prefix.
    *
-   * @returns the parsed prefix (its `canonical` text is handy for messages and de-duplication).
-   * @throws PrefixTableError `INVALID_CIDR` for malformed text, `DUPLICATE_PREFIX` when the same
-   *   prefix (after canonicalisation) is already present.
+   * @throws PrefixTableError `INVALID_CIDR` for malformed text, `DUPLICATE_PREFIX` (with the
+   *   `existing` value) when the same prefix, however written, is already present.
    */
-  add(cidr: string, value: V): ParsedCidr {
-    const p = parseCidr(cidr);
-    const node = this.walkOrCreate(p);
-    if (this.vals[node] !== 0) {
-      throw new PrefixTableError('DUPLICATE_PREFIX', cidr, `${p.canonical} is already in the table`);
+  add(cidr: string, value: V): void {
+    const code = readCidr(cidr, cidrWords);
+    const index = this.store.add(code & TRIE_V6 ? 6 : 4, code & 255, cidrWords);
+    if (index < 0) {
+      const existing = this.values[-index - 1];
+      throw new PrefixTableError('DUPLICATE_PREFIX', cidr, `${parseCidr(cidr).canonical} is already in the table`, existing);
     }
     this.values.push(value);
-    this.vals[node] = this.values.length;
-    return p;
+    this.trie = undefined;
   }
 
-  /** The value already stored for exactly this prefix, if any. @throws PrefixTableError for malformed text. */
+  /** The value stored for exactly this prefix, if any. @throws PrefixTableError for malformed text. */
   get(cidr: string): V | undefined {
-    const p = parseCidr(cidr);
-    let node = p.family === 4 ? V4_ROOT : V6_ROOT;
-    for (let i = 0; i < p.length; i++) {
-      node = this.kids[2 * node + ((p.words[i >>> 5] >>> (31 - (i & 31))) & 1)];
-      if (node === 0) return undefined;
-    }
-    return this.vals[node] !== 0 ? this.values[this.vals[node] - 1] : undefined;
+    const code = readCidr(cidr, cidrWords);
+    const index = this.store.find(code & TRIE_V6 ? 6 : 4, code & 255, cidrWords);
+    return index < 0 ? undefined : this.values[index];
   }
 
   /**
@@ -167,77 +198,42 @@ export class PrefixTable<V> {
       const mapped = parseIPv4(ip, 7);
       if (mapped >= 0) return this.lookupV4(mapped);
     }
-    if (!parseIPv6Checked(ip, scratch)) return undefined;
+    if (!parseIPv6(ip, scratch)) return undefined;
     if (scratch[0] === 0 && scratch[1] === 0 && scratch[2] === 0xffff) return this.lookupV4(scratch[3]);
     return this.lookupV6(scratch);
   }
 
   /** Longest-prefix match for an IPv4 address given as an unsigned 32-bit integer. */
   lookupV4(addr: number): V | undefined {
-    const kids = this.kids;
-    const vals = this.vals;
-    let best = vals[V4_ROOT];
-    let node = V4_ROOT;
-    for (let i = 31; i >= 0; i--) {
-      node = kids[2 * node + ((addr >>> i) & 1)];
-      if (node === 0) break;
-      if (vals[node] !== 0) best = vals[node];
-    }
-    return best === 0 ? undefined : this.values[best - 1];
+    const index = (this.trie ?? this.compiled()).lookupV4(addr);
+    return index < 0 ? undefined : this.values[index];
   }
 
   /** Longest-prefix match for an IPv6 address given as four 32-bit words, most significant first. */
   lookupV6(words: ArrayLike<number>): V | undefined {
-    const kids = this.kids;
-    const vals = this.vals;
-    let best = vals[V6_ROOT];
-    let node = V6_ROOT;
-    outer: for (let w = 0; w < 4; w++) {
-      const word = words[w];
-      for (let i = 31; i >= 0; i--) {
-        node = kids[2 * node + ((word >>> i) & 1)];
-        if (node === 0) break outer;
-        if (vals[node] !== 0) best = vals[node];
-      }
-    }
-    return best === 0 ? undefined : this.values[best - 1];
+    const index = (this.trie ?? this.compiled()).lookupV6(words);
+    return index < 0 ? undefined : this.values[index];
   }
 
-  private walkOrCreate(p: ParsedCidr): number {
-    let node = p.family === 4 ? V4_ROOT : V6_ROOT;
-    for (let i = 0; i < p.length; i++) {
-      const slot = 2 * node + ((p.words[i >>> 5] >>> (31 - (i & 31))) & 1);
-      let child = this.kids[slot];
-      if (child === 0) {
-        child = this.newNode();
-        this.kids[slot] = child;
-      }
-      node = child;
-    }
-    return node;
+  /** Builds the lookup structure now rather than on the next lookup. Idempotent. */
+  compile(): void {
+    this.compiled();
   }
 
-  private newNode(): number {
-    if (this.nodes === this.vals.length) {
-      // Doubling keeps the total copying linear in the final size.
-      const kids = new Int32Array(this.kids.length * 2);
-      kids.set(this.kids);
-      this.kids = kids;
-      const vals = new Int32Array(this.vals.length * 2);
-      vals.set(this.vals);
-      this.vals = vals;
-    }
-    return this.nodes++;
+  private compiled(): CompiledTrie {
+    this.trie ??= new CompiledTrie(this.store);
+    return this.trie;
   }
 }
 
 /**
- * Builds a table from `[cidr, value]` pairs.
+ * Builds and compiles a table from `[cidr, value]` pairs.
  *
  * @throws PrefixTableError on the first malformed or duplicate CIDR.
  */
 export function buildPrefixTable<V>(entries: Iterable<readonly [string, V]>): PrefixTable<V> {
   const table = new PrefixTable<V>();
   for (const [cidr, value] of entries) table.add(cidr, value);
+  table.compile();
   return table;
 }
