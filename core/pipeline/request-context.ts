@@ -54,7 +54,6 @@ export class RequestContext implements Context {
   head?: Buffer;
   /** Idle timeout on the upstream socket for this request (0: none). */
   upstreamTimeoutMs = 0;
-  readonly started = process.hrtime.bigint();
   private done = false;
 
   readonly req: IncomingMessage;
