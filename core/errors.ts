@@ -24,6 +24,12 @@ export const ERRORS = {
   GH_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'The upstream did not answer in time' },
   GH_ERR_UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required' },
   GH_ERR_RELOAD_FAILED: { status: 500, message: 'Reload failed; the previous configuration stays active' },
+  GH_ERR_FILE_NOT_FOUND: { status: 404, message: 'File does not exist.' },
+  GH_ERR_METADATA_UNAVAILABLE: { status: 502, message: 'The metadata service could not be reached' },
+  GH_ERR_METADATA_TIMEOUT: { status: 504, message: 'The metadata service did not answer in time' },
+  GH_ERR_METADATA_INVALID: { status: 502, message: 'The metadata service answered something that is not a list of file records' },
+  GH_ERR_ARCHIVE_FAILED: { status: 502, message: 'The archive could not deliver the file' },
+  GH_ERR_ACCEL_REDIRECT_INVALID: { status: 502, message: 'The upstream asked for an internal redirect that cannot be served' },
   GH_ERR_INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -1,9 +1,11 @@
 import type { PluginDefinition } from '../core/plugin/contract';
 import respond from './respond';
+import hashRewrite from './hash-rewrite';
+import accelRedirect from './accel-redirect';
 import regionRouting from './region-routing';
 
 /**
  * The built-in plugins, listed explicitly. Adding a plugin means a folder under
  * plugins/ and one line here; core never changes.
  */
-export const builtinPlugins: readonly PluginDefinition[] = [respond, regionRouting];
+export const builtinPlugins: readonly PluginDefinition[] = [respond, regionRouting, hashRewrite, accelRedirect];
