@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
  * Find a real server binary (nginx, redis-server). Missing: the test is skipped
  * with a loud message, unless GATEHOUSE_REQUIRE_SERVERS=1 (CI), where it fails.
  */
-export function findServer(t: { fail(m: string): void; skip(m: string): void }, binary: string): string | undefined {
+export function findServer(t: { fail(m: string, ...rest: any[]): unknown; skip(m: string, ...rest: any[]): unknown }, binary: string): string | undefined {
   for (const dir of ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin']) {
     try {
       execFileSync('test', ['-x', `${dir}/${binary}`]);
