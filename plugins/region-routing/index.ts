@@ -1,4 +1,4 @@
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { readFileSync, stat, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { definePlugin } from '../../core/plugin/contract';
 import { GatehouseError } from '../../core/errors';
@@ -83,7 +83,11 @@ export default definePlugin<RegionRoutingOptions>({
       return next();
     };
 
-    const reload = (): void => {
+    // Polled against the mtime of the file actually loaded, so that a change made between
+    // the load and the first poll is not missed (fs.watchFile compares poll to poll only).
+    let loadedMtime = file ? statSync(file).mtimeMs : 0;
+    const reload = (mtimeMs: number): void => {
+      loadedMtime = mtimeMs; // a bad file is reported once, not on every poll
       try {
         const next = buildTables(options, file);
         if (options.mode === 'route') checkUpstreams(options, upstreamOf, next.regions, scope.upstreams);
@@ -95,20 +99,20 @@ export default definePlugin<RegionRoutingOptions>({
         scope.logger.error({ file, err }, 'regions file rejected; keeping the previous table');
       }
     };
-
-    // Only this instance's listener is removed on stop: during a config reload the old and
-    // the new instance watch the same file for a moment.
-    const onChange = (cur: { mtimeMs: number }, prev: { mtimeMs: number }): void => {
-      if (cur.mtimeMs !== prev.mtimeMs) reload();
-    };
+    let timer: NodeJS.Timeout | undefined;
     return {
       handle: options.mode === 'respond' ? respond : route,
       start() {
-        // Polling survives editors and config managers that replace the file.
-        if (file && options.watch) watchFile(file, { interval: 500, persistent: false }, onChange);
+        if (!file || !options.watch) return;
+        timer = setInterval(() => {
+          stat(file, (err, st) => {
+            if (!err && st.mtimeMs !== loadedMtime) reload(st.mtimeMs);
+          });
+        }, 500);
+        timer.unref();
       },
       stop() {
-        if (file && options.watch) unwatchFile(file, onChange);
+        clearInterval(timer);
       },
     };
   },
