@@ -85,12 +85,18 @@ export function guardHandle(p: LivePlugin): Middleware | undefined {
   const handle = p.instance.handle;
   if (!handle) return undefined;
   const bound = handle.bind(p.instance);
-  const guarded: Middleware = async (ctx, next) => {
+  const wrap = (cause: unknown): never => {
+    throw cause instanceof GatehouseError ? cause : pluginError('GH_ERR_PLUGIN_FAILED', p.name, cause);
+  };
+  // Not an async function: that would add a promise and an await per plugin per request.
+  const guarded: Middleware = (ctx, next) => {
+    let result;
     try {
-      await bound(ctx, next);
+      result = bound(ctx, next);
     } catch (cause) {
-      throw cause instanceof GatehouseError ? cause : pluginError('GH_ERR_PLUGIN_FAILED', p.name, cause);
+      return Promise.reject(cause instanceof GatehouseError ? cause : pluginError('GH_ERR_PLUGIN_FAILED', p.name, cause));
     }
+    return result instanceof Promise ? result.catch(wrap) : result;
   };
   Object.defineProperty(guarded, 'name', { value: handle.name || p.name.replace(/-(\w)/g, (_m, c: string) => c.toUpperCase()) });
   return guarded;

@@ -23,6 +23,23 @@ function connectionTokens(value: string | string[] | number | undefined): string
   return String(value).split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
 }
 
+/**
+ * Hop-by-hop header names present in `headers` (checked by presence first: most messages
+ * carry none, and this runs twice per request). An upgrade keeps Connection and Upgrade.
+ */
+function hopByHopPresent(headers: NodeJS.Dict<string | string[] | number>, upgrading: boolean): string[] {
+  const found: string[] = [];
+  for (const h of HOP_BY_HOP) if (headers[h] !== undefined && !(upgrading && (h === 'connection' || h === 'upgrade'))) found.push(h);
+  if (headers.connection !== undefined) {
+    for (const t of connectionTokens(headers.connection)) if (headers[t] !== undefined && !(upgrading && t === 'upgrade') && !found.includes(t)) found.push(t);
+  }
+  return found;
+}
+
+function stripHopByHop(headers: NodeJS.Dict<string | string[] | number>, upgrading: boolean): void {
+  for (const h of hopByHopPresent(headers, upgrading)) delete headers[h];
+}
+
 /** The target as http-proxy wants it, with the request's path appended. */
 function targetFor(t: Target) {
   const u = t.url;
@@ -49,7 +66,7 @@ export class Forwarder {
           res.destroy();
         }
       });
-      for (const h of [...HOP_BY_HOP, ...connectionTokens(proxyRes.headers.connection)]) delete proxyRes.headers[h];
+      stripHopByHop(proxyRes.headers, false);
       if (!ctx) return;
       this.hooks.onProxyResponse(ctx, proxyRes);
       if (ctx.intercepting) void this.intercept(ctx, proxyRes, res);
@@ -62,9 +79,8 @@ export class Forwarder {
     const ctx = req[CTX];
     if (!ctx) return;
     const upgrading = res === undefined;
-    // An upgrade must keep `Connection: upgrade` and `Upgrade`; everything else hop-by-hop goes.
-    const keep = (h: string): boolean => upgrading && (h === 'connection' || h === 'upgrade');
-    for (const h of [...connectionTokens(req.headers.connection), ...HOP_BY_HOP]) if (!keep(h)) proxyReq.removeHeader(h);
+    // The outgoing headers are a copy of the client's: only names the client sent need removing.
+    for (const h of hopByHopPresent(req.headers, upgrading)) proxyReq.removeHeader(h);
     if (ctx.bodyless) {
       proxyReq.removeHeader('content-length');
       proxyReq.removeHeader('transfer-encoding');

@@ -157,12 +157,13 @@ export class Gateway {
     rt.enter();
     this.metrics.inflight.inc();
     const start = process.hrtime.bigint();
-    const bytesBefore = req.socket.bytesWritten;
+    // Only the access log reports bytes; reading the socket counter is not free.
+    const bytesBefore = this.loaded.config.log.accessLog ? req.socket.bytesWritten : 0;
     let ctx: RequestContext | undefined;
     res.once('close', () => {
       rt.leave();
       this.metrics.inflight.dec();
-      this.record(req, res, ctx, start, req.socket.bytesWritten - bytesBefore);
+      this.record(req, res, ctx, start, this.loaded.config.log.accessLog ? req.socket.bytesWritten - bytesBefore : 0);
     });
     const made = this.contextFor(req, res, req.socket, secure, rt);
     ctx = made.ctx;
@@ -226,8 +227,7 @@ export class Gateway {
     const method = KNOWN_METHODS.has(req.method ?? '') ? req.method! : 'OTHER';
     const route = ctx?.routeName || 'none';
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    this.metrics.requests.inc({ route, method, status });
-    this.metrics.duration.observe({ route, upstream: ctx?.upstreamUsed || 'none' }, seconds);
+    this.metrics.countRequest(route, method, status, ctx?.upstreamUsed || 'none', seconds);
     if (this.loaded.config.log.accessLog) {
       this.logger.info({ access: true, method: req.method, path: ctx?.path ?? req.url, route, upstream: ctx?.upstreamUsed || undefined, status, duration_ms: Math.round(seconds * 1e6) / 1e3, bytes, client_ip: ctx?.clientIp ?? normalizeIp(req.socket.remoteAddress) }, 'request');
     }
