@@ -40,6 +40,13 @@ function stripHopByHop(headers: NodeJS.Dict<string | string[] | number>, upgradi
   for (const h of hopByHopPresent(headers, upgrading)) delete headers[h];
 }
 
+/** A catalogued error as the JSON answer (the context's own `json` is closed once the proxy took over). */
+function answerError(res: ServerResponse, e: GatehouseError): void {
+  const body = JSON.stringify(e.toJSON());
+  res.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
 /** The target as http-proxy wants it, with the request's path appended. */
 function targetFor(t: Target) {
   const u = t.url;
@@ -142,10 +149,8 @@ export class Forwarder {
     } catch (err) {
       proxyRes.resume();
       const e = err instanceof GatehouseError ? err : new GatehouseError('GH_ERR_PLUGIN_FAILED', (err as Error).message, { cause: err });
-      if (!res.headersSent) {
-        const body = JSON.stringify(e.toJSON());
-        res.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
-      } else res.destroy();
+      if (!res.headersSent) answerError(res, e);
+      else res.destroy();
       return;
     }
     if (res.headersSent || res.destroyed) {
@@ -186,9 +191,7 @@ export class Forwarder {
     const e = kind === 'timeout'
       ? new GatehouseError('GH_ERR_UPSTREAM_TIMEOUT', `Upstream "${ctx.upstreamUsed}" did not answer within its timeout`)
       : new GatehouseError('GH_ERR_UPSTREAM_UNREACHABLE', `Upstream "${ctx.upstreamUsed}" failed: ${err.code ?? err.message}`);
-    const body = JSON.stringify(e.toJSON());
-    res.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
+    answerError(res, e);
   }
 
   close(): void {

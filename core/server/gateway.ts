@@ -192,7 +192,7 @@ export class Gateway {
   /** Innermost step of every pipeline: hand the request to http-proxy. */
   private forward(ctx: RequestContext, rt: Runtime): Promise<void> {
     if (ctx.answered) return Promise.resolve();
-    const pool = ctx.target ? rt.adHocPool(ctx.target) : ctx.upstream ? rt.pools.get(ctx.upstream) : undefined;
+    const pool = rt.poolFor(ctx.target, ctx.upstream);
     if (!pool) {
       throw new GatehouseError('GH_ERR_NO_UPSTREAM', ctx.upstream ? `Unknown upstream "${ctx.upstream}"` : `Route "${ctx.routeName}" has no upstream and no plugin answered`);
     }
@@ -208,7 +208,7 @@ export class Gateway {
   /** ctx.forward: a body-less request of core's own, streamed back to the client. */
   private forwardInternal(ctx: RequestContext, o: ForwardOptions, rt: Runtime): Promise<void> {
     if (!ctx.res) return Promise.reject(new GatehouseError('GH_ERR_INTERNAL', 'ctx.forward is not available on WebSocket upgrades'));
-    const pool = o.target ? rt.adHocPool(o.target) : o.upstream ? rt.pools.get(o.upstream) : undefined;
+    const pool = rt.poolFor(o.target, o.upstream);
     if (!pool) return Promise.reject(new GatehouseError('GH_ERR_NO_UPSTREAM', `Unknown upstream "${o.upstream ?? ''}"`));
     ctx.upstreamUsed = pool.name;
     return this.forwarder.web(ctx, pool, pool.pick(), { path: o.path, method: o.method ?? 'GET' });

@@ -77,6 +77,12 @@ export class Runtime {
     return pool;
   }
 
+  /** The pool for a plugin-chosen target URL (wins) or a declared upstream name, if any. */
+  poolFor(target: string | undefined, upstream: string | undefined): UpstreamPool | undefined {
+    if (target) return this.adHocPool(target);
+    return upstream ? this.pools.get(upstream) : undefined;
+  }
+
   /** Called when a newer runtime takes over. */
   retire(): Promise<void> {
     this.retired = true;
