@@ -79,27 +79,15 @@ const EXTRAS = argv.flatMap((a, i) => (a === '--extra' && argv[i + 1] ? [argv[i 
   if (!m) throw new Error(`--extra ${spec}: expected LABEL=DIST_DIR[:PLUGINS]`);
   return { label: m[1], dist: path.resolve(m[2]), plugins: m[3] === undefined ? 5 : Number(m[3]) };
 });
-const CAN_PIN = os.cpus().length >= 2 && hasTaskset();
+const { CAN_PIN, pinner } = require('./cpu-pin');
 const PIN = !argv.includes('--no-pin') && CAN_PIN;
 
 // Goals of the issue.
 const GOAL_RPS_RATIO = 0.9; // gatehouse >= 0.9 x bare http-proxy req/s
 const GOAL_P50_DELTA_MS = 0.1; // p50 at one connection within +0.1 ms of bare http-proxy
 
-function hasTaskset() {
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Pin a process (all its threads) to a CPU list such as "0" or "1". */
-function pin(pid, cpus) {
-  if (!PIN) return;
-  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
-}
+const pin = pinner(PIN);
 
 // ---------------------------------------------------------------------------------------------
 // Child processes

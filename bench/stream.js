@@ -32,7 +32,7 @@
  *
  * The file lives in bench/.tmp/ (gitignored) and is reused while its size matches.
  */
-const { execFileSync, spawn } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
@@ -121,7 +121,7 @@ const CANNON = !argv.includes('--no-cannon');
 const JSON_OUT = opt('json', undefined);
 const WAIT_IDLE = Number(opt('wait-idle', 60));
 const NODE_FLAGS = (opt('node-flags', '') || '').split(/\s+/).filter(Boolean);
-const CAN_PIN = os.cpus().length >= 2 && hasTaskset();
+const { CAN_PIN, pinner } = require('./cpu-pin');
 const PIN = !argv.includes('--no-pin') && CAN_PIN;
 const GOAL_RSS_MIB = 100;
 const GOAL_RATIO = 0.8;
@@ -131,19 +131,8 @@ if (!fs.existsSync(path.join(ROOT, 'dist', 'core', 'cli.js'))) {
   process.exit(1);
 }
 
-function hasTaskset() {
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Pin a process (all its threads) to a CPU list such as "0" or "1". */
-function pin(pid, cpus) {
-  if (PIN) execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
-}
+const pin = pinner(PIN);
 
 /** Share of one core used by everything on the machine over `ms` milliseconds. */
 async function machineBusyPct(ms) {
