@@ -21,6 +21,7 @@ export const ERRORS = {
   GH_ERR_UPGRADE_REFUSED: { status: 400, message: 'WebSocket upgrades are not enabled on this route' },
   GH_ERR_NO_UPSTREAM: { status: 502, message: 'The route has no upstream to forward to' },
   GH_ERR_UPSTREAM_UNREACHABLE: { status: 502, message: 'The upstream could not be reached' },
+  GH_ERR_UPSTREAM_BAD_RESPONSE: { status: 502, message: 'The upstream sent an answer that cannot be relayed' },
   GH_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'The upstream did not answer in time' },
   GH_ERR_UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required' },
   GH_ERR_RELOAD_FAILED: { status: 500, message: 'Reload failed; the previous configuration stays active' },

@@ -23,6 +23,7 @@ export class TrustedProxies {
 
   /** Whether an address belongs to a trusted proxy. */
   has(ip: string): boolean {
+    if (this.nets.length === 0) return this.exact.has(ip);
     if (this.exact.has(ip)) return true;
     const family = isIP(ip);
     if (!family) return false;

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type GaugeConfiguration, type HistogramConfiguration } from 'prom-client';
+import { RequestStats, StatsHistogram } from './request-stats';
 
 type Named<T> = Omit<T, 'registers'>;
 
@@ -15,11 +16,14 @@ export interface PluginMetrics {
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'route' | 'method' | 'status'>;
-  readonly duration: Histogram<'route' | 'upstream'>;
+  readonly duration: StatsHistogram;
   readonly upstreamErrors: Counter<'upstream' | 'kind'>;
   readonly openSockets: Gauge<'upstream'>;
   readonly inflight: Gauge;
   readonly reloads: Counter<'result'>;
+  /** Requests being handled now (read by the in-flight gauge at scrape time). */
+  inflightNow = 0;
+  private readonly stats = new RequestStats();
 
   /**
    * @param opts.openSockets read at scrape time: open sockets per upstream name.
@@ -27,11 +31,16 @@ export class GatewayMetrics {
   constructor(opts: { defaultMetrics?: boolean; openSockets?: () => Iterable<[string, number]> } = {}) {
     const registers = [this.registry];
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
-    this.requests = new Counter({ name: 'gatehouse_requests_total', help: 'Requests by route, method and status', labelNames: ['route', 'method', 'status'], registers });
-    this.duration = new Histogram({
-      name: 'gatehouse_request_duration_seconds', help: 'Time from request to the end of the response', labelNames: ['route', 'upstream'], registers,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    // Per-request series are counted in RequestStats and copied into prom-client when scraped.
+    const stats = this.stats;
+    this.requests = new Counter({
+      name: 'gatehouse_requests_total', help: 'Requests by route, method and status', labelNames: ['route', 'method', 'status'], registers,
+      collect() {
+        this.reset();
+        for (const [route, method, status, n] of stats.requestCounts()) this.inc({ route, method, status: String(status) }, n);
+      },
     });
+    this.duration = new StatsHistogram('gatehouse_request_duration_seconds', 'Time from request to the end of the response', stats, this.registry);
     this.upstreamErrors = new Counter({ name: 'gatehouse_upstream_errors_total', help: 'Upstream failures by kind (connect, timeout, reset)', labelNames: ['upstream', 'kind'], registers });
     const read = opts.openSockets;
     this.openSockets = new Gauge({
@@ -42,25 +51,14 @@ export class GatewayMetrics {
         for (const [upstream, n] of read()) this.set({ upstream }, n);
       },
     });
-    this.inflight = new Gauge({ name: 'gatehouse_inflight_requests', help: 'Requests being handled now', registers });
+    const self = this;
+    this.inflight = new Gauge({ name: 'gatehouse_inflight_requests', help: 'Requests being handled now', registers, collect() { this.set(self.inflightNow); } });
     this.reloads = new Counter({ name: 'gatehouse_config_reloads_total', help: 'Config reloads by result', labelNames: ['result'], registers });
   }
 
-  // Label children cached by their values: prom-client hashes and validates a label
-  // object on every call, which showed in the per-request profile (bench/README.md).
-  private readonly requestChildren = new Map<string, { inc(): void }>();
-  private readonly durationChildren = new Map<string, { observe(v: number): void }>();
-
-  /** Count one finished request and observe its duration. */
+  /** Count one finished request and observe its duration (method: one of the common ones, else OTHER). */
   countRequest(route: string, method: string, status: number, upstream: string, seconds: number): void {
-    const rk = `${route}\0${method}\0${status}`;
-    let counter = this.requestChildren.get(rk);
-    if (!counter) this.requestChildren.set(rk, (counter = this.requests.labels(route, method, String(status))));
-    counter.inc();
-    const dk = `${route}\0${upstream}`;
-    let hist = this.durationChildren.get(dk);
-    if (!hist) this.durationChildren.set(dk, (hist = this.duration.labels(route, upstream)));
-    hist.observe(seconds);
+    this.stats.record(route, method, status, upstream, seconds);
   }
 
   /** A prefixed factory for one plugin; the same plugin asking twice gets the same metric. */

@@ -36,7 +36,7 @@ export interface ContextInit {
 
 /** The concrete {@link Context}; core-only fields live here, not in the public type. */
 export class RequestContext implements Context {
-  readonly state: Record<string, unknown> = {};
+  private stateBag?: Record<string, unknown> = undefined;
   upstream?: string;
   target?: string;
   upstreamPath: string;
@@ -54,6 +54,10 @@ export class RequestContext implements Context {
   head?: Buffer;
   /** Idle timeout on the upstream socket for this request (0: none). */
   upstreamTimeoutMs = 0;
+  /** The upstream request under way, destroyed if the client leaves first. */
+  proxyReq?: ClientRequest = undefined;
+  /** Resolves the forwarding promise(s) when the client response closes. */
+  settle?: () => void = undefined;
   private done = false;
 
   readonly req: IncomingMessage;
@@ -95,6 +99,12 @@ export class RequestContext implements Context {
 
   forward(options: ForwardOptions): Promise<void> {
     return this.forwarder(this, options);
+  }
+
+  /** Made on first use: most requests pass through plugins that keep no state. */
+  get state(): Record<string, unknown> {
+    this.stateBag ??= {};
+    return this.stateBag;
   }
 
   private parsedQuery?: URLSearchParams;

@@ -1,12 +1,11 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { Readable, type Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
-import { GatehouseError } from '../errors';
+import { ERRORS, GatehouseError } from '../errors';
 import type { RequestContext } from '../pipeline/request-context';
 import type { Target, UpstreamPool } from '../upstream/pool';
+import { clientHeaders, hopByHopPresent, stripHopByHop } from './hop-by-hop';
 
-/** Headers that describe one connection, never forwarded (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'upgrade'];
 const CTX = Symbol('gatehouse.ctx');
 
 type WithCtx = IncomingMessage & { [CTX]?: RequestContext };
@@ -16,28 +15,6 @@ export interface ForwardHooks {
   onProxyRequest(ctx: RequestContext, proxyReq: ClientRequest): void;
   onProxyResponse(ctx: RequestContext, proxyRes: IncomingMessage): void;
   onUpstreamError(ctx: RequestContext, kind: 'connect' | 'timeout' | 'reset' | 'aborted'): void;
-}
-
-function connectionTokens(value: string | string[] | number | undefined): string[] {
-  if (value === undefined) return [];
-  return String(value).split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
-}
-
-/**
- * Hop-by-hop header names present in `headers` (checked by presence first: most messages
- * carry none, and this runs twice per request). An upgrade keeps Connection and Upgrade.
- */
-function hopByHopPresent(headers: NodeJS.Dict<string | string[] | number>, upgrading: boolean): string[] {
-  const found: string[] = [];
-  for (const h of HOP_BY_HOP) if (headers[h] !== undefined && !(upgrading && (h === 'connection' || h === 'upgrade'))) found.push(h);
-  if (headers.connection !== undefined) {
-    for (const t of connectionTokens(headers.connection)) if (headers[t] !== undefined && !(upgrading && t === 'upgrade') && !found.includes(t)) found.push(t);
-  }
-  return found;
-}
-
-function stripHopByHop(headers: NodeJS.Dict<string | string[] | number>, upgrading: boolean): void {
-  for (const h of hopByHopPresent(headers, upgrading)) delete headers[h];
 }
 
 /** A catalogued error as the JSON answer (the context's own `json` is closed once the proxy took over). */
@@ -60,24 +37,22 @@ function targetFor(t: Target) {
  */
 export class Forwarder {
   private readonly proxy = httpProxy.createProxyServer({ xfwd: false, ws: true });
+  private readonly upstreamClosed: (this: WithCtx) => void;
 
   constructor(private readonly hooks: ForwardHooks) {
     this.proxy.on('proxyReq', (proxyReq, req, res) => this.prepare(proxyReq, req as WithCtx, res as ServerResponse));
     this.proxy.on('proxyReqWs', (proxyReq, req) => this.prepare(proxyReq, req as WithCtx, undefined));
-    this.proxy.on('proxyRes', (proxyRes, req, res) => {
-      const ctx = (req as WithCtx)[CTX];
-      // An upstream that dies mid-body must not leave the client waiting for bytes that never come.
-      proxyRes.once('close', () => {
-        if (!proxyRes.complete && !res.destroyed) {
-          if (ctx) this.hooks.onUpstreamError(ctx, 'reset');
-          res.destroy();
-        }
-      });
-      stripHopByHop(proxyRes.headers, false);
-      if (!ctx) return;
-      this.hooks.onProxyResponse(ctx, proxyRes);
-      if (ctx.intercepting) void this.intercept(ctx, proxyRes, res);
-    });
+    const report = this.hooks;
+    // One listener per upstream response, shared (no closure per request): an upstream that
+    // dies mid-body must not leave the client waiting for bytes that never come.
+    this.upstreamClosed = function upstreamClosed(this: WithCtx) {
+      const ctx = this[CTX];
+      if (!this.complete && ctx?.res && !ctx.res.destroyed) {
+        report.onUpstreamError(ctx, 'reset');
+        ctx.res.destroy();
+      }
+    };
+    this.proxy.on('proxyRes', (proxyRes, req, res) => this.respond(proxyRes as WithCtx, (req as WithCtx)[CTX], res as ServerResponse));
     // Errors are handled per call (callbacks below); this keeps a stray one from crashing the process.
     this.proxy.on('error', () => undefined);
   }
@@ -98,13 +73,8 @@ export class Forwarder {
     proxyReq.setHeader('x-forwarded-proto', (trusted && (req.headers['x-forwarded-proto'] as string)) || (ctx.secure ? 'https' : 'http'));
     proxyReq.setHeader('x-forwarded-host', (trusted && (req.headers['x-forwarded-host'] as string)) || req.headers.host || '');
     if (res) {
-      const release = (): void => {
-        if (!res.writableFinished && !proxyReq.destroyed) {
-          this.hooks.onUpstreamError(ctx, 'aborted');
-          proxyReq.destroy();
-        }
-      };
-      res.once('close', release);
+      // Released by the gateway's one 'close' listener if the client leaves first (see release()).
+      ctx.proxyReq = proxyReq;
       if (ctx.upstreamTimeoutMs) {
         proxyReq.setTimeout(ctx.upstreamTimeoutMs, () => {
           ctx.upstreamTimedOut = true;
@@ -122,27 +92,63 @@ export class Forwarder {
   web(ctx: RequestContext, pool: UpstreamPool, target: Target, internal?: { path: string; method: string }): Promise<void> {
     const req = ctx.req as WithCtx;
     const res = ctx.res as ServerResponse;
+    ctx.markAnswered();
+    // The client left while plugins were working: nothing to forward it to.
+    if (res.closed) return Promise.resolve();
     req[CTX] = ctx;
     req.url = internal?.path ?? ctx.upstreamPath;
-    ctx.markAnswered();
     ctx.upstreamTimeoutMs = pool.config.timeout;
     ctx.intercepting = !internal && ctx.proxyHooks.interceptResponse.length > 0;
     ctx.bodyless = internal !== undefined;
+    const options = internal ? { ...this.optionsFor(pool, target), method: internal.method, buffer: Readable.from([]) } : this.optionsFor(pool, target);
     return new Promise((resolve) => {
-      res.once('close', resolve);
-      this.proxy.web(req, res, {
-        target: targetFor(target) as never,
-        agent: target.agent,
-        changeOrigin: pool.config.changeOrigin,
-        secure: !pool.config.insecure,
-        proxyTimeout: 0,
-        selfHandleResponse: ctx.intercepting,
-        ...(internal ? { method: internal.method, buffer: Readable.from([]) } : {}),
-      }, (err: NodeJS.ErrnoException) => this.fail(ctx, err));
+      // Settled by the gateway's 'close' listener; a ctx.forward after an intercepted answer settles both.
+      const earlier = ctx.settle;
+      ctx.settle = earlier ? () => { earlier(); resolve(); } : resolve;
+      this.proxy.web(req, res, options as never, (err: NodeJS.ErrnoException) => this.fail(ctx, err));
     });
   }
 
-  /** Let interceptors claim the response; otherwise write it through as http-proxy would. */
+  private readonly options = new WeakMap<Target, Record<string, unknown>>();
+
+  /** http-proxy options of a target, built once (http-proxy copies them per request). */
+  private optionsFor(pool: UpstreamPool, target: Target): Record<string, unknown> {
+    let o = this.options.get(target);
+    if (!o) {
+      // Responses are always written by respond(): one writeHead, hop-by-hop headers filtered.
+      o = { target: targetFor(target), agent: target.agent, changeOrigin: pool.config.changeOrigin, secure: !pool.config.insecure, proxyTimeout: 0, selfHandleResponse: true };
+      this.options.set(target, o);
+    }
+    return o;
+  }
+
+  /**
+   * The client left before the upstream answer was complete: destroy the upstream request
+   * now, or its socket stays busy until the upstream ends (http-proxy's leak on Node >= 15.5).
+   * Called from the gateway's 'close' listener on the client response.
+   */
+  release(ctx: RequestContext): void {
+    const proxyReq = ctx.proxyReq;
+    if (proxyReq && !ctx.res!.writableFinished && !proxyReq.destroyed) {
+      this.hooks.onUpstreamError(ctx, 'aborted');
+      proxyReq.destroy();
+    }
+  }
+
+  /** An upstream answer: plugin hooks and interceptors, then the answer written through. */
+  private respond(proxyRes: WithCtx, ctx: RequestContext | undefined, res: ServerResponse): void {
+    proxyRes.on('close', this.upstreamClosed);
+    if (!ctx) return void this.writeThrough(proxyRes, res);
+    proxyRes[CTX] = ctx;
+    const hooked = ctx.proxyHooks.onProxyResponse.length > 0 || ctx.intercepting;
+    // Plugins see (and may copy) the headers as the client would get them.
+    if (hooked) stripHopByHop(proxyRes.headers, false);
+    if (ctx.proxyHooks.onProxyResponse.length > 0) this.hooks.onProxyResponse(ctx, proxyRes);
+    if (ctx.intercepting) void this.intercept(ctx, proxyRes, res);
+    else this.writeThrough(proxyRes, res);
+  }
+
+  /** Let interceptors claim the response; otherwise write it through. */
   private async intercept(ctx: RequestContext, proxyRes: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       for (const claim of ctx.proxyHooks.interceptResponse) if ((await claim(ctx, proxyRes)) === true) return;
@@ -153,12 +159,24 @@ export class Forwarder {
       else res.destroy();
       return;
     }
+    this.writeThrough(proxyRes, res);
+  }
+
+  /** Status and filtered headers in one writeHead, then the body piped (backpressure applies). */
+  private writeThrough(proxyRes: IncomingMessage, res: ServerResponse): void {
     if (res.headersSent || res.destroyed) {
       proxyRes.resume();
       return;
     }
-    for (const [k, v] of Object.entries(proxyRes.headers)) if (v !== undefined) res.setHeader(k, v);
-    res.writeHead(proxyRes.statusCode ?? 502, proxyRes.statusMessage);
+    try {
+      res.writeHead(proxyRes.statusCode ?? 502, proxyRes.statusMessage || undefined, clientHeaders(proxyRes.headers) as never);
+    } catch (err) {
+      // A head Node refuses to send (a status outside 100-999, say) is the upstream's fault.
+      proxyRes.resume();
+      res.removeHeader('content-length');
+      answerError(res, new GatehouseError('GH_ERR_UPSTREAM_BAD_RESPONSE', `${ERRORS.GH_ERR_UPSTREAM_BAD_RESPONSE.message}: ${(err as Error).message}`));
+      return;
+    }
     proxyRes.pipe(res);
   }
 

@@ -6,8 +6,8 @@ export interface CompiledRoute {
   readonly index: number;
   readonly config: Readonly<RouteConfig>;
   matches(method: string, host: string, path: string, headers: NodeJS.Dict<string | string[]>): boolean;
-  /** The path (with query) to send upstream after stripPrefix/rewrite. */
-  upstreamPath(path: string, search: string): string;
+  /** The path (with query) to send upstream after stripPrefix/rewrite; `url` is path + search as received. */
+  upstreamPath(url: string, path: string, search: string): string;
 }
 
 type Test = (method: string, host: string, path: string, headers: NodeJS.Dict<string | string[]>) => boolean;
@@ -69,7 +69,8 @@ export function compileRoute(config: Readonly<RouteConfig>, index: number): Comp
     index,
     config,
     matches: (method, host, path, headers) => tests.every((t) => t(method, host, path, headers)),
-    upstreamPath(path, search) {
+    upstreamPath(url, path, search) {
+      if (!strip && !rewrite) return url;
       let p = path;
       if (strip && (p === strip || p.startsWith(strip.endsWith('/') ? strip : `${strip}/`))) p = p.slice(strip.length) || '/';
       if (!p.startsWith('/')) p = `/${p}`;

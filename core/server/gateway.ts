@@ -33,8 +33,6 @@ export interface GatewayOptions {
   logger?: Logger;
 }
 
-const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
-
 /** A running (or ready to run) gateway. */
 export class Gateway {
   readonly metrics = new GatewayMetrics({ openSockets: () => [...(this.runtime?.pools ?? [])].map(([name, pool]) => [name, pool.openSockets()]) });
@@ -65,8 +63,14 @@ export class Gateway {
   /** Build the first runtime (plugins created and started). */
   async init(): Promise<this> {
     this.trust = new TrustedProxies(this.loaded.config.server.trustProxy);
-    this.runtime = await Runtime.create(this.loaded, this.scopeDeps());
+    this.runtime = this.adopt(await Runtime.create(this.loaded, this.scopeDeps()));
     return this;
+  }
+
+  /** Give a new runtime core's ctx.forward, bound to it once rather than per request. */
+  private adopt(rt: Runtime): Runtime {
+    rt.forward = (ctx, o) => this.forwardInternal(ctx, o, rt);
+    return rt;
   }
 
   private scopeDeps() {
@@ -124,15 +128,16 @@ export class Gateway {
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const rawHost = req.headers.host ?? '';
-    const host = (rawHost.startsWith('[') ? rawHost.slice(0, rawHost.indexOf(']') + 1) : rawHost.split(':')[0]).toLowerCase();
+    const colon = rawHost.indexOf(':');
+    const host = (rawHost.startsWith('[') ? rawHost.slice(0, rawHost.indexOf(']') + 1) : colon < 0 ? rawHost : rawHost.slice(0, colon)).toLowerCase();
     const peerIp = normalizeIp(req.socket.remoteAddress);
     const route = rt.router.match(method, host, path, req.headers);
     const ctx = new RequestContext({
       req, res, socket, method, path, search: q < 0 ? '' : url.slice(q), host, peerIp,
       clientIp: this.trust.clientIp(peerIp, req.headers['x-forwarded-for']), peerTrusted: this.trust.has(peerIp), secure,
-      routeName: route?.name ?? '', upstreamPath: route ? route.upstreamPath(path, q < 0 ? '' : url.slice(q)) : url,
+      routeName: route?.name ?? '', upstreamPath: route ? route.upstreamPath(url, path, q < 0 ? '' : url.slice(q)) : url,
       log: this.logger, upstream: route?.config.upstream,
-      forward: (c, o) => this.forwardInternal(c, o, rt),
+      forward: rt.forward,
     });
     let early: GatehouseError | undefined;
     if (url.length > this.loaded.config.server.maxUrlLength) early = new GatehouseError('GH_ERR_URI_TOO_LONG', `Request target longer than ${this.loaded.config.server.maxUrlLength} bytes`);
@@ -155,14 +160,20 @@ export class Gateway {
   private handleRequest(req: http.IncomingMessage, res: http.ServerResponse, secure: boolean): void {
     const rt = this.runtime;
     rt.enter();
-    this.metrics.inflight.inc();
+    this.metrics.inflightNow++;
     const start = process.hrtime.bigint();
     // Only the access log reports bytes; reading the socket counter is not free.
     const bytesBefore = this.loaded.config.log.accessLog ? req.socket.bytesWritten : 0;
     let ctx: RequestContext | undefined;
-    res.once('close', () => {
+    // The one 'close' listener of a request (each listener costs per request): it releases the
+    // upstream if the client left early, settles the forwarding promise and counts the request.
+    res.on('close', () => {
+      if (ctx) {
+        this.forwarder.release(ctx);
+        ctx.settle?.();
+      }
       rt.leave();
-      this.metrics.inflight.dec();
+      this.metrics.inflightNow--;
       this.record(req, res, ctx, start, this.loaded.config.log.accessLog ? req.socket.bytesWritten - bytesBefore : 0);
     });
     const made = this.contextFor(req, res, req.socket, secure, rt);
@@ -224,7 +235,7 @@ export class Gateway {
   private record(req: http.IncomingMessage, res: http.ServerResponse, ctx: RequestContext | undefined, start: bigint, bytes: number): void {
     // 499 (nginx's convention): the client went away before an answer was sent.
     const status = res.headersSent ? res.statusCode : 499;
-    const method = KNOWN_METHODS.has(req.method ?? '') ? req.method! : 'OTHER';
+    const method = req.method ?? 'OTHER';
     const route = ctx?.routeName || 'none';
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     this.metrics.countRequest(route, method, status, ctx?.upstreamUsed || 'none', seconds);
@@ -242,7 +253,7 @@ export class Gateway {
       const next = typeof this.options.config === 'object'
         ? validateConfig(this.options.config, { env: this.options.env })
         : await loadConfig(this.loaded.file, { cwd: this.options.cwd, env: this.options.env });
-      const rt = await Runtime.create(next, this.scopeDeps());
+      const rt = this.adopt(await Runtime.create(next, this.scopeDeps()));
       const old = this.runtime;
       this.loaded = next;
       this.trust = new TrustedProxies(next.config.server.trustProxy);

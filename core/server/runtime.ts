@@ -3,7 +3,7 @@ import type { LoadedConfig } from '../config/load';
 import type { Middleware } from '../pipeline/context';
 import { compose } from '../pipeline/compose';
 import { GatehouseError, pluginError } from '../errors';
-import type { ProxyHooks, RequestContext } from '../pipeline/request-context';
+import type { ContextInit, ProxyHooks, RequestContext } from '../pipeline/request-context';
 import { guardHandle, instantiate, startAll, stopAll, type LivePlugin, type ScopeDeps } from '../plugin/lifecycle';
 import { Router, type CompiledRoute } from '../routing/router';
 import { createPools, UpstreamPool } from '../upstream/pool';
@@ -26,6 +26,8 @@ export interface RouteRuntime {
  */
 export class Runtime {
   inflight = 0;
+  /** Core's ctx.forward for requests of this generation (set by the gateway). */
+  forward: ContextInit['forward'] = () => Promise.reject(new GatehouseError('GH_ERR_INTERNAL', 'ctx.forward is not wired'));
   private retired = false;
   private disposed?: Promise<void>;
 
