@@ -36,7 +36,8 @@ function targetFor(t: Target) {
  * client goes away (http-proxy alone leaks it on Node >= 15.5).
  */
 export class Forwarder {
-  private readonly proxy = httpProxy.createProxyServer({ xfwd: false, ws: true });
+  // No server-wide options: http-proxy copies them into every request's options.
+  private readonly proxy = httpProxy.createProxyServer({});
   private readonly upstreamClosed: (this: WithCtx) => void;
 
   constructor(private readonly hooks: ForwardHooks) {
@@ -116,7 +117,10 @@ export class Forwarder {
     let o = this.options.get(target);
     if (!o) {
       // Responses are always written by respond(): one writeHead, hop-by-hop headers filtered.
-      o = { target: targetFor(target), agent: target.agent, changeOrigin: pool.config.changeOrigin, secure: !pool.config.insecure, proxyTimeout: 0, selfHandleResponse: true };
+      // Only what differs from http-proxy's defaults (xfwd, proxyTimeout off): it copies these per request.
+      o = { target: targetFor(target), agent: target.agent, selfHandleResponse: true };
+      if (pool.config.changeOrigin) o.changeOrigin = true;
+      if (pool.config.insecure) o.secure = false;
       this.options.set(target, o);
     }
     return o;
