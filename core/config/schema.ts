@@ -106,7 +106,7 @@ export const coreSchema: JsonSchema = {
           timeout: timeoutMs('Idle time on the upstream socket before a 504.', 60000),
           maxSockets: { type: 'integer', minimum: 1, default: 256, description: 'Connections per target. Default: 256.' },
           maxFreeSockets: { type: 'integer', minimum: 0, default: 64, description: 'Idle keep-alive connections kept per target. Default: 64.' },
-          keepAliveMs: timeoutMs('How long an idle upstream connection is kept.', 30000),
+          keepAliveMs: timeoutMs('How long an idle upstream connection is kept (0: closed once idle).', 30000),
           changeOrigin: { type: 'boolean', default: false, description: 'Send the target host as Host. Default: false (keep the client Host).' },
           insecure: { type: 'boolean', default: false, description: 'Accept invalid TLS certificates from an https target. Default: false.' },
         },

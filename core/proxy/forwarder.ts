@@ -9,6 +9,14 @@ import { clientHeaders, hopByHopPresent, stripHopByHop } from './hop-by-hop';
 const CTX = Symbol('gatehouse.ctx');
 
 type WithCtx = IncomingMessage & { [CTX]?: RequestContext };
+type ReqWithCtx = ClientRequest & { [CTX]?: RequestContext };
+
+/** The upstream went silent for its timeout: a 504 (or a cut connection once the answer started). */
+function upstreamTimedOut(this: ReqWithCtx): void {
+  const ctx = this[CTX];
+  if (ctx) ctx.upstreamTimedOut = true;
+  this.destroy();
+}
 
 /** Per-request hooks called from http-proxy's events. */
 export interface ForwardHooks {
@@ -77,10 +85,10 @@ export class Forwarder {
       // Released by the gateway's one 'close' listener if the client leaves first (see release()).
       ctx.proxyReq = proxyReq;
       if (ctx.upstreamTimeoutMs) {
-        proxyReq.setTimeout(ctx.upstreamTimeoutMs, () => {
-          ctx.upstreamTimedOut = true;
-          proxyReq.destroy();
-        });
+        // The agent's socket timeout is the upstream timeout (core/upstream/agent.ts); Node
+        // relays it to the request. A shared listener: no closure or timer per request.
+        (proxyReq as ReqWithCtx)[CTX] = ctx;
+        proxyReq.on('timeout', upstreamTimedOut);
       }
     }
     this.hooks.onProxyRequest(ctx, proxyReq);

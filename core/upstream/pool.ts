@@ -1,6 +1,6 @@
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import type { UpstreamConfig } from '../config/types';
+import { createUpstreamAgent, type UpstreamAgent } from './agent';
 
 /** One target of a pool, with its own keep-alive agent. */
 export interface Target {
@@ -12,15 +12,19 @@ export interface Target {
 export class UpstreamPool {
   readonly targets: readonly Target[];
   private next = 0;
+  private readonly agents: UpstreamAgent[] = [];
 
   constructor(readonly name: string, readonly config: Readonly<UpstreamConfig>) {
     this.targets = config.targets.map((t) => {
       const url = new URL(t);
       const secure = url.protocol === 'https:' || url.protocol === 'wss:';
       // One agent per target keeps keep-alive accounting (and the open-socket gauge) exact.
-      const opts = { keepAlive: true, keepAliveMsecs: 1000, maxSockets: config.maxSockets, maxFreeSockets: config.maxFreeSockets, timeout: config.keepAliveMs, scheduling: 'lifo' as const };
-      const agent = secure ? new https.Agent({ ...opts, rejectUnauthorized: !config.insecure }) : new http.Agent(opts);
-      return { url, agent };
+      const made = createUpstreamAgent({
+        busyMs: config.timeout, idleMs: config.keepAliveMs, maxSockets: config.maxSockets, maxFreeSockets: config.maxFreeSockets,
+        secure, rejectUnauthorized: !config.insecure,
+      });
+      this.agents.push(made);
+      return { url, agent: made.agent };
     });
   }
 
@@ -43,7 +47,7 @@ export class UpstreamPool {
 
   /** Close every socket (after the last in-flight request of an old config). */
   destroy(): void {
-    for (const { agent } of this.targets) agent.destroy();
+    for (const a of this.agents) a.close();
   }
 }
 
