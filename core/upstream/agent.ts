@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 
 const IDLE_SINCE = Symbol('gatehouse.idleSince');
+/** A pooled socket, stamped with the sweep tick at which it became idle. */
 type PooledSocket = Socket & { [IDLE_SINCE]?: number };
 
 /** Settings of one upstream target's agent (from the upstream's config). */
@@ -30,19 +31,21 @@ export interface UpstreamAgent {
  * are closed after `idleMs` in the pool. Node's Agent has one socket timeout for both
  * states; switching it on every request re-arms a socket timer twice per request, which
  * showed in the passthrough profile (bench/README.md). Here the socket keeps `busyMs`
- * (the agent's `timeout`, which Node relays to the request as 'timeout'), and a sweep closes
- * sockets idle longer than `idleMs` (so they live up to one sweep interval longer).
+ * (the agent's `timeout`, which Node relays to the request as 'timeout'), and a sweep that
+ * ticks every `idleMs / 4` (25 ms to 1 s) closes sockets idle for `idleMs` or up to one tick more.
+ * Idle time is counted in ticks, so freeing a socket reads no clock.
  */
 export function createUpstreamAgent(o: UpstreamAgentOptions): UpstreamAgent {
   const base: http.AgentOptions = { keepAlive: o.idleMs > 0, keepAliveMsecs: 1000, maxSockets: o.maxSockets, maxFreeSockets: o.maxFreeSockets, timeout: o.busyMs, scheduling: 'lifo' };
   const agent = o.secure ? new https.Agent({ ...base, rejectUnauthorized: o.rejectUnauthorized }) : new http.Agent(base);
+  let tick = 0;
   const keepSocketAlive = agent.keepSocketAlive as unknown as (socket: Duplex) => boolean;
   const reuseSocket = agent.reuseSocket;
   // Node's two documented hooks for keep-alive agents.
   agent.keepSocketAlive = function keepIdle(this: http.Agent, socket: Duplex): boolean {
     // Node also lowers the socket timeout to the server's Keep-Alive hint here, if shorter.
     const keep = keepSocketAlive.call(this, socket);
-    (socket as PooledSocket)[IDLE_SINCE] = Date.now();
+    (socket as PooledSocket)[IDLE_SINCE] = tick;
     return keep;
   } as never;
   agent.reuseSocket = function reuseBusy(this: http.Agent, socket: Duplex, req: http.ClientRequest): void {
@@ -51,12 +54,14 @@ export function createUpstreamAgent(o: UpstreamAgentOptions): UpstreamAgent {
     if (o.busyMs && (socket as PooledSocket).timeout !== o.busyMs) (socket as PooledSocket).setTimeout(o.busyMs);
   };
   if (o.idleMs <= 0) return { agent, close: () => agent.destroy() };
+  const every = Math.max(25, Math.min(1000, Math.floor(o.idleMs / 4)));
+  const ticks = Math.ceil(o.idleMs / every);
   const sweep = setInterval(() => {
-    const cutoff = Date.now() - o.idleMs;
+    tick++;
     for (const list of Object.values(agent.freeSockets)) {
-      for (const s of [...(list ?? [])] as PooledSocket[]) if ((s[IDLE_SINCE] ?? 0) <= cutoff) s.destroy();
+      for (const s of [...(list ?? [])] as PooledSocket[]) if (tick - (s[IDLE_SINCE] ?? 0) > ticks) s.destroy();
     }
-  }, Math.max(25, Math.min(1000, Math.floor(o.idleMs / 4))));
+  }, every);
   sweep.unref();
   return {
     agent,
