@@ -31,7 +31,10 @@ export interface PluginInstance {
   handle?: Middleware;
   /** Called with the outgoing upstream request before its headers are sent. */
   onProxyRequest?(ctx: Context, proxyReq: ClientRequest): void;
-  /** Called with the upstream response before its headers reach the client. */
+  /**
+   * Called with the upstream response before its headers reach the client. Hop-by-hop
+   * headers are already gone; what is left in `proxyRes.headers` afterwards is what core writes.
+   */
   onProxyResponse?(ctx: Context, proxyRes: IncomingMessage): void;
   /**
    * Look at the upstream response before anything reaches the client. Return true

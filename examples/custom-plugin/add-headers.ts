@@ -94,7 +94,7 @@ const plugin: PluginDefinition<AddHeadersOptions> = {
         }
       },
       onProxyResponse(ctx: Context, proxyRes: IncomingMessage) {
-        // http-proxy copies these headers to the client response right after this hook.
+        // Core copies these headers to the client response right after this hook.
         if (idHeader) proxyRes.headers[idHeader] = String(ctx.state[STATE_KEY]);
         for (const [name, value] of toResponse) {
           if (options.override || proxyRes.headers[name] === undefined) proxyRes.headers[name] = value(ctx);
