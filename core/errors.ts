@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+
 /**
  * The error catalogue. Every error gatehouse reports, to a client or an operator,
  * has a stable code, an HTTP status and a default message.
@@ -62,4 +64,12 @@ export class GatehouseError extends Error {
 export function pluginError(code: 'GH_ERR_PLUGIN_LOAD' | 'GH_ERR_PLUGIN_START' | 'GH_ERR_PLUGIN_FAILED', plugin: string, cause: unknown, at?: string): GatehouseError {
   const why = cause instanceof Error ? cause.message : String(cause);
   return new GatehouseError(code, `${ERRORS[code].message}: plugin "${plugin}"${at ? ` (${at})` : ''}: ${why}`, { cause });
+}
+
+/** A raw HTTP/1.1 JSON answer (with `connection: close`) for a socket that has no ServerResponse. */
+export function rawJsonAnswer(code: ErrorCode, message?: string): string {
+  const { status } = ERRORS[code];
+  const body = JSON.stringify({ error: { code, status, message: message ?? ERRORS[code].message } });
+  const reason = STATUS_CODES[status] ?? 'Error';
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }

@@ -56,6 +56,8 @@ export class RequestContext implements Context {
   upstreamTimeoutMs = 0;
   /** The upstream request under way, destroyed if the client leaves first. */
   proxyReq?: ClientRequest = undefined;
+  /** WebSocket upgrades: the status the client got (101 once switched), for logs and metrics. */
+  upgradeStatus = 0;
   /** Resolves the forwarding promise(s) when the client response closes. */
   settle?: () => void = undefined;
   private done = false;
@@ -134,6 +136,7 @@ export class RequestContext implements Context {
       return;
     }
     // WebSocket upgrade refused or answered by a plugin: write a plain HTTP answer and close.
+    this.upgradeStatus = status;
     const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`, `content-length: ${buf.length}`, 'connection: close'];
     for (const [k, v] of Object.entries(headers)) if (v !== undefined) lines.push(`${k}: ${Array.isArray(v) ? v.join(', ') : v}`);
     this.socket.end(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`), buf]));

@@ -1,7 +1,7 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { Readable, type Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
-import { ERRORS, GatehouseError } from '../errors';
+import { ERRORS, GatehouseError, rawJsonAnswer } from '../errors';
 import type { RequestContext } from '../pipeline/request-context';
 import type { Target, UpstreamPool } from '../upstream/pool';
 import { clientHeaders, hopByHopPresent, stripHopByHop } from './hop-by-hop';
@@ -81,7 +81,11 @@ export class Forwarder {
     proxyReq.setHeader('x-forwarded-for', trusted && prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${ctx.peerIp}` : ctx.peerIp);
     proxyReq.setHeader('x-forwarded-proto', (trusted && (req.headers['x-forwarded-proto'] as string)) || (ctx.secure ? 'https' : 'http'));
     proxyReq.setHeader('x-forwarded-host', (trusted && (req.headers['x-forwarded-host'] as string)) || req.headers.host || '');
-    if (res) {
+    if (!res) {
+      // The status of an upgrade, for its access line: 101, or the upstream's refusal.
+      proxyReq.once('upgrade', () => { ctx.upgradeStatus = 101; });
+      proxyReq.once('response', (r: IncomingMessage) => { ctx.upgradeStatus = r.statusCode ?? 0; });
+    } else {
       // Released by the gateway's one 'close' listener if the client leaves first (see release()).
       ctx.proxyReq = proxyReq;
       if (ctx.upstreamTimeoutMs) {
@@ -203,8 +207,14 @@ export class Forwarder {
       changeOrigin: pool.config.changeOrigin,
       secure: !pool.config.insecure,
     }, (err: NodeJS.ErrnoException) => {
-      this.hooks.onUpstreamError(ctx, err.code === 'ECONNREFUSED' ? 'connect' : 'reset');
-      (ctx.socket as Duplex).destroy();
+      const kind = err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' ? 'connect' : 'reset';
+      this.hooks.onUpstreamError(ctx, kind);
+      const socket = ctx.socket as Duplex & { bytesWritten?: number };
+      // Before the switch the client still waits for an HTTP answer: a 502 like any request's.
+      if (ctx.upgradeStatus === 0 && socket.writable && !socket.bytesWritten) {
+        ctx.upgradeStatus = 502;
+        socket.end(rawJsonAnswer('GH_ERR_UPSTREAM_UNREACHABLE', `Upstream "${ctx.upstreamUsed}" failed: ${err.code ?? err.message}`));
+      } else socket.destroy();
     });
   }
 

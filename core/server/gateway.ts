@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
@@ -174,7 +174,8 @@ export class Gateway {
       }
       rt.leave();
       this.metrics.inflightNow--;
-      this.record(req, res, ctx, start, this.loaded.config.log.accessLog ? req.socket.bytesWritten - bytesBefore : 0);
+      // 499 (nginx's convention): the client went away before an answer was sent.
+      this.record(req, res.headersSent ? res.statusCode : 499, ctx, start, this.loaded.config.log.accessLog ? req.socket.bytesWritten - bytesBefore : 0);
     });
     const made = this.contextFor(req, res, req.socket, secure, rt);
     ctx = made.ctx;
@@ -186,11 +187,16 @@ export class Gateway {
     const rt = this.runtime;
     rt.enter();
     this.upgraded.add(socket);
+    const start = process.hrtime.bigint();
+    // The socket may have carried keep-alive requests before this one: count from here.
+    const bytesBefore = (socket as Socket).bytesWritten ?? 0;
+    const { ctx, route } = this.contextFor(req, undefined, socket, secure, rt);
     socket.once('close', () => {
       rt.leave();
       this.upgraded.delete(socket);
+      // One access line per upgrade, when the socket closes: 101 for a session, or the refusal.
+      this.record(req, ctx.upgradeStatus || 499, ctx, start, ((socket as Socket).bytesWritten ?? 0) - bytesBefore);
     });
-    const { ctx, route } = this.contextFor(req, undefined, socket, secure, rt);
     ctx.head = head;
     if (route) this.run(ctx, route, rt);
   }
@@ -232,9 +238,7 @@ export class Gateway {
     else if (ctx.res && !ctx.res.writableEnded) ctx.res.destroy();
   }
 
-  private record(req: http.IncomingMessage, res: http.ServerResponse, ctx: RequestContext | undefined, start: bigint, bytes: number): void {
-    // 499 (nginx's convention): the client went away before an answer was sent.
-    const status = res.headersSent ? res.statusCode : 499;
+  private record(req: http.IncomingMessage, status: number, ctx: RequestContext | undefined, start: bigint, bytes: number): void {
     const method = req.method ?? 'OTHER';
     const route = ctx?.routeName || 'none';
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;

@@ -2,7 +2,7 @@ import type http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { ERRORS, type ErrorCode } from '../errors';
+import { rawJsonAnswer, type ErrorCode } from '../errors';
 import type { GatehouseConfig } from '../config/types';
 
 /** Apply the configured client timeouts (safe defaults come from the schema). */
@@ -21,14 +21,6 @@ export function listen(s: http.Server, port: number, host: string): Promise<Addr
       resolve(s.address() as AddressInfo);
     });
   });
-}
-
-/** A raw HTTP/1.1 answer for a socket that never became a request. */
-export function rawJsonAnswer(code: ErrorCode, message?: string): string {
-  const { status } = ERRORS[code];
-  const body = JSON.stringify({ error: { code, status, message: message ?? ERRORS[code].message } });
-  const reason = { 400: 'Bad Request', 405: 'Method Not Allowed', 408: 'Request Timeout', 414: 'URI Too Long', 431: 'Request Header Fields Too Large' }[status as 400] ?? 'Error';
-  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
 
 /** Map Node's parser errors to catalogued answers, so a malformed request gets a 4xx and never an upstream. */

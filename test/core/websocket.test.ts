@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import WebSocket, { WebSocketServer } from 'ws';
+import { until } from '../helpers/gatehouse-process';
 import { startGateway } from '../helpers/servers';
 
 t.test('WebSocket upgrades are proxied on routes that allow them', async (t) => {
@@ -51,9 +52,19 @@ t.test('WebSocket upgrades are proxied on routes that allow them', async (t) => 
   const dead = await new Promise<string>((resolve) => {
     const c = new WebSocket(`ws://127.0.0.1:${port}/dead`);
     c.on('open', () => resolve('open'));
-    c.on('error', () => resolve('error'));
-    c.on('unexpected-response', () => resolve('error'));
+    c.on('error', (e) => resolve(`error ${e.message}`));
+    c.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(`${res.statusCode} ${JSON.parse(body).error.code}`));
+    });
   });
-  t.equal(dead, 'error', 'an unreachable upstream closes the client socket');
-  t.match(await gw.metrics.registry.metrics(), /gatehouse_upstream_errors_total\{upstream="dead",kind="connect"\} 1/, 'the failed upgrade is counted');
+  t.equal(dead, '502 GH_ERR_UPSTREAM_UNREACHABLE', 'an unreachable upstream answers the upgrade with a JSON 502');
+  // Each upgrade is counted (and logged) once its socket closes, with the status the client got.
+  const counted = [['route-0', 101], ['route-2', 400], ['route-1', 502]] as const;
+  const line = (route: string, status: number) => new RegExp(`gatehouse_requests_total\\{route="${route}",method="GET",status="${status}"\\} 1`);
+  await until(async () => { const m = await gw.metrics.registry.metrics(); return counted.every(([r, s]) => line(r, s).test(m)); }, 3000).catch(() => undefined);
+  const metrics = await gw.metrics.registry.metrics();
+  t.match(metrics, /gatehouse_upstream_errors_total\{upstream="dead",kind="connect"\} 1/, 'the failed upgrade is counted');
+  for (const [route, status] of counted) t.match(metrics, line(route, status), `upgrade counted: ${route} ${status}`);
 });
