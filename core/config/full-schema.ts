@@ -1,10 +1,32 @@
 import { builtinPlugins } from '../../plugins';
 import type { JsonSchema } from '../plugin/contract';
+import { WHOLE_PLACEHOLDER } from './interpolate';
 import { coreSchema } from './schema';
+
+const PLACEHOLDER = { type: 'string', pattern: WHOLE_PLACEHOLDER, description: 'An environment placeholder, replaced (and converted) when the config is loaded.' };
+
+/**
+ * Let a number or boolean also be written as one `${VAR}` placeholder, as the loader
+ * accepts (`port: ${PORT:-8080}` becomes a number after interpolation), so that editors
+ * do not flag it. Description and default stay on top, where editors show them.
+ */
+function allowPlaceholders(node: unknown): void {
+  if (Array.isArray(node)) return node.forEach(allowPlaceholders);
+  if (!node || typeof node !== 'object') return;
+  const n = node as Record<string, unknown>;
+  for (const [k, v] of Object.entries(n)) if (k !== 'default' && k !== 'examples' && k !== 'enum' && k !== 'const') allowPlaceholders(v);
+  if (n.type !== 'integer' && n.type !== 'number' && n.type !== 'boolean') return;
+  const { description, default: dflt, ...rest } = n;
+  for (const k of Object.keys(n)) delete n[k];
+  if (description !== undefined) n.description = description;
+  if (dflt !== undefined) n.default = dflt;
+  n.anyOf = [rest, PLACEHOLDER];
+}
 
 /**
  * The schema published as config.schema.json: core's, with each built-in plugin's
- * options schema in place of the opaque plugin entry, so editors can check both.
+ * options schema in place of the opaque plugin entry, so editors can check both, and
+ * `${VAR}` placeholders accepted where the loader converts them to numbers or booleans.
  * Custom plugins (paths, packages) stay open: their schema is only known at load.
  */
 export function fullSchema(): JsonSchema {
@@ -19,5 +41,6 @@ export function fullSchema(): JsonSchema {
   };
   schema.properties.plugins.items = entry;
   schema.properties.routes.items.properties.plugins.items = entry;
+  allowPlaceholders(schema);
   return schema;
 }

@@ -2,6 +2,8 @@ import { GatehouseError } from '../errors';
 
 const PATTERN = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 const WHOLE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
+/** A value that is exactly one `${VAR}` / `${VAR:-default}` placeholder (JSON Schema `pattern`). */
+export const WHOLE_PLACEHOLDER = WHOLE.source;
 
 /**
  * Replace `${VAR}` and `${VAR:-default}` in every string of a parsed config.
