@@ -188,8 +188,10 @@ export class Forwarder {
       res.writeHead(proxyRes.statusCode ?? 502, proxyRes.statusMessage || undefined, clientHeaders(proxyRes.headers) as never);
     } catch (err) {
       // A head Node refuses to send (a status outside 100-999, say) is the upstream's fault.
+      // Nothing of it was sent; forget what the failed attempt stored.
       proxyRes.resume();
-      res.removeHeader('content-length');
+      for (const name of res.getHeaderNames()) res.removeHeader(name);
+      res.statusMessage = '';
       answerError(res, new GatehouseError('GH_ERR_UPSTREAM_BAD_RESPONSE', `${ERRORS.GH_ERR_UPSTREAM_BAD_RESPONSE.message}: ${(err as Error).message}`));
       return;
     }
@@ -209,9 +211,9 @@ export class Forwarder {
     }, (err: NodeJS.ErrnoException) => {
       const kind = err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' ? 'connect' : 'reset';
       this.hooks.onUpstreamError(ctx, kind);
-      const socket = ctx.socket as Duplex & { bytesWritten?: number };
-      // Before the switch the client still waits for an HTTP answer: a 502 like any request's.
-      if (ctx.upgradeStatus === 0 && socket.writable && !socket.bytesWritten) {
+      const socket = ctx.socket as Duplex;
+      // Nothing answered yet (no switch, no upstream refusal relayed): a 502 like any request's.
+      if (ctx.upgradeStatus === 0 && socket.writable) {
         ctx.upgradeStatus = 502;
         socket.end(rawJsonAnswer('GH_ERR_UPSTREAM_UNREACHABLE', `Upstream "${ctx.upstreamUsed}" failed: ${err.code ?? err.message}`));
       } else socket.destroy();

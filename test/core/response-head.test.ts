@@ -59,6 +59,13 @@ const cases: Case[] = [
     has: [/\r\ncontent-length: 12\r\n/i, /\r\n\r\n$/],
   },
   {
+    desc: 'a status Node cannot relay becomes a JSON 502 naming the upstream answer',
+    upstream: answer('HTTP/1.1 099 Odd', 'X-Upstream: 1', 'Content-Length: 2', '', 'ok'),
+    request: 'GET / HTTP/1.1',
+    has: [/^HTTP\/1\.1 502 Bad Gateway\r\n/, /"code":"GH_ERR_UPSTREAM_BAD_RESPONSE"/],
+    hasNot: [/x-upstream/i, /Odd/],
+  },
+  {
     desc: '204 passes with no body',
     upstream: answer('HTTP/1.1 204 No Content', 'X-End: kept', '', ''),
     request: 'GET / HTTP/1.1',
