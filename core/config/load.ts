@@ -1,15 +1,15 @@
 import { dirname, resolve } from 'node:path';
-import { cosmiconfig, getDefaultSearchPlaces } from 'cosmiconfig';
-import IPCIDR from 'ip-cidr';
 import { isIP } from 'node:net';
 import { GatehouseError } from '../errors';
+import { ipCidr } from '../net/ip';
 import type { PluginDefinition } from '../plugin/contract';
 import { resolvePlugin } from '../plugin/loader';
+import { findConfig, firstSearchPlaces } from './find';
 import { interpolate } from './interpolate';
 import { coreSchema } from './schema';
-import { parseWithPositions, type ConfigSource } from './source';
+import type { ConfigSource } from './source';
 import type { GatehouseConfig, PluginDeclaration } from './types';
-import { formatAt, formatErrors, validatorFor } from './validate';
+import { createValidators, formatAt, formatErrors } from './validate';
 
 /** A plugin declaration resolved to its definition, with validated and frozen options. */
 export interface ResolvedPlugin {
@@ -33,15 +33,7 @@ export interface LoadedConfig {
   readonly routePlugins: readonly (readonly ResolvedPlugin[])[];
 }
 
-const sources = new Map<string, ConfigSource>();
-const positionalLoader = (filepath: string, content: string): unknown => {
-  const { value, source } = parseWithPositions(filepath, content);
-  sources.set(filepath, source);
-  return value;
-};
-
-/** Files looked for, in order, when no `-c FILE` is given. */
-export const searchPlaces = ['gatehouse.yaml', 'gatehouse.yml', 'gatehouse.json', ...getDefaultSearchPlaces('gatehouse')];
+export { searchPlaces } from './find';
 
 /**
  * Find (or take) a config file, interpolate `${ENV}`, validate it against core's
@@ -49,16 +41,10 @@ export const searchPlaces = ['gatehouse.yaml', 'gatehouse.yml', 'gatehouse.json'
  * reported in one GH_ERR_CONFIG_INVALID error; nothing partial is ever returned.
  */
 export async function loadConfig(file?: string, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<LoadedConfig> {
-  const explorer = cosmiconfig('gatehouse', {
-    searchPlaces,
-    cache: false,
-    searchStrategy: 'none',
-    loaders: { '.yaml': positionalLoader, '.yml': positionalLoader, '.json': positionalLoader, noExt: positionalLoader },
-  });
   const cwd = options.cwd ?? process.cwd();
   let found;
   try {
-    found = file ? await explorer.load(resolve(cwd, file)) : await explorer.search(cwd);
+    found = await findConfig(file, cwd);
   } catch (cause) {
     if (cause instanceof GatehouseError) throw cause;
     const err = cause as NodeJS.ErrnoException;
@@ -66,9 +52,9 @@ export async function loadConfig(file?: string, options: { cwd?: string; env?: N
     throw new GatehouseError('GH_ERR_CONFIG_PARSE', `${file}: ${err.message}`, { cause });
   }
   if (!found || found.isEmpty) {
-    throw new GatehouseError('GH_ERR_CONFIG_NOT_FOUND', file ? `config file ${file} is empty` : `no config found in ${cwd} (looked for ${searchPlaces.slice(0, 3).join(', ')}, .gatehouserc*, gatehouse.config.*); pass -c FILE`);
+    throw new GatehouseError('GH_ERR_CONFIG_NOT_FOUND', file ? `config file ${file} is empty` : `no config found in ${cwd} (looked for ${firstSearchPlaces.join(', ')}, .gatehouserc*, gatehouse.config.*); pass -c FILE`);
   }
-  return validateConfig(found.config, { file: found.filepath, source: sources.get(found.filepath), env: options.env });
+  return validateConfig(found.config, { file: found.filepath, source: found.source, env: options.env });
 }
 
 /** Validate an already parsed config object (used by loadConfig and by createGateway with inline config). */
@@ -79,6 +65,7 @@ export function validateConfig(raw: unknown, ctx: { file?: string; source?: Conf
   // Unset variables are reported with the file and line:column of each placeholder.
   const config = structuredClone(interpolate(raw, ctx.env, (path, message) => formatAt(source, path, message))) as GatehouseConfig;
   const errors: string[] = [];
+  const validatorFor = createValidators();
   const validate = validatorFor(coreSchema);
   if (!validate(config)) errors.push(...formatErrors(validate.errors ?? [], source));
 
@@ -141,7 +128,7 @@ function crossCheck(config: GatehouseConfig, source: ConfigSource | undefined, e
     if (kinds.length > 1) errors.push(formatAt(source, ['routes', i, 'match'], `use only one of path, pathExact, pathRegex (found ${kinds.join(', ')})`));
   });
   (config.server?.trustProxy ?? []).forEach((c, i) => {
-    if (typeof c === 'string' && !isIP(c) && !IPCIDR.isValidCIDR(c)) {
+    if (typeof c === 'string' && !isIP(c) && !ipCidr().isValidCIDR(c)) {
       errors.push(formatAt(source, ['server', 'trustProxy', i], `found ${JSON.stringify(c)}, expected an IP address or CIDR such as 10.0.0.0/8`));
     }
   });

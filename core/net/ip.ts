@@ -1,5 +1,15 @@
 import { isIP } from 'node:net';
-import IPCIDR from 'ip-cidr';
+import type IPCIDR from 'ip-cidr';
+
+/**
+ * The ip-cidr class, required on first use: only configs with CIDRs in `trustProxy` need it,
+ * and it brings a big-number library along.
+ */
+export function ipCidr(): typeof IPCIDR {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require('ip-cidr') as { default?: typeof IPCIDR } & typeof IPCIDR;
+  return mod.default ?? mod; // compiled from an ES module: the class is `exports.default`
+}
 
 /** `::ffff:1.2.3.4` → `1.2.3.4`, so IPv4 rules apply to dual-stack sockets. */
 export function normalizeIp(ip: string | undefined): string {
@@ -14,7 +24,8 @@ export class TrustedProxies {
 
   constructor(entries: readonly string[]) {
     this.exact = new Set(entries.filter((e) => isIP(e)).map(normalizeIp));
-    this.nets = entries.filter((e) => !isIP(e)).map((e) => new IPCIDR(e));
+    const cidrs = entries.filter((e) => !isIP(e));
+    this.nets = cidrs.length ? cidrs.map((e) => new (ipCidr())(e)) : [];
   }
 
   get empty(): boolean {
