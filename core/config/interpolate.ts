@@ -5,17 +5,29 @@ const WHOLE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
 /** A value that is exactly one `${VAR}` / `${VAR:-default}` placeholder (JSON Schema `pattern`). */
 export const WHOLE_PLACEHOLDER = WHOLE.source;
 
+/** An unset variable: the JSON path of the value that names it, and the formatted message. */
+export interface MissingVariable {
+  readonly path: readonly (string | number)[];
+  readonly line: string;
+}
+
+/** The GH_ERR_CONFIG_ENV error for unset variables. */
+export function missingError(missing: readonly MissingVariable[]): GatehouseError {
+  const lines = missing.map((m) => m.line);
+  return new GatehouseError('GH_ERR_CONFIG_ENV', `${lines.length} unset environment variable(s):\n  ${lines.join('\n  ')}`, { details: lines });
+}
+
 /**
  * Replace `${VAR}` and `${VAR:-default}` in every string of a parsed config.
  * Interpolation happens after parsing, so a value can never inject YAML structure.
- * All unset variables are reported at once, each with its JSON path.
+ * Unset variables without a default become '' and are all listed, each with its JSON path.
  */
-export function interpolate<T>(
+export function interpolateAll<T>(
   value: T,
-  env: NodeJS.ProcessEnv = process.env,
-  format: (path: (string | number)[], message: string) => string = (path, message) => `/${path.join('/')}: ${message}`,
-): T {
-  const missing: string[] = [];
+  env: NodeJS.ProcessEnv,
+  format: (path: (string | number)[], message: string) => string,
+): { value: T; missing: MissingVariable[] } {
+  const missing: MissingVariable[] = [];
   const walk = (v: unknown, path: (string | number)[]): unknown => {
     if (typeof v === 'string') {
       const whole = WHOLE.exec(v);
@@ -24,7 +36,7 @@ export function interpolate<T>(
         // Like the shell, `${VAR:-d}` treats an empty value as unset; `${VAR}` keeps it.
         if (got !== undefined && (got !== '' || def === undefined)) return got;
         if (def !== undefined) return def;
-        missing.push(format(path, `\${${name}} is not set and has no default (write \${${name}:-value})`));
+        missing.push({ path, line: format(path, `\${${name}} is not set and has no default (write \${${name}:-value})`) });
         return '';
       });
       // `port: ${PORT:-8080}` should be a number: a value that is one placeholder and
@@ -41,9 +53,5 @@ export function interpolate<T>(
     }
     return v;
   };
-  const result = walk(value, []) as T;
-  if (missing.length) {
-    throw new GatehouseError('GH_ERR_CONFIG_ENV', `${missing.length} unset environment variable(s):\n  ${missing.join('\n  ')}`, { details: missing });
-  }
-  return result;
+  return { value: walk(value, []) as T, missing };
 }

@@ -5,11 +5,12 @@ import { ipCidr } from '../net/ip';
 import type { PluginDefinition } from '../plugin/contract';
 import { resolvePlugin } from '../plugin/loader';
 import { findConfig, firstSearchPlaces } from './find';
-import { interpolate } from './interpolate';
+import { interpolateAll, missingError } from './interpolate';
 import { coreSchema } from './schema';
 import type { ConfigSource } from './source';
 import type { GatehouseConfig, PluginDeclaration } from './types';
-import { createValidators, formatAt, formatErrors } from './validate';
+import { createValidators, formatAt, formatErrors, pathToPointer } from './validate';
+import type { ErrorObject } from 'ajv';
 
 /** A plugin declaration resolved to its definition, with validated and frozen options. */
 export interface ResolvedPlugin {
@@ -62,12 +63,18 @@ export function validateConfig(raw: unknown, ctx: { file?: string; source?: Conf
   const file = ctx.file ?? '<inline>';
   const dir = ctx.file ? dirname(ctx.file) : process.cwd();
   const source = ctx.source;
-  // Unset variables are reported with the file and line:column of each placeholder.
-  const config = structuredClone(interpolate(raw, ctx.env, (path, message) => formatAt(source, path, message))) as GatehouseConfig;
-  const errors: string[] = [];
+  // Unset variables are reported with the file and line:column of each placeholder, together
+  // with every other error; the empty value each one leaves gets no second error.
+  const interpolated = interpolateAll(raw, ctx.env ?? process.env, (path, message) => formatAt(source, path, message));
+  const config = structuredClone(interpolated.value) as GatehouseConfig;
+  const missing = interpolated.missing;
+  const errors: string[] = missing.map((m) => m.line);
+  const unset = missing.map((m) => pathToPointer(m.path));
+  const reported = (list: readonly ErrorObject[] | null | undefined, under = ''): ErrorObject[] =>
+    (list ?? []).filter((e) => !unset.some((u) => under + e.instancePath === u || (under + e.instancePath).startsWith(`${u}/`)));
   const validatorFor = createValidators();
   const validate = validatorFor(coreSchema);
-  if (!validate(config)) errors.push(...formatErrors(validate.errors ?? [], source));
+  if (!validate(config)) errors.push(...formatErrors(reported(validate.errors), source));
 
   const resolveList = (list: unknown, base: (string | number)[]): ResolvedPlugin[] => {
     if (!Array.isArray(list)) return [];
@@ -92,7 +99,7 @@ export function validateConfig(raw: unknown, ctx: { file?: string; source?: Conf
         return;
       }
       if (!check(opts)) {
-        errors.push(...formatErrors(check.errors ?? [], source, [...path, key]).map((l) => `${l} (plugin ${definition.name})`));
+        errors.push(...formatErrors(reported(check.errors, pathToPointer([...path, key])), source, [...path, key]).map((l) => `${l} (plugin ${definition.name})`));
         return;
       }
       out.push({ key, definition, options: deepFreeze(opts), at: `/${path.join('/')}` });
@@ -104,6 +111,7 @@ export function validateConfig(raw: unknown, ctx: { file?: string; source?: Conf
   const routePlugins = (Array.isArray(config.routes) ? config.routes : []).map((r, i) => resolveList(r?.plugins, ['routes', i, 'plugins']));
   crossCheck(config, source, errors);
 
+  if (errors.length === missing.length && missing.length) throw missingError(missing);
   if (errors.length) {
     throw new GatehouseError('GH_ERR_CONFIG_INVALID', `${file}: ${errors.length} error(s):\n  ${errors.join('\n  ')}`, { details: errors });
   }

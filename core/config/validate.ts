@@ -28,6 +28,11 @@ export function createValidators(): (schema: JsonSchema) => ValidateFunction {
   };
 }
 
+/** Join path segments into a JSON pointer (RFC 6901 escaping), as ajv's `instancePath`. */
+export function pathToPointer(path: readonly (string | number)[]): string {
+  return path.map((s) => `/${String(s).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+}
+
 /** Split a JSON pointer into path segments (numbers for array indices). */
 export function pointerToPath(pointer: string): (string | number)[] {
   if (!pointer) return [];

@@ -120,6 +120,12 @@ const cases: Case[] = [
     errors: ['2 unset environment variable(s)', '/upstreams/backend/targets/0: ${BACKEND_HOST} is not set and has no default', 'gatehouse.yaml:7:10 /admin/token: ${ADMIN_TOKEN} is not set', 'write ${ADMIN_TOKEN:-value}'],
   },
   {
+    what: 'unset ${VAR} is reported together with the other errors, without a second error for its empty value',
+    files: { 'gatehouse.yaml': `server:\n  htp: {}\n  http:\n    port: \${PORT}\n${UPSTREAMS}routes:\n  - match: { path: / }\n    plugins:\n      - respond: { status: "\${STATUS}", bdy: x }\n` },
+    errors: ['4 error(s)', 'gatehouse.yaml:4:11 /server/http/port: ${PORT} is not set', '/routes/0/plugins/0/respond/status: ${STATUS} is not set', '/server: unknown key "htp"', 'unknown key "bdy"'],
+    count: 4,
+  },
+  {
     what: '${VAR:-default} and whole-placeholder coercion to numbers and booleans',
     files: { 'gatehouse.yaml': `server:\n  http:\n    port: \${PORT:-8181}\n    host: \${HOST:-127.0.0.1}\n    redirectToHttps: \${REDIRECT:-false}\nupstreams:\n  backend: { targets: ["http://\${BACKEND:-localhost}:\${BACKEND_PORT:-3001}/v\${V}"] }\n${ROUTES.replace('/ }', '"/${PREFIX:-}" }')}log: { level: "\${LEVEL:-warn}" }\n` },
     env: { V: '2', LEVEL: '', BACKEND_PORT: '4000' },
