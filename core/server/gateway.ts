@@ -14,7 +14,7 @@ import { RequestContext } from '../pipeline/request-context';
 import type { ForwardOptions } from '../pipeline/context';
 import { Forwarder } from '../proxy/forwarder';
 import { createAdminServer } from './admin';
-import { applyServerLimits, clientErrorHandler, listen, refuseConnect } from './listeners';
+import { applyServerLimits, clientErrorHandler, listen, redirectToHttps, refuseConnect } from './listeners';
 import { Runtime, type RouteRuntime } from './runtime';
 import { persistedCertificate } from './tls';
 import { readFileSync } from 'node:fs';
@@ -93,7 +93,7 @@ export class Gateway {
     if (server.http) {
       const redirect = server.http.redirectToHttps && this.addresses.https;
       const s = http.createServer({ maxHeaderSize: server.maxHeaderSize, requireHostHeader: false },
-        redirect ? (req, res) => this.redirectToHttps(req, res) : (req, res) => this.handleRequest(req, res, false));
+        redirect ? (req, res) => redirectToHttps(req, res, this.addresses.https!.port) : (req, res) => this.handleRequest(req, res, false));
       this.servers.http = s;
       this.wire(s, false);
       this.addresses.http = await listen(s, server.http.port, server.http.host);
@@ -112,13 +112,6 @@ export class Gateway {
     s.on('clientError', clientErrorHandler(this.logger));
     s.on('connect', refuseConnect);
     s.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head, secure));
-  }
-
-  private redirectToHttps(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const host = (req.headers.host ?? 'localhost').replace(/:\d+$/, '');
-    const port = this.addresses.https!.port;
-    res.writeHead(308, { location: `https://${host}${port === 443 ? '' : `:${port}`}${req.url ?? '/'}`, 'content-length': 0 });
-    res.end();
   }
 
   /** Build a context, or answer the request and return undefined when it cannot be routed. */

@@ -44,3 +44,10 @@ export function clientErrorHandler(log: Logger): (err: NodeJS.ErrnoException, so
 export function refuseConnect(_req: http.IncomingMessage, socket: Duplex): void {
   socket.end(rawJsonAnswer('GH_ERR_METHOD_NOT_ALLOWED', 'CONNECT is not supported'));
 }
+
+/** The HTTP listener's answer when `redirectToHttps` is on: 308 to the same host and path on HTTPS. */
+export function redirectToHttps(req: http.IncomingMessage, res: http.ServerResponse, httpsPort: number): void {
+  const host = (req.headers.host ?? 'localhost').replace(/:\d+$/, '');
+  res.writeHead(308, { location: `https://${host}${httpsPort === 443 ? '' : `:${httpsPort}`}${req.url ?? '/'}`, 'content-length': 0 });
+  res.end();
+}
