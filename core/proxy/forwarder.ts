@@ -25,6 +25,21 @@ export interface ForwardHooks {
   onUpstreamError(ctx: RequestContext, kind: 'connect' | 'timeout' | 'reset' | 'aborted'): void;
 }
 
+type FailureKind = 'connect' | 'timeout' | 'reset';
+
+/** What an http-proxy error means for metrics and for the answer. */
+function failureKind(err: NodeJS.ErrnoException, timedOut: boolean): FailureKind {
+  if (timedOut) return 'timeout';
+  return err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' ? 'connect' : 'reset';
+}
+
+/** The catalogued error a client gets for a failed upstream exchange. */
+function failureError(ctx: RequestContext, kind: FailureKind, err: NodeJS.ErrnoException): GatehouseError {
+  return kind === 'timeout'
+    ? new GatehouseError('GH_ERR_UPSTREAM_TIMEOUT', `Upstream "${ctx.upstreamUsed}" did not answer within its timeout`)
+    : new GatehouseError('GH_ERR_UPSTREAM_UNREACHABLE', `Upstream "${ctx.upstreamUsed}" failed: ${err.code ?? err.message}`);
+}
+
 /** A catalogued error as the JSON answer (the context's own `json` is closed once the proxy took over). */
 function answerError(res: ServerResponse, e: GatehouseError): void {
   const body = JSON.stringify(e.toJSON());
@@ -156,10 +171,10 @@ export class Forwarder {
     proxyRes.on('close', this.upstreamClosed);
     if (!ctx) return void this.writeThrough(proxyRes, res);
     proxyRes[CTX] = ctx;
-    const hooked = ctx.proxyHooks.onProxyResponse.length > 0 || ctx.intercepting;
+    const hooked = ctx.proxyHooks.onProxyResponse.length > 0;
     // Plugins see (and may copy) the headers as the client would get them.
-    if (hooked) stripHopByHop(proxyRes.headers, false);
-    if (ctx.proxyHooks.onProxyResponse.length > 0) this.hooks.onProxyResponse(ctx, proxyRes);
+    if (hooked || ctx.intercepting) stripHopByHop(proxyRes.headers, false);
+    if (hooked) this.hooks.onProxyResponse(ctx, proxyRes);
     if (ctx.intercepting) void this.intercept(ctx, proxyRes, res);
     else this.writeThrough(proxyRes, res);
   }
@@ -209,13 +224,14 @@ export class Forwarder {
       changeOrigin: pool.config.changeOrigin,
       secure: !pool.config.insecure,
     }, (err: NodeJS.ErrnoException) => {
-      const kind = err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' ? 'connect' : 'reset';
+      const kind = failureKind(err, false);
       this.hooks.onUpstreamError(ctx, kind);
       const socket = ctx.socket as Duplex;
       // Nothing answered yet (no switch, no upstream refusal relayed): a 502 like any request's.
       if (ctx.upgradeStatus === 0 && socket.writable) {
-        ctx.upgradeStatus = 502;
-        socket.end(rawJsonAnswer('GH_ERR_UPSTREAM_UNREACHABLE', `Upstream "${ctx.upstreamUsed}" failed: ${err.code ?? err.message}`));
+        const e = failureError(ctx, kind, err);
+        ctx.upgradeStatus = e.status;
+        socket.end(rawJsonAnswer(e.code, e.message));
       } else socket.destroy();
     });
   }
@@ -223,17 +239,14 @@ export class Forwarder {
   private fail(ctx: RequestContext, err: NodeJS.ErrnoException): void {
     const res = ctx.res as ServerResponse;
     if (res.destroyed || (res.writableEnded && !res.headersSent)) return; // client left; counted as aborted
-    const kind = ctx.upstreamTimedOut ? 'timeout' : err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' ? 'connect' : 'reset';
+    const kind = failureKind(err, ctx.upstreamTimedOut);
     this.hooks.onUpstreamError(ctx, kind);
     if (res.headersSent) {
       // The body was under way: the only honest signal left is to cut the connection.
       res.destroy();
       return;
     }
-    const e = kind === 'timeout'
-      ? new GatehouseError('GH_ERR_UPSTREAM_TIMEOUT', `Upstream "${ctx.upstreamUsed}" did not answer within its timeout`)
-      : new GatehouseError('GH_ERR_UPSTREAM_UNREACHABLE', `Upstream "${ctx.upstreamUsed}" failed: ${err.code ?? err.message}`);
-    answerError(res, e);
+    answerError(res, failureError(ctx, kind, err));
   }
 
   close(): void {

@@ -120,15 +120,16 @@ export class Gateway {
     const method = req.method ?? 'GET';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
+    const search = q < 0 ? '' : url.slice(q);
     const rawHost = req.headers.host ?? '';
     const colon = rawHost.indexOf(':');
     const host = (rawHost.startsWith('[') ? rawHost.slice(0, rawHost.indexOf(']') + 1) : colon < 0 ? rawHost : rawHost.slice(0, colon)).toLowerCase();
     const peerIp = normalizeIp(req.socket.remoteAddress);
     const route = rt.router.match(method, host, path, req.headers);
     const ctx = new RequestContext({
-      req, res, socket, method, path, search: q < 0 ? '' : url.slice(q), host, peerIp,
+      req, res, socket, method, path, search, host, peerIp,
       clientIp: this.trust.clientIp(peerIp, req.headers['x-forwarded-for']), peerTrusted: this.trust.has(peerIp), secure,
-      routeName: route?.name ?? '', upstreamPath: route ? route.upstreamPath(url, path, q < 0 ? '' : url.slice(q)) : url,
+      routeName: route?.name ?? '', upstreamPath: route ? route.upstreamPath(url, path, search) : url,
       log: this.logger, upstream: route?.config.upstream,
       forward: rt.forward,
     });
