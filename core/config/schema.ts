@@ -75,6 +75,10 @@ export const coreSchema: JsonSchema = {
         maxHeaderSize: { type: 'integer', minimum: 1024, default: 16384, description: 'Largest request header block in bytes (431 beyond). Default: 16384.' },
         maxUrlLength: { type: 'integer', minimum: 64, default: 8192, description: 'Longest request target in bytes (414 beyond). Default: 8192.' },
         shutdownGrace: timeoutMs('How long SIGTERM waits for in-flight requests before closing them.', 10000),
+        gcEveryMiB: {
+          type: 'number', minimum: 0, default: 8,
+          description: 'Run a young-generation garbage collection after this many MiB read from plain-HTTP upstream connections, so the body chunks Node copies out are freed while few; V8 alone waits for about 32 MiB of them, which shows in peak memory when streaming. Process-wide. 0: leave it to V8. Default: 8.',
+        },
       },
     },
     admin: {

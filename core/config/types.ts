@@ -11,6 +11,8 @@ export interface GatehouseConfig {
     maxHeaderSize: number;
     maxUrlLength: number;
     shutdownGrace: number;
+    /** MiB read from plain-HTTP upstreams between young-generation collections (0: off). */
+    gcEveryMiB: number;
   };
   admin?: { port: number; host: string; token: string };
   store: string;

@@ -13,6 +13,7 @@ import { GatewayMetrics } from '../observe/metrics';
 import { RequestContext } from '../pipeline/request-context';
 import type { ForwardOptions } from '../pipeline/context';
 import { Forwarder } from '../proxy/forwarder';
+import { setGcEvery } from '../upstream/young-gc';
 import { createAdminServer } from './admin';
 import { applyServerLimits, clientErrorHandler, listen, redirectToHttps, refuseConnect } from './listeners';
 import { Runtime, type RouteRuntime } from './runtime';
@@ -63,6 +64,7 @@ export class Gateway {
   /** Build the first runtime (plugins created and started). */
   async init(): Promise<this> {
     this.trust = new TrustedProxies(this.loaded.config.server.trustProxy);
+    setGcEvery(this.loaded.config.server.gcEveryMiB);
     this.runtime = this.adopt(await Runtime.create(this.loaded, this.scopeDeps()));
     return this;
   }
@@ -255,6 +257,7 @@ export class Gateway {
       const old = this.runtime;
       this.loaded = next;
       this.trust = new TrustedProxies(next.config.server.trustProxy);
+      setGcEvery(next.config.server.gcEveryMiB);
       this.runtime = rt;
       void old.retire();
       this.metrics.reloads.inc({ result: 'ok' });

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import net from 'node:net';
+import { countUpstreamRead } from './young-gc';
 
 /** Bytes of one socket read: what libuv asks Node to allocate for each read otherwise. */
 const READ_SIZE = 64 * 1024;
@@ -25,8 +26,10 @@ type UpstreamSocket = net.Socket & { parser?: unknown; _httpMessage?: http.Clien
  * after a 101 answer to that listener as a slice of the read buffer. Any other time (idle in
  * the pool, handed over after an upgrade) the socket is an ordinary stream, fed copies.
  * One thing stays a view: `rawPacket` on an HTTP parse error (debugging only).
+ * Every read is counted towards `server.gcEveryMiB` (young-gc.ts), which frees those copies.
  */
 function onRead(this: UpstreamSocket, nread: number, buf: Buffer): boolean {
+  countUpstreamRead(nread);
   const chunk = buf.subarray(0, nread);
   const req = this._httpMessage;
   if (this.parser && req && req.listenerCount('upgrade') === 0 && req.listenerCount('connect') === 0) {
