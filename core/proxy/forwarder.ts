@@ -4,6 +4,7 @@ import httpProxy from 'http-proxy';
 import { ERRORS, GatehouseError, rawJsonAnswer } from '../errors';
 import type { RequestContext } from '../pipeline/request-context';
 import type { Target, UpstreamPool } from '../upstream/pool';
+import { countBodyBytes } from '../upstream/young-gc';
 import { clientHeaders, hopByHopPresent, stripHopByHop } from './hop-by-hop';
 
 const CTX = Symbol('gatehouse.ctx');
@@ -16,6 +17,11 @@ function upstreamTimedOut(this: ReqWithCtx): void {
   const ctx = this[CTX];
   if (ctx) ctx.upstreamTimedOut = true;
   this.destroy();
+}
+
+/** A request body chunk on its way upstream: Node's parser copied it out (see young-gc.ts). */
+function countRequestChunk(chunk: Buffer): void {
+  countBodyBytes(chunk.length);
 }
 
 /** Per-request hooks called from http-proxy's events. */
@@ -134,6 +140,8 @@ export class Forwarder {
       const earlier = ctx.settle;
       ctx.settle = earlier ? () => { earlier(); resolve(); } : resolve;
       this.proxy.web(req, res, options as never, (err: NodeJS.ErrnoException) => this.fail(ctx, err));
+      // http-proxy has piped the body by now, so a listener changes nothing about its flow.
+      if (!internal && (req.headers['content-length'] || req.headers['transfer-encoding'])) req.on('data', countRequestChunk);
     });
   }
 

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import net from 'node:net';
-import { countUpstreamRead } from './young-gc';
+import { countBodyBytes } from './young-gc';
 
 /** Bytes of one socket read: what libuv asks Node to allocate for each read otherwise. */
 const READ_SIZE = 64 * 1024;
@@ -29,7 +29,7 @@ type UpstreamSocket = net.Socket & { parser?: unknown; _httpMessage?: http.Clien
  * Every read is counted towards `server.gcEveryMiB` (young-gc.ts), which frees those copies.
  */
 function onRead(this: UpstreamSocket, nread: number, buf: Buffer): boolean {
-  countUpstreamRead(nread);
+  countBodyBytes(nread);
   const chunk = buf.subarray(0, nread);
   const req = this._httpMessage;
   if (this.parser && req && req.listenerCount('upgrade') === 0 && req.listenerCount('connect') === 0) {

@@ -30,7 +30,7 @@ function gcFunction(): GcFunction {
 }
 
 /**
- * Set how many bytes read from upstream sockets lead to one young-generation collection
+ * Set how many MiB of relayed body lead to one young-generation collection
  * (`server.gcEveryMiB`; 0 turns it off). Process-wide: every gateway in the process shares
  * the count, and the last config applied wins.
  */
@@ -40,18 +40,19 @@ export function setGcEvery(mib: number): void {
 }
 
 /**
- * Count bytes read from an upstream socket; past the threshold, run a young-generation
- * collection (a scavenge: 0.8 ms median on the bench machine, little being alive).
+ * Count body bytes relayed (read from a plain-HTTP upstream socket, or a request body core
+ * forwards); past the threshold, run a young-generation collection (a scavenge: 0.8 ms median
+ * on the bench machine, little being alive).
  *
  * Why: Node's HTTP parser copies every body chunk into a new buffer, and V8 frees these only
  * in a collection. A scavenge normally comes when the JavaScript heap's young generation
- * fills, which streaming hardly does (a 64 KiB chunk is a few hundred bytes of objects), or
- * when about 32 MiB of new buffers are pending (V8's external-memory trigger; measured the same
- * with `--max-semi-space-size=1`). So a streaming proxy holds 32 to 40 MiB of dead chunks at
- * its peak; with a collection every 8 MiB it holds about 10 (bench/README.md, "Streaming
+ * fills, which relaying a body hardly does (a 64 KiB chunk is a few hundred bytes of objects),
+ * or when about 32 MiB of new buffers are pending (V8's external-memory trigger; measured the
+ * same with `--max-semi-space-size=1`). So a streaming proxy holds 32 to 40 MiB of dead chunks
+ * at its peak; with a collection every 8 MiB it holds about 10 (bench/README.md, "Streaming
  * files by hash").
  */
-export function countUpstreamRead(bytes: number): void {
+export function countBodyBytes(bytes: number): void {
   if (every === 0) return;
   sinceLast += bytes;
   if (sinceLast < every) return;
@@ -60,7 +61,7 @@ export function countUpstreamRead(bytes: number): void {
   (collect ??= gcFunction())({ type: 'minor' });
 }
 
-/** Collections run by {@link countUpstreamRead} since the process started (for metrics). */
+/** Collections run by {@link countBodyBytes} since the process started (for metrics). */
 export function gcRequested(): number {
   return requested;
 }
