@@ -11,6 +11,7 @@
  *   --connections N   autocannon connections (default 50)
  *   --no-verify       skip the sha256 check of one download through gatehouse
  *   --no-cannon       skip the cached-lookup comparison
+ *   --no-upload       skip the upload comparison (the same size POSTed through each proxy)
  *   --json FILE       also write the measurements to FILE
  *   --no-pin          do not pin processes to CPUs with taskset
  *   --wait-idle S     before starting, wait up to S seconds for the machine to be idle (default 60)
@@ -28,7 +29,10 @@
  *     through gatehouse in stream mode (GET /files/sha256/<sum>), interleaved; throughput is
  *     reported as the ratio of median MiB/s. Gatehouse's peak RSS (VmHWM in /proc/<pid>/status, reset
  *     through /proc/<pid>/clear_refs after start-up) must stay flat. Goals: < 100 MiB, ≥ 0.8×.
- *  2. Cached lookups: autocannon on hash-rewrite in x-accel mode (a cached lookup answered
+ *  2. Uploads: the same number of bytes POSTed (one 1 MiB block written again and again) to a
+ *     sink on the backend, directly, through the bare proxy and through a plain gatehouse route;
+ *     MiB/s and each proxy's peak RSS while uploading.
+ *  3. Cached lookups: autocannon on hash-rewrite in x-accel mode (a cached lookup answered
  *     by gatehouse itself, no archive) against the core `respond` plugin on the same gateway.
  *
  * The file lives in bench/.tmp/ (gitignored) and is reused while its size matches.
@@ -59,6 +63,11 @@ if (opt('role') === 'backend') {
   let metadataCalls = 0;
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
+    if (req.method === 'POST' && url.pathname === '/sink') {
+      let n = 0;
+      req.on('data', (c) => { n += c.length; });
+      return req.on('end', () => res.end(String(n)));
+    }
     if (url.pathname === '/files') {
       metadataCalls++;
       const hit = url.searchParams.get('hashtype') === 'sha256' && url.searchParams.get('hashsum') === sum;
@@ -99,13 +108,16 @@ if (opt('role') === 'bare') {
   const upstreamPort = Number(opt('upstream'));
   const agent = new http.Agent({ keepAlive: true });
   const server = http.createServer((req, res) => {
-    const up = http.request({ host: '127.0.0.1', port: upstreamPort, path: `/${FILE_ID}`, method: req.method, headers: { range: req.headers.range || '' }, agent }, (pr) => {
+    const upload = req.method === 'POST';
+    const headers = upload ? { 'content-length': req.headers['content-length'] } : { range: req.headers.range || '' };
+    const up = http.request({ host: '127.0.0.1', port: upstreamPort, path: upload ? '/sink' : `/${FILE_ID}`, method: req.method, headers, agent }, (pr) => {
       res.writeHead(pr.statusCode, pr.headers);
       pr.pipe(res);
     });
     up.on('error', () => res.destroy());
     res.on('close', () => up.destroy());
-    up.end();
+    if (upload) req.pipe(up);
+    else up.end();
   });
   server.listen(0, '127.0.0.1', () => process.send({ type: 'ready', port: server.address().port }));
   process.on('message', (msg) => msg.type === 'stop' && process.exit(0));
@@ -119,6 +131,7 @@ const DURATION = Number(opt('duration', 5));
 const CONNECTIONS = Number(opt('connections', 50));
 const VERIFY = !argv.includes('--no-verify');
 const CANNON = !argv.includes('--no-cannon');
+const UPLOAD = !argv.includes('--no-upload');
 const JSON_OUT = opt('json', undefined);
 const WAIT_IDLE = Number(opt('wait-idle', 60));
 const NODE_FLAGS = (opt('node-flags', '') || '').split(/\s+/).filter(Boolean);
@@ -209,6 +222,7 @@ function spawnGatehouse(backendPort) {
       { name: 'stream', match: { path: '/files/' }, plugins: [{ 'hash-rewrite': { metadata: `http://127.0.0.1:${backendPort}`, archive: 'archive' } }] },
       { name: 'accel', match: { path: '/accel/' }, plugins: [{ 'hash-rewrite': { metadata: `http://127.0.0.1:${backendPort}`, mode: 'x-accel', path: '/accel/:hashtype/:hashsum' } }] },
       { name: 'respond', match: { pathExact: '/respond' }, plugins: [{ respond: { status: 200, body: '' } }] },
+      { name: 'sink', match: { pathExact: '/sink' }, upstream: 'archive' },
     ],
   };
   const cfgFile = path.join(TMP, 'stream-bench.gatehouse.json');
@@ -274,6 +288,30 @@ function download(url, { hash = false } = {}) {
       res.on('end', () => resolve({ status: res.statusCode, bytes, seconds: Number(process.hrtime.bigint() - t0) / 1e9, sha256: h && h.digest('hex'), complete: res.complete }));
       res.on('error', reject);
     }).on('error', reject);
+  });
+}
+
+/** POST `bytes` (one 1 MiB block written again and again); resolves with seconds and what the sink counted. */
+function upload(url, bytes) {
+  const block = Buffer.alloc(MIB, 0x5a);
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const req = http.request(url, { method: 'POST', agent: false, headers: { 'content-length': bytes } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c) => { body += c; });
+      res.on('end', () => resolve({ status: res.statusCode, received: Number(body), seconds: Number(process.hrtime.bigint() - t0) / 1e9 }));
+    });
+    req.on('error', reject);
+    let sent = 0;
+    const pump = () => {
+      while (sent < bytes) {
+        const n = Math.min(MIB, bytes - sent);
+        sent += n;
+        if (!req.write(n === MIB ? block : block.subarray(0, n))) return void req.once('drain', pump);
+      }
+      req.end();
+    };
+    pump();
   });
 }
 
@@ -381,6 +419,8 @@ async function main() {
     if (results.rss.barePeakKiB) console.log(`  bare proxy peak RSS ${fmtMiB(results.rss.barePeakKiB)} (${fmtMiB(bareIdle.rss)} before)`);
     console.log(`  metadata calls: ${results.metadataCalls} for ${ROUNDS + 1 + (VERIFY ? 1 : 0)} downloads through gatehouse (the lookup is cached)`);
 
+    if (UPLOAD) await uploads(results, bytes, { backendPort, barePort, ghPort, gh, bare });
+
     if (CANNON) {
       const accel = `http://127.0.0.1:${ghPort}/accel/sha256/${sum}`;
       const respond = `http://127.0.0.1:${ghPort}/respond`;
@@ -407,6 +447,29 @@ async function main() {
     await backend.stop();
   }
   if (JSON_OUT) fs.writeFileSync(JSON_OUT, JSON.stringify(results, null, 2));
+}
+
+/** Phase 2: the same bytes POSTed directly, through bare and through gatehouse; MiB/s and peak RSS. */
+async function uploads(results, bytes, { backendPort, barePort, ghPort, gh, bare }) {
+  const targets = [['direct', backendPort], ['bare', barePort], ['gatehouse', ghPort]].map(([label, port]) => [label, `http://127.0.0.1:${port}/sink`]);
+  const reset = resetPeak(gh.proc.pid) && resetPeak(bare.proc.pid);
+  const before = { gatehouse: procStatus(gh.proc.pid).rss, bare: procStatus(bare.proc.pid).rss };
+  const runs = { direct: [], bare: [], gatehouse: [] };
+  console.log(`\nuploads (${fmtMiB(bytes / 1024)} each)${reset ? '' : '; peak counters NOT reset, peaks below include streaming'}`);
+  for (let i = 0; i < ROUNDS; i++) {
+    for (let k = 0; k < targets.length; k++) {
+      const [label, url] = targets[(i + k) % targets.length];
+      const r = await upload(url, bytes);
+      if (r.status !== 200 || r.received !== bytes) throw new Error(`upload ${label}: status ${r.status}, ${r.received} of ${bytes} bytes arrived`);
+      runs[label].push(bytes / MIB / r.seconds);
+      console.log(`  round ${i + 1} ${label.padEnd(9)} ${r.seconds.toFixed(2)} s  ${(bytes / MIB / r.seconds).toFixed(0)} MiB/s`);
+    }
+  }
+  const d = median(runs.direct);
+  results.upload = { direct: median(runs.direct), bare: median(runs.bare), gatehouse: median(runs.gatehouse), ghPeakKiB: procStatus(gh.proc.pid).hwm, barePeakKiB: procStatus(bare.proc.pid).hwm };
+  console.log(`  direct to the sink        median ${d.toFixed(0)} MiB/s`);
+  console.log(`  bare Node pipe proxy      median ${results.upload.bare.toFixed(0)} MiB/s   ratio ${(results.upload.bare / d).toFixed(2)}x   peak RSS ${fmtMiB(results.upload.barePeakKiB)} (${fmtMiB(before.bare)} before)`);
+  console.log(`  gatehouse plain route     median ${results.upload.gatehouse.toFixed(0)} MiB/s   ratio ${(results.upload.gatehouse / d).toFixed(2)}x   peak RSS ${fmtMiB(results.upload.ghPeakKiB)} (${fmtMiB(before.gatehouse)} before)`);
 }
 
 main().catch((err) => {
