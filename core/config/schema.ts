@@ -77,7 +77,7 @@ export const coreSchema: JsonSchema = {
         shutdownGrace: timeoutMs('How long SIGTERM waits for in-flight requests before closing them.', 10000),
         gcEveryMiB: {
           type: 'number', minimum: 0, default: 8,
-          description: 'Run a young-generation garbage collection after this many MiB read from plain-HTTP upstream connections, so the body chunks Node copies out are freed while few; V8 alone waits for about 32 MiB of them, which shows in peak memory when streaming. Process-wide. 0: leave it to V8. Default: 8.',
+          description: 'Run a young-generation garbage collection after this many MiB of body relayed (upstream answers and forwarded request bodies), so the chunks Node copies out are freed while few; V8 alone waits for about 32 MiB of them, which shows in peak memory when streaming. Process-wide. 0: leave it to V8. Default: 8.',
         },
       },
     },

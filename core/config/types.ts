@@ -11,7 +11,7 @@ export interface GatehouseConfig {
     maxHeaderSize: number;
     maxUrlLength: number;
     shutdownGrace: number;
-    /** MiB read from plain-HTTP upstreams between young-generation collections (0: off). */
+    /** MiB of relayed body between young-generation collections (0: off). */
     gcEveryMiB: number;
   };
   admin?: { port: number; host: string; token: string };

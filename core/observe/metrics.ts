@@ -54,7 +54,7 @@ export class GatewayMetrics {
     });
     const self = this;
     this.inflight = new Gauge({ name: 'gatehouse_inflight_requests', help: 'Requests being handled now', registers, collect() { this.set(self.inflightNow); } });
-    new Counter({ name: 'gatehouse_body_gc_total', help: 'Young-generation collections run after server.gcEveryMiB of upstream reads', registers, collect() { this.reset(); this.inc(gcRequested()); } });
+    new Counter({ name: 'gatehouse_body_gc_total', help: 'Young-generation collections run after each server.gcEveryMiB of relayed body', registers, collect() { this.reset(); this.inc(gcRequested()); } });
     this.reloads = new Counter({ name: 'gatehouse_config_reloads_total', help: 'Config reloads by result', labelNames: ['result'], registers });
   }
 

@@ -19,8 +19,12 @@ function upstreamTimedOut(this: ReqWithCtx): void {
   this.destroy();
 }
 
-/** A request body chunk on its way upstream: Node's parser copied it out (see young-gc.ts). */
-function countRequestChunk(chunk: Buffer): void {
+/**
+ * A body chunk Node's parser copied out, counted towards `server.gcEveryMiB` (young-gc.ts):
+ * request bodies going upstream, and answers from TLS upstreams (plain-HTTP upstream reads
+ * are counted by read-buffer.ts).
+ */
+function countBodyChunk(chunk: Buffer): void {
   countBodyBytes(chunk.length);
 }
 
@@ -141,7 +145,7 @@ export class Forwarder {
       ctx.settle = earlier ? () => { earlier(); resolve(); } : resolve;
       this.proxy.web(req, res, options as never, (err: NodeJS.ErrnoException) => this.fail(ctx, err));
       // http-proxy has piped the body by now, so a listener changes nothing about its flow.
-      if (!internal && (req.headers['content-length'] || req.headers['transfer-encoding'])) req.on('data', countRequestChunk);
+      if (!internal && (req.headers['content-length'] || req.headers['transfer-encoding'])) req.on('data', countBodyChunk);
     });
   }
 
@@ -219,6 +223,7 @@ export class Forwarder {
       return;
     }
     proxyRes.pipe(res);
+    if ((proxyRes.socket as { encrypted?: boolean } | null)?.encrypted) proxyRes.on('data', countBodyChunk);
   }
 
   /** Forward a WebSocket upgrade; the socket is piped both ways by http-proxy. */

@@ -3,8 +3,8 @@ import vm from 'node:vm';
 
 const MIB = 1024 * 1024;
 
-/** Default of `server.gcEveryMiB`. */
-export const DEFAULT_GC_EVERY_MIB = 8;
+/** Default of `server.gcEveryMiB` (core/config/schema.ts), until a config is applied. */
+const DEFAULT_GC_EVERY_MIB = 8;
 
 type GcFunction = (options: { type: 'minor' | 'major' }) => void;
 
@@ -40,8 +40,8 @@ export function setGcEvery(mib: number): void {
 }
 
 /**
- * Count body bytes relayed (read from a plain-HTTP upstream socket, or a request body core
- * forwards); past the threshold, run a young-generation collection (a scavenge: 0.8 ms median
+ * Count body bytes relayed (read from a plain-HTTP upstream socket, an answer from a TLS
+ * upstream, or a request body core forwards); past the threshold, run a young-generation collection (a scavenge: 0.8 ms median
  * on the bench machine, little being alive).
  *
  * Why: Node's HTTP parser copies every body chunk into a new buffer, and V8 frees these only

@@ -1,10 +1,12 @@
 import t, { type Test } from 'tap';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import vm from 'node:vm';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
+import { generateCertificate } from '../../core';
 import { countBodyBytes, gcRequested, setGcEvery } from '../../core/upstream/young-gc';
 import { request, startBackend, startGateway } from '../helpers/servers';
 
@@ -159,6 +161,26 @@ t.test('a request body relayed upstream is counted too', async (t) => {
     t.equal(bytes, total, `${c.desc}: the upstream got the whole body`);
     t.ok(collections >= c.min && collections <= c.max, `${c.desc} (${collections})`);
   }
+  setGcEvery(8);
+});
+
+t.test('an answer from an https upstream is counted too', async (t) => {
+  const pair = await generateCertificate({ host: 'upstream.test', sanIps: ['127.0.0.1'], days: 1 });
+  const body = Buffer.alloc(8 * MIB, 3);
+  const server = https.createServer({ cert: pair.cert, key: pair.key }, (_req, res) => res.end(body));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { gw, url } = await startGateway({
+    server: { gcEveryMiB: 1 },
+    upstreams: { tls: { targets: [`https://127.0.0.1:${(server.address() as net.AddressInfo).port}`], insecure: true } },
+    routes: [{ match: { path: '/' }, upstream: 'tls' }],
+  });
+  t.teardown(async () => { await gw.close(100); server.close(); });
+  const before = gcRequested();
+  const res = await request(`${url}/x`);
+  t.equal(res.status, 200);
+  t.equal(res.body.length, body.length, 'the whole answer arrived');
+  const n = gcRequested() - before;
+  t.ok(n >= 7 && n <= 8, `8 MiB from a TLS upstream at a 1 MiB threshold: 7 or 8 collections (${n})`);
   setGcEvery(8);
 });
 
