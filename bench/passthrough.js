@@ -16,7 +16,7 @@
  *   --connections N   connections of the throughput scenario (default 50)
  *   --no-access-log   skip the extra "gatehouse with access log on" target
  *   --no-pin          do not pin processes to CPUs with taskset (let the scheduler place them)
- *   --cpu-prof DIR    CPU-profile both proxies (V8 sampling profiler via node:inspector) over the
+ *   --cpu-prof DIR    CPU-profile the proxies (V8 sampling profiler via node:inspector) over the
  *                     measured runs; .cpuprofile files and request counts written to DIR. Read
  *                     them with `node bench/cpuprofile-summary.js DIR/CPU.*.cpuprofile`. The
  *                     profiler costs CPU: do not compare numbers of profiled runs with plain ones.
@@ -384,7 +384,7 @@ async function main() {
         layout([t]);
         await cannon(t.port, CONNECTIONS, INITIAL_WARMUP);
       }
-      const profiled = CPU_PROF ? targets.filter((t) => t.key === 'bare' || t.key === 'gatehouse').map((t) => t.proxy) : [];
+      const profiled = CPU_PROF ? targets.filter((t) => t.key === 'bare' || t.key === 'gatehouse' || t.key === 'gatehouseLog').map((t) => t.proxy) : [];
       for (const c of profiled) await c.command({ type: 'profile-start', interval: 250 });
       for (const sc of scenarios) {
         for (let r = 0; r < ROUNDS; r++) {
