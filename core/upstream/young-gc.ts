@@ -41,8 +41,8 @@ export function setGcEvery(mib: number): void {
 
 /**
  * Count body bytes relayed (read from a plain-HTTP upstream socket, an answer from a TLS
- * upstream, or a request body core forwards); past the threshold, run a young-generation collection (a scavenge: 0.8 ms median
- * on the bench machine, little being alive).
+ * upstream, or a request body core forwards); past the threshold, run a young-generation
+ * collection (a scavenge: 0.8 ms median on the bench machine, little being alive).
  *
  * Why: Node's HTTP parser copies every body chunk into a new buffer, and V8 frees these only
  * in a collection. A scavenge normally comes when the JavaScript heap's young generation
