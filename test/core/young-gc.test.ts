@@ -6,6 +6,7 @@ import vm from 'node:vm';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
+import type { Writable } from 'node:stream';
 import { generateCertificate } from '../../core';
 import { countBodyBytes, gcRequested, setGcEvery } from '../../core/upstream/young-gc';
 import { request, startBackend, startGateway } from '../helpers/servers';
@@ -50,6 +51,22 @@ t.test('gc is not left exposed to contexts created afterwards', async (t) => {
   setGcEvery(8);
 });
 
+/** One 256 KiB block, written again and again: the writer allocates nothing per write. */
+const BLOCK = Buffer.alloc(256 * 1024, 7);
+
+/** Write `total` bytes (a multiple of the block) of {@link BLOCK} to `out`, minding backpressure, then end it. */
+function writeRepeated(out: Writable, total: number): void {
+  let sent = 0;
+  const pump = () => {
+    while (sent < total) {
+      sent += BLOCK.length;
+      if (!out.write(BLOCK)) return void out.once('drain', pump);
+    }
+    out.end();
+  };
+  pump();
+}
+
 /**
  * Stream `total` bytes through a gateway whose config sets `gcEveryMiB` and return the most
  * ArrayBuffer memory this process held (gateway, upstream and client share it) while doing
@@ -57,18 +74,9 @@ t.test('gc is not left exposed to contexts created afterwards', async (t) => {
  * and again, so the buffers counted are the ones the gateway allocates per chunk.
  */
 async function peakArrayBuffers(t: Test, gcEveryMiB: number, total: number): Promise<{ peak: number; bytes: number }> {
-  const block = Buffer.alloc(256 * 1024, 7);
   const be = await startBackend((_req, res) => {
     res.writeHead(200, { 'content-length': total });
-    let sent = 0;
-    const pump = () => {
-      while (sent < total) {
-        sent += block.length;
-        if (!res.write(block)) return void res.once('drain', pump);
-      }
-      res.end();
-    };
-    pump();
+    writeRepeated(res, total);
   });
   const { gw, port } = await startGateway({ server: { gcEveryMiB }, upstreams: { be: { targets: [be.url] } }, routes: [{ match: { path: '/' }, upstream: 'be' }] });
   t.teardown(async () => { await gw.close(100); await be.close(); });
@@ -116,22 +124,13 @@ async function uploadCollections(t: Test, gcEveryMiB: number, total: number): Pr
   const { gw, port } = await startGateway({ server: { gcEveryMiB }, upstreams: { be: { targets: [sink] } }, routes: [{ match: { path: '/' }, upstream: 'be' }] });
   t.teardown(() => gw.close(100));
   const before = gcRequested();
-  const block = Buffer.alloc(256 * 1024, 7);
   const answer = await new Promise<string>((resolve, reject) => {
     const req = http.request({ port, host: '127.0.0.1', method: 'POST', path: '/up', headers: { 'content-length': total } }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => { body += c; }).on('end', () => resolve(body));
     });
     req.on('error', reject);
-    let sent = 0;
-    const pump = () => {
-      while (sent < total) {
-        sent += block.length;
-        if (!req.write(block)) return void req.once('drain', pump);
-      }
-      req.end();
-    };
-    pump();
+    writeRepeated(req, total);
   });
   return { collections: gcRequested() - before, bytes: Number(answer) };
 }
