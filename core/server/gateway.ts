@@ -63,10 +63,15 @@ export class Gateway {
 
   /** Build the first runtime (plugins created and started). */
   async init(): Promise<this> {
-    this.trust = new TrustedProxies(this.loaded.config.server.trustProxy);
-    setGcEvery(this.loaded.config.server.gcEveryMiB);
+    this.applyServerSettings(this.loaded);
     this.runtime = this.adopt(await Runtime.create(this.loaded, this.scopeDeps()));
     return this;
+  }
+
+  /** The `server` settings that take effect without a restart (at start and on each reload). */
+  private applyServerSettings(loaded: LoadedConfig): void {
+    this.trust = new TrustedProxies(loaded.config.server.trustProxy);
+    setGcEvery(loaded.config.server.gcEveryMiB);
   }
 
   /** Give a new runtime core's ctx.forward, bound to it once rather than per request. */
@@ -256,8 +261,7 @@ export class Gateway {
       const rt = this.adopt(await Runtime.create(next, this.scopeDeps()));
       const old = this.runtime;
       this.loaded = next;
-      this.trust = new TrustedProxies(next.config.server.trustProxy);
-      setGcEvery(next.config.server.gcEveryMiB);
+      this.applyServerSettings(next);
       this.runtime = rt;
       void old.retire();
       this.metrics.reloads.inc({ result: 'ok' });
