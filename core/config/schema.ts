@@ -74,6 +74,10 @@ export const coreSchema: JsonSchema = {
         },
         maxHeaderSize: { type: 'integer', minimum: 1024, default: 16384, description: 'Largest request header block in bytes (431 beyond). Default: 16384.' },
         maxUrlLength: { type: 'integer', minimum: 64, default: 8192, description: 'Longest request target in bytes (414 beyond). Default: 8192.' },
+        encodedSlashes: {
+          enum: ['reject', 'keep'], default: 'reject',
+          description: 'Paths are normalised before routing (dot segments resolved, escapes of unreserved characters decoded). `%2F`, `%5C` and `\\` in a path are read as separators by some backends and not by others: reject answers 400; keep passes them on as opaque characters that route rules do not split on. Default: reject.',
+        },
         shutdownGrace: timeoutMs('How long SIGTERM waits for in-flight requests before closing them.', 10000),
         gcEveryMiB: {
           type: 'number', minimum: 0, default: 8,

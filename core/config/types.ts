@@ -10,6 +10,8 @@ export interface GatehouseConfig {
     timeouts: { headers: number; request: number; keepAlive: number };
     maxHeaderSize: number;
     maxUrlLength: number;
+    /** `%2F`, `%5C` and `\` in paths: refused (400) or kept opaque. */
+    encodedSlashes: 'reject' | 'keep';
     shutdownGrace: number;
     /** MiB of relayed body between young-generation collections (0: off). */
     gcEveryMiB: number;

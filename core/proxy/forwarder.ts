@@ -9,6 +9,12 @@ import { clientHeaders, hopByHopPresent, stripHopByHop } from './hop-by-hop';
 
 const CTX = Symbol('gatehouse.ctx');
 
+/**
+ * Headers that claim facts about the client or the hops before this one; from a peer that is
+ * not a trusted proxy they are dropped (X-Forwarded-For/-Proto/-Host are replaced instead).
+ */
+const UNTRUSTED_DROP = ['forwarded', 'x-real-ip', 'x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-server', 'x-forwarded-ssl', 'x-client-ip', 'true-client-ip', 'x-original-url', 'x-rewrite-url'] as const;
+
 type WithCtx = IncomingMessage & { [CTX]?: RequestContext };
 type ReqWithCtx = ClientRequest & { [CTX]?: RequestContext };
 
@@ -103,6 +109,8 @@ export class Forwarder {
     }
     const prior = req.headers['x-forwarded-for'];
     const trusted = ctx.peerTrusted;
+    // Other client-address headers are believed only from trusted proxies, like X-Forwarded-For.
+    if (!trusted) for (const h of UNTRUSTED_DROP) if (req.headers[h] !== undefined) proxyReq.removeHeader(h);
     proxyReq.setHeader('x-forwarded-for', trusted && prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${ctx.peerIp}` : ctx.peerIp);
     proxyReq.setHeader('x-forwarded-proto', (trusted && (req.headers['x-forwarded-proto'] as string)) || (ctx.secure ? 'https' : 'http'));
     proxyReq.setHeader('x-forwarded-host', (trusted && (req.headers['x-forwarded-host'] as string)) || req.headers.host || '');

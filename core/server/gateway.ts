@@ -18,6 +18,7 @@ import { createAdminServer } from './admin';
 import { applyServerLimits, clientErrorHandler, listen, redirectToHttps, refuseConnect } from './listeners';
 import { Runtime, type RouteRuntime } from './runtime';
 import { persistedCertificate } from './tls';
+import { hostOf, hostProblem, normalizePath, TargetRefused } from './request-target';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
@@ -126,25 +127,33 @@ export class Gateway {
     const url = req.url ?? '';
     const method = req.method ?? 'GET';
     const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
+    const received = q < 0 ? url : url.slice(0, q);
     const search = q < 0 ? '' : url.slice(q);
-    const rawHost = req.headers.host ?? '';
-    const colon = rawHost.indexOf(':');
-    const host = (rawHost.startsWith('[') ? rawHost.slice(0, rawHost.indexOf(']') + 1) : colon < 0 ? rawHost : rawHost.slice(0, colon)).toLowerCase();
+    const server = this.loaded.config.server;
+    // Routes match, and the upstream gets, the normalised path (request-target.ts).
+    const normalized = received.startsWith('/') ? normalizePath(received, server.encodedSlashes) : received;
+    const refused = normalized instanceof TargetRefused ? normalized.reason : undefined;
+    const path = refused === undefined ? normalized as string : received;
+    const rawHost = req.headers.host;
+    const hostRefused = hostProblem(req.rawHeaders, rawHost);
+    const host = rawHost === undefined ? '' : hostOf(rawHost);
     const peerIp = normalizeIp(req.socket.remoteAddress);
-    const route = rt.router.match(method, host, path, req.headers);
+    const route = refused || hostRefused ? undefined : rt.router.match(method, host, path, req.headers);
     const ctx = new RequestContext({
       req, res, socket, method, path, search, host, peerIp,
       clientIp: this.trust.clientIp(peerIp, req.headers['x-forwarded-for']), peerTrusted: this.trust.has(peerIp), secure,
-      routeName: route?.name ?? '', upstreamPath: route ? route.upstreamPath(url, path, search) : url,
+      routeName: route?.name ?? '', upstreamPath: route ? route.upstreamPath(path === received ? url : path + search, path, search) : url,
       log: this.logger, upstream: route?.config.upstream,
       forward: rt.forward,
     });
     let early: GatehouseError | undefined;
-    if (url.length > this.loaded.config.server.maxUrlLength) early = new GatehouseError('GH_ERR_URI_TOO_LONG', `Request target longer than ${this.loaded.config.server.maxUrlLength} bytes`);
-    else if (!url.startsWith('/') || url.startsWith('//')) early = new GatehouseError('GH_ERR_BAD_REQUEST', 'Request target must be an absolute path');
+    if (url.length > server.maxUrlLength) early = new GatehouseError('GH_ERR_URI_TOO_LONG', `Request target longer than ${server.maxUrlLength} bytes`);
+    else if (!url.startsWith('/') || url.startsWith('//') || url.indexOf('#') >= 0) early = new GatehouseError('GH_ERR_BAD_REQUEST', 'Request target must be an absolute path without a fragment');
+    else if (refused) early = new GatehouseError('GH_ERR_BAD_REQUEST', `Ambiguous request target: ${refused}`);
     // Checked here rather than by Node so that the answer is JSON like every other error.
-    else if (req.headers.host === undefined && req.httpVersionMinor === 1) early = new GatehouseError('GH_ERR_BAD_REQUEST', 'HTTP/1.1 requests need a Host header');
+    else if (req.httpVersionMajor !== 1) early = new GatehouseError('GH_ERR_BAD_REQUEST', 'Only HTTP/1.0 and HTTP/1.1 are served');
+    else if (rawHost === undefined && req.httpVersionMinor === 1) early = new GatehouseError('GH_ERR_BAD_REQUEST', 'HTTP/1.1 requests need a Host header');
+    else if (hostRefused) early = new GatehouseError('GH_ERR_BAD_REQUEST', `Bad Host: ${hostRefused}`);
     else if (method === 'TRACE') early = new GatehouseError('GH_ERR_METHOD_NOT_ALLOWED', 'TRACE is not allowed');
     else if (!route) early = new GatehouseError('GH_ERR_NO_ROUTE', `No route matches ${method} ${path}`);
     else if (!res && !route.config.websocket) early = new GatehouseError('GH_ERR_UPGRADE_REFUSED', `Route "${route.name}" does not allow WebSocket upgrades`);
