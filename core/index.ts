@@ -4,7 +4,9 @@
  */
 export { createGateway, Gateway, TOKENS, type GatewayOptions } from './server/gateway';
 export { definePlugin, type PluginDefinition, type PluginInstance, type PluginScope, type JsonSchema } from './plugin/contract';
-export type { Context, Middleware } from './pipeline/context';
+export type { Context, Middleware, ForwardOptions } from './pipeline/context';
+export { stateKey, type StateKey } from './pipeline/state';
+export type { ReadBodyOptions } from './pipeline/body';
 export type { PluginMetrics } from './observe/metrics';
 export { GatehouseError, ERRORS, type ErrorCode } from './errors';
 export { loadConfig, validateConfig, type LoadedConfig } from './config/load';

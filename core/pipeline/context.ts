@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import type { ReadBodyOptions } from './body';
+import type { StateKey } from './state';
 
 /**
  * Per-request state shared by every middleware of one request.
@@ -15,7 +17,10 @@ export interface Context {
   /** The raw client socket (the upgraded one for WebSockets). */
   readonly socket: Duplex;
   readonly method: string;
-  /** Path as received, without the query string. */
+  /**
+   * Path without the query string, normalised: dot segments resolved and escapes of unreserved
+   * characters decoded (what routes matched and what the upstream gets unless rewritten).
+   */
   readonly path: string;
   /** Parsed query string of the request. */
   readonly query: URLSearchParams;
@@ -37,8 +42,23 @@ export interface Context {
   upstream?: string;
   /** An explicit target URL; when set it wins over `upstream`. */
   target?: string;
-  /** Free-form storage for plugins to pass data along the pipeline. */
+  /** Free-form storage for plugins to pass data along the pipeline (prefer {@link Context.get} with a typed key). */
   readonly state: Record<string, unknown>;
+  /** The value stored under a typed key for this request, if any. */
+  get<T>(key: StateKey<T>): T | undefined;
+  /** Store a value under a typed key for the rest of this request. */
+  set<T>(key: StateKey<T>, value: T): void;
+  /**
+   * The request body as one Buffer (read once; later calls get the same bytes). Over
+   * `limit` → 413 `GH_ERR_BODY_TOO_LARGE` (and the connection closes after the answer); a
+   * client that stops sending → 408. A body read here is still forwarded upstream, from the
+   * buffer, with its Content-Length.
+   */
+  readBody(options?: ReadBodyOptions): Promise<Buffer>;
+  /** The body parsed as JSON: 415 `GH_ERR_UNSUPPORTED_MEDIA_TYPE` for another type, 400 `GH_ERR_BODY_INVALID` when malformed. */
+  readJson<T = unknown>(options?: ReadBodyOptions): Promise<T>;
+  /** The body as an HTML form (application/x-www-form-urlencoded): 415 for another type, 400 when malformed. */
+  readForm(options?: ReadBodyOptions): Promise<URLSearchParams>;
   /** Request logger (child of the gateway logger, with a request id). */
   readonly log: Logger;
   /** True once a response has been started by any middleware or the proxy. */

@@ -2,6 +2,8 @@ import { STATUS_CODES, type ClientRequest, type IncomingMessage, type OutgoingHt
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Context, ForwardOptions } from './context';
+import { bodyTooLarge, DEFAULT_BODY_LIMIT, parseFormBody, parseJsonBody, readRequestBody, type ReadBodyOptions } from './body';
+import type { StateKey } from './state';
 
 /** Plugin hooks run around the upstream exchange. */
 export interface ProxyHooks {
@@ -107,6 +109,35 @@ export class RequestContext implements Context {
   get state(): Record<string, unknown> {
     this.stateBag ??= {};
     return this.stateBag;
+  }
+
+  private keyed?: Map<StateKey<unknown>, unknown> = undefined;
+
+  get<T>(key: StateKey<T>): T | undefined {
+    return this.keyed?.get(key) as T | undefined;
+  }
+
+  set<T>(key: StateKey<T>, value: T): void {
+    (this.keyed ??= new Map()).set(key, value);
+  }
+
+  /** The body once a plugin read it: forwarded from here, since the request stream is spent. */
+  body?: Buffer = undefined;
+  private reading?: Promise<Buffer> = undefined;
+
+  readBody(options: ReadBodyOptions = {}): Promise<Buffer> {
+    const limit = options.limit ?? DEFAULT_BODY_LIMIT;
+    this.reading ??= readRequestBody(this.req, this.res, limit).then((b) => (this.body = b));
+    // A later reader with a smaller limit than the first one's still gets its 413.
+    return this.reading.then((b) => (b.length > limit ? Promise.reject(bodyTooLarge(this.res, limit)) : b));
+  }
+
+  async readJson<T = unknown>(options?: ReadBodyOptions): Promise<T> {
+    return parseJsonBody(await this.readBody(options), this.req.headers['content-type']) as T;
+  }
+
+  async readForm(options?: ReadBodyOptions): Promise<URLSearchParams> {
+    return parseFormBody(await this.readBody(options), this.req.headers['content-type']);
   }
 
   private parsedQuery?: URLSearchParams;

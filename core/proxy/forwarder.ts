@@ -106,6 +106,10 @@ export class Forwarder {
     if (ctx.bodyless) {
       proxyReq.removeHeader('content-length');
       proxyReq.removeHeader('transfer-encoding');
+    } else if (ctx.body) {
+      // A plugin read the body (ctx.readBody): it goes upstream from the buffer, so framed by its length.
+      proxyReq.removeHeader('transfer-encoding');
+      proxyReq.setHeader('content-length', ctx.body.length);
     }
     const prior = req.headers['x-forwarded-for'];
     const trusted = ctx.peerTrusted;
@@ -146,14 +150,15 @@ export class Forwarder {
     ctx.upstreamTimeoutMs = pool.config.timeout;
     ctx.intercepting = !internal && ctx.proxyHooks.interceptResponse.length > 0;
     ctx.bodyless = internal !== undefined;
-    const options = internal ? { ...this.optionsFor(pool, target), method: internal.method, buffer: Readable.from([]) } : this.optionsFor(pool, target);
+    const options = internal ? { ...this.optionsFor(pool, target), method: internal.method, buffer: Readable.from([]) }
+      : ctx.body ? { ...this.optionsFor(pool, target), buffer: Readable.from([ctx.body]) } : this.optionsFor(pool, target);
     return new Promise((resolve) => {
       // Settled by the gateway's 'close' listener; a ctx.forward after an intercepted answer settles both.
       const earlier = ctx.settle;
       ctx.settle = earlier ? () => { earlier(); resolve(); } : resolve;
       this.proxy.web(req, res, options as never, (err: NodeJS.ErrnoException) => this.fail(ctx, err));
       // http-proxy has piped the body by now, so a listener changes nothing about its flow.
-      if (!internal && (req.headers['content-length'] || req.headers['transfer-encoding'])) req.on('data', countBodyChunk);
+      if (!internal && !ctx.body && (req.headers['content-length'] || req.headers['transfer-encoding'])) req.on('data', countBodyChunk);
     });
   }
 

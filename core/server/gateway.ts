@@ -243,7 +243,8 @@ export class Gateway {
 
   private fail(ctx: RequestContext, err: unknown): void {
     const e = err instanceof GatehouseError ? err : new GatehouseError('GH_ERR_INTERNAL', undefined, { cause: err });
-    this.logger.error({ err, code: e.code, route: ctx.routeName, path: ctx.path }, e.message);
+    // A client's mistake (4xx) is not an operator's problem: logged at debug, failures at error.
+    this.logger[e.status < 500 ? 'debug' : 'error']({ err, code: e.code, route: ctx.routeName, path: ctx.path }, e.message);
     if (!ctx.answered) ctx.json(e.status, e.toJSON());
     else if (ctx.res && !ctx.res.writableEnded) ctx.res.destroy();
   }
