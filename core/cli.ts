@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import { fullSchema } from './config/full-schema';
 import { loadConfig } from './config/load';
 import { GatehouseError } from './errors';
+import { errorCatalogueMarkdown } from './errors-doc';
+import { builtinPlugins } from '../plugins';
 import { createGateway } from './server/gateway';
 import { generateCertificate, writeCertificate } from './server/tls';
 
@@ -16,6 +18,7 @@ Commands:
   validate   check a config file and exit
   schema     print the config JSON schema
   cert       make a self-signed certificate
+  errors     print the error code catalogue (markdown)
 
 Run 'gatehouse <command> --help' for a command's options.`,
   start: `Usage: gatehouse start [-c FILE]
@@ -31,6 +34,10 @@ each problem (file:line:column /json/path: message) otherwise.`,
   schema: `Usage: gatehouse schema
 
 Prints the JSON schema of the config (core plus built-in plugins) to stdout.`,
+  errors: `Usage: gatehouse errors
+
+Prints every error code of core and the built-in plugins, with its HTTP status,
+default message, and when it happens and what to do, as markdown (docs/errors.md).`,
   cert: `Usage: gatehouse cert --host NAME [--san-ip IP ...] [--san-dns NAME ...] [--days N] [--out DIR]
 
 Writes a self-signed RSA-2048/SHA-256 certificate (cert.pem) and key (key.pem)
@@ -86,6 +93,9 @@ export async function main(argv: string[], out: Out = console): Promise<number> 
         return 0;
       case 'cert':
         return await cert(args, out);
+      case 'errors':
+        out.log(errorCatalogueMarkdown(builtinPlugins).trimEnd());
+        return 0;
       case 'start':
         return await start(args.config);
     }

@@ -30,35 +30,36 @@ export const ERRORS = {
   GH_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'The upstream did not answer in time' },
   GH_ERR_UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required' },
   GH_ERR_RELOAD_FAILED: { status: 500, message: 'Reload failed; the previous configuration stays active' },
-  GH_ERR_FILE_NOT_FOUND: { status: 404, message: 'File does not exist.' },
-  GH_ERR_METADATA_UNAVAILABLE: { status: 502, message: 'The metadata service could not be reached' },
-  GH_ERR_METADATA_TIMEOUT: { status: 504, message: 'The metadata service did not answer in time' },
-  GH_ERR_METADATA_INVALID: { status: 502, message: 'The metadata service answered something that is not a list of file records' },
-  GH_ERR_ARCHIVE_FAILED: { status: 502, message: 'The archive could not deliver the file' },
-  GH_ERR_ACCEL_REDIRECT_INVALID: { status: 502, message: 'The upstream asked for an internal redirect that cannot be served' },
   GH_ERR_INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
-/** A catalogued error code. */
+/** A catalogued error code of core's. */
 export type ErrorCode = keyof typeof ERRORS;
+
+/** A plugin's error code, `GH_ERR_<PLUGIN>_<WHAT>`, declared with `defineErrors` in the plugin. */
+export type PluginErrorCode = `GH_ERR_${string}`;
 
 /** An error with a catalogue code and HTTP status; `message` may refine the default. */
 export class GatehouseError extends Error {
-  readonly code: ErrorCode;
+  readonly code: ErrorCode | PluginErrorCode;
   readonly status: number;
   /** Extra structured detail for logs and JSON answers (never secrets). */
   readonly details?: unknown;
 
-  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; details?: unknown; status?: number }) {
-    super(message ?? ERRORS[code].message, options?.cause !== undefined ? { cause: options.cause } : undefined);
+  /** A core error by code; plugins make theirs with their catalogue's `create` (core/plugin/errors.ts). */
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; details?: unknown; status?: number });
+  constructor(code: PluginErrorCode, message: string, options: { cause?: unknown; details?: unknown; status: number });
+  constructor(code: ErrorCode | PluginErrorCode, message?: string, options?: { cause?: unknown; details?: unknown; status?: number }) {
+    const core = (ERRORS as Record<string, { status: number; message: string } | undefined>)[code];
+    super(message ?? core?.message ?? code, options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'GatehouseError';
     this.code = code;
-    this.status = options?.status ?? ERRORS[code].status;
+    this.status = options?.status ?? core?.status ?? 500;
     this.details = options?.details;
   }
 
   /** The JSON body sent to clients. */
-  toJSON(): { error: { code: ErrorCode; status: number; message: string } } {
+  toJSON(): { error: { code: ErrorCode | PluginErrorCode; status: number; message: string } } {
     return { error: { code: this.code, status: this.status, message: this.message } };
   }
 }
@@ -70,9 +71,13 @@ export function pluginError(code: 'GH_ERR_PLUGIN_LOAD' | 'GH_ERR_PLUGIN_START' |
 }
 
 /** A raw HTTP/1.1 JSON answer (with `connection: close`) for a socket that has no ServerResponse. */
-export function rawJsonAnswer(code: ErrorCode, message?: string): string {
-  const { status } = ERRORS[code];
-  const body = JSON.stringify({ error: { code, status, message: message ?? ERRORS[code].message } });
+export function rawJsonAnswer(code: ErrorCode, message?: string): string;
+export function rawJsonAnswer(error: GatehouseError): string;
+export function rawJsonAnswer(what: ErrorCode | GatehouseError, text?: string): string {
+  const code = typeof what === 'string' ? what : what.code;
+  const status = typeof what === 'string' ? ERRORS[what].status : what.status;
+  const message = typeof what === 'string' ? text : what.message;
+  const body = JSON.stringify({ error: { code, status, message: message ?? ERRORS[code as ErrorCode].message } });
   const reason = STATUS_CODES[status] ?? 'Error';
   return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { DependencyContainer } from 'tsyringe';
 import type { Context, Middleware } from '../pipeline/context';
 import type { PluginMetrics } from '../observe/metrics';
+import type { PluginErrors } from './errors';
 
 /** JSON Schema (draft-07 / 2019 subset understood by ajv). */
 export type JsonSchema = Record<string, unknown>;
@@ -55,6 +56,8 @@ export interface PluginDefinition<O = any> {
   readonly name: string;
   /** JSON Schema for the options; should set `additionalProperties: false`. */
   readonly schema: JsonSchema;
+  /** The plugin's error codes (`defineErrors(name, …)`), listed in docs/errors.md. */
+  readonly errors?: PluginErrors;
   /** Build an instance from validated, defaulted and frozen options. */
   create(options: Readonly<O>, scope: PluginScope): PluginInstance | Promise<PluginInstance>;
 }
@@ -69,5 +72,6 @@ export function definePlugin<O = any>(def: PluginDefinition<O>): PluginDefinitio
   }
   if (typeof def.create !== 'function') throw new TypeError(`definePlugin(${def.name}): create must be a function`);
   if (!def.schema || typeof def.schema !== 'object') throw new TypeError(`definePlugin(${def.name}): schema must be an object`);
+  if (def.errors && def.errors.plugin !== def.name) throw new TypeError(`definePlugin(${def.name}): errors were defined for "${def.errors.plugin}"`);
   return Object.freeze({ ...def });
 }

@@ -257,7 +257,7 @@ export class Forwarder {
       if (ctx.upgradeStatus === 0 && socket.writable) {
         const e = failureError(ctx, kind, err);
         ctx.upgradeStatus = e.status;
-        socket.end(rawJsonAnswer(e.code, e.message));
+        socket.end(rawJsonAnswer(e));
       } else socket.destroy();
     });
   }

@@ -3,6 +3,7 @@ import { GatehouseError } from '../../core/errors';
 import { definePlugin } from '../../core/plugin/contract';
 import type { Context } from '../../core/pipeline/context';
 import { Locations } from './locations';
+import { errors } from './errors';
 import { schema, type AccelRedirectOptions } from './schema';
 
 /** Key of the per-request state: headers carried from the redirecting answer to the internal one. */
@@ -20,6 +21,7 @@ interface Pending {
 export default definePlugin<AccelRedirectOptions>({
   name: 'accel-redirect',
   schema,
+  errors,
   create(options, scope) {
     const locations = new Locations(options.locations);
     for (const l of locations.all) {
@@ -64,7 +66,7 @@ export default definePlugin<AccelRedirectOptions>({
         if (typeof to === 'string') {
           invalid.inc();
           ctx.log.warn({ plugin: 'accel-redirect', redirect: value, reason: to }, 'X-Accel-Redirect cannot be served');
-          throw new GatehouseError('GH_ERR_ACCEL_REDIRECT_INVALID', `The upstream asked for an internal redirect that cannot be served: ${to}`);
+          throw errors.create('INVALID', `The upstream asked for an internal redirect that cannot be served: ${to}`);
         }
         const kept: Pending['kept'] = keep.flatMap((name) => {
           const v = proxyRes.headers[name];

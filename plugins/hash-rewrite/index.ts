@@ -5,6 +5,7 @@ import type { Context } from '../../core/pipeline/context';
 import { contentDisposition } from './disposition';
 import { FileLookup, type FileRecord } from './lookup';
 import { checkHash, compilePattern } from './pattern';
+import { errors } from './errors';
 import { schema, type HashRewriteOptions } from './schema';
 
 /** Key of the per-request state of a file being streamed (stream mode). */
@@ -31,6 +32,7 @@ function answer(ctx: Context, err: GatehouseError, headers: Record<string, strin
 export default definePlugin<HashRewriteOptions>({
   name: 'hash-rewrite',
   schema,
+  errors,
   create(options, scope) {
     const { mode, archive } = options;
     if (mode === 'stream' && !archive) throw new TypeError('mode "stream" needs an archive (an upstream name or an http(s) URL)');
@@ -83,7 +85,7 @@ export default definePlugin<HashRewriteOptions>({
       }
       if (!record) {
         counted.notFound.inc();
-        return answer(ctx, new GatehouseError('GH_ERR_FILE_NOT_FOUND'));
+        return answer(ctx, errors.create('FILE_NOT_FOUND'));
       }
       counted.found.inc();
       // The client may have left while the metadata service was asked: do not start an archive transfer for nobody.
@@ -108,7 +110,7 @@ export default definePlugin<HashRewriteOptions>({
       const status = proxyRes.statusCode ?? 0;
       const fail = (why: string): never => {
         ctx.log.warn({ plugin: 'hash-rewrite', id: s.record.id, archiveStatus: status }, why);
-        throw new GatehouseError('GH_ERR_ARCHIVE_FAILED', `The archive could not deliver file ${s.record.id}: ${why}`);
+        throw errors.create('ARCHIVE_FAILED', `The archive could not deliver file ${s.record.id}: ${why}`);
       };
       if (!PASSED.has(status)) fail(`it answered ${status}`);
       const h = proxyRes.headers;

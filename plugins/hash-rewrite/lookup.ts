@@ -3,6 +3,7 @@ import https from 'node:https';
 import { LRUCache } from 'lru-cache';
 import { GatehouseError } from '../../core/errors';
 import type { PluginMetrics } from '../../core/observe/metrics';
+import { errors } from './errors';
 
 /** The parts of a metadata file record that the plugin uses. */
 export interface FileRecord {
@@ -99,12 +100,12 @@ export class FileLookup {
     let outcome: Outcome = 'error';
     try {
       const { status, body } = await this.request(url);
-      if (status !== 200) throw new GatehouseError('GH_ERR_METADATA_UNAVAILABLE', `Metadata service answered ${status} for ${hashtype}:${hashsum}`);
+      if (status !== 200) throw errors.create('METADATA_UNAVAILABLE', `Metadata service answered ${status} for ${hashtype}:${hashsum}`);
       const record = parseRecords(body);
       outcome = record ? 'found' : 'not_found';
       return record;
     } catch (err) {
-      if (err instanceof GatehouseError && err.code === 'GH_ERR_METADATA_TIMEOUT') outcome = 'timeout';
+      if (err instanceof GatehouseError && err.code === errors.code('METADATA_TIMEOUT')) outcome = 'timeout';
       throw err;
     } finally {
       this.metrics.latency.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9);
@@ -116,7 +117,7 @@ export class FileLookup {
     return new Promise((resolve, reject) => {
       let settled = false;
       let req: http.ClientRequest | undefined;
-      const timer = setTimeout(() => finish(new GatehouseError('GH_ERR_METADATA_TIMEOUT', `Metadata service did not answer within ${this.options.timeout} ms`)), this.options.timeout);
+      const timer = setTimeout(() => finish(errors.create('METADATA_TIMEOUT', `Metadata service did not answer within ${this.options.timeout} ms`)), this.options.timeout);
       const finish = (err: GatehouseError | undefined, value?: { status: number; body: Buffer }): void => {
         if (settled) return;
         settled = true;
@@ -132,21 +133,21 @@ export class FileLookup {
         let length = 0;
         res.on('data', (chunk: Buffer) => {
           length += chunk.length;
-          if (length > MAX_METADATA_BYTES) finish(new GatehouseError('GH_ERR_METADATA_INVALID', `Metadata answer larger than ${MAX_METADATA_BYTES} bytes`));
+          if (length > MAX_METADATA_BYTES) finish(errors.create('METADATA_INVALID', `Metadata answer larger than ${MAX_METADATA_BYTES} bytes`));
           else chunks.push(chunk);
         });
         res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-        res.on('error', (e) => finish(new GatehouseError('GH_ERR_METADATA_UNAVAILABLE', `Metadata answer cut short: ${e.message}`, { cause: e })));
-        res.on('aborted', () => finish(new GatehouseError('GH_ERR_METADATA_UNAVAILABLE', 'Metadata answer cut short')));
+        res.on('error', (e) => finish(errors.create('METADATA_UNAVAILABLE', `Metadata answer cut short: ${e.message}`, { cause: e })));
+        res.on('aborted', () => finish(errors.create('METADATA_UNAVAILABLE', 'Metadata answer cut short')));
       });
-      req.on('error', (e: NodeJS.ErrnoException) => finish(new GatehouseError('GH_ERR_METADATA_UNAVAILABLE', `Metadata service ${this.base.origin} failed: ${e.code ?? e.message}`, { cause: e })));
+      req.on('error', (e: NodeJS.ErrnoException) => finish(errors.create('METADATA_UNAVAILABLE', `Metadata service ${this.base.origin} failed: ${e.code ?? e.message}`, { cause: e })));
     });
   }
 }
 
-/** The first record of a metadata answer; null for an empty list. Anything malformed is GH_ERR_METADATA_INVALID. */
+/** The first record of a metadata answer; null for an empty list. Anything malformed is GH_ERR_HASH_REWRITE_METADATA_INVALID. */
 export function parseRecords(body: Buffer): FileRecord | null {
-  const invalid = (why: string) => new GatehouseError('GH_ERR_METADATA_INVALID', `Metadata service answer is invalid: ${why}`);
+  const invalid = (why: string) => errors.create('METADATA_INVALID', `Metadata service answer is invalid: ${why}`);
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));

@@ -113,7 +113,7 @@ t.test('files by hash through an X-Accel-Redirect front: nginx, then gatehouse a
         { desc: 'the file is delivered byte for byte', path: `/files/sha256/${sum}`, status: 200, sha: sum, length: String(file.length), disposition },
         { desc: 'a Range reaches the archive: 206', path: `/files/sha256/${sum}`, headers: { range: 'bytes=10-19' }, status: 206, body: file.subarray(10, 20), contentRange: `bytes 10-19/${file.length}` },
         { desc: 'HEAD: the headers without the body', path: `/files/sha256/${sum}`, method: 'HEAD', status: 200, body: Buffer.alloc(0), length: String(file.length), disposition },
-        { desc: 'an unknown hash: the JSON 404 passes through', path: `/files/sha256/${'0'.repeat(64)}`, status: 404, json: 'GH_ERR_FILE_NOT_FOUND' },
+        { desc: 'an unknown hash: the JSON 404 passes through', path: `/files/sha256/${'0'.repeat(64)}`, status: 404, json: 'GH_ERR_HASH_REWRITE_FILE_NOT_FOUND' },
         { desc: 'a bad hash: 400', path: '/files/sha256/xyz', status: 400, json: 'GH_ERR_BAD_REQUEST' },
         { desc: 'the status path', path: '/', status: 200, body: Buffer.from('{"message":"Pacifica Proxy Up and Running"}') },
         { desc: 'the internal location from outside: 404', path: '/archivei_accel/55', status: 404, internal: true },

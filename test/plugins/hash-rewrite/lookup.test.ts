@@ -53,7 +53,7 @@ t.test('hash-rewrite: bad requests, missing files and a failing metadata service
 
   t.test('404, 405 and the path pattern', async (t) => {
     const cases = [
-      { desc: 'a hash the metadata service does not know', path: `/files/sha1/${h('nope')}`, status: 404, code: 'GH_ERR_FILE_NOT_FOUND', message: 'File does not exist.' },
+      { desc: 'a hash the metadata service does not know', path: `/files/sha1/${h('nope')}`, status: 404, code: 'GH_ERR_HASH_REWRITE_FILE_NOT_FOUND', message: 'File does not exist.' },
       { desc: 'a path that does not fit the pattern', path: '/files/sha1', status: 404, code: 'GH_ERR_NOT_FOUND' },
       { desc: 'an extra segment does not fit either', path: `/files/sha1/${h('ok')}/more`, status: 404, code: 'GH_ERR_NOT_FOUND' },
       { desc: 'POST is not allowed', path: `/files/sha1/${h('ok')}`, method: 'POST', status: 405, code: 'GH_ERR_METHOD_NOT_ALLOWED', allow: 'GET, HEAD' },
@@ -72,14 +72,14 @@ t.test('hash-rewrite: bad requests, missing files and a failing metadata service
   t.test('metadata service down, slow or answering garbage: 502/504 JSON, never a crash', async (t) => {
     const sum = h('ok');
     const cases = [
-      { desc: 'down (connection refused)', prefix: 'down', status: 502, code: 'GH_ERR_METADATA_UNAVAILABLE' },
-      { desc: 'slower than the timeout', prefix: 'slow', status: 504, code: 'GH_ERR_METADATA_TIMEOUT', maxMs: 1500 },
-      { desc: 'not JSON', prefix: 'garbage', status: 502, code: 'GH_ERR_METADATA_INVALID' },
-      { desc: 'a JSON object instead of a list', prefix: 'object', status: 502, code: 'GH_ERR_METADATA_INVALID' },
-      { desc: 'a record without _id', prefix: 'noid', status: 502, code: 'GH_ERR_METADATA_INVALID' },
-      { desc: 'a 500', prefix: 'error', status: 502, code: 'GH_ERR_METADATA_UNAVAILABLE' },
-      { desc: 'an endless body', prefix: 'huge', status: 502, code: 'GH_ERR_METADATA_INVALID' },
-      { desc: 'a 404 (wrong base URL) is not "file does not exist"', prefix: 'wrongpath', status: 502, code: 'GH_ERR_METADATA_UNAVAILABLE' },
+      { desc: 'down (connection refused)', prefix: 'down', status: 502, code: 'GH_ERR_HASH_REWRITE_METADATA_UNAVAILABLE' },
+      { desc: 'slower than the timeout', prefix: 'slow', status: 504, code: 'GH_ERR_HASH_REWRITE_METADATA_TIMEOUT', maxMs: 1500 },
+      { desc: 'not JSON', prefix: 'garbage', status: 502, code: 'GH_ERR_HASH_REWRITE_METADATA_INVALID' },
+      { desc: 'a JSON object instead of a list', prefix: 'object', status: 502, code: 'GH_ERR_HASH_REWRITE_METADATA_INVALID' },
+      { desc: 'a record without _id', prefix: 'noid', status: 502, code: 'GH_ERR_HASH_REWRITE_METADATA_INVALID' },
+      { desc: 'a 500', prefix: 'error', status: 502, code: 'GH_ERR_HASH_REWRITE_METADATA_UNAVAILABLE' },
+      { desc: 'an endless body', prefix: 'huge', status: 502, code: 'GH_ERR_HASH_REWRITE_METADATA_INVALID' },
+      { desc: 'a 404 (wrong base URL) is not "file does not exist"', prefix: 'wrongpath', status: 502, code: 'GH_ERR_HASH_REWRITE_METADATA_UNAVAILABLE' },
     ];
     for (const c of cases) {
       const started = Date.now();

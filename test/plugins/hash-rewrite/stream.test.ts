@@ -86,9 +86,9 @@ t.test('hash-rewrite stream mode', async (t) => {
       { desc: 'the archive\'s own content-type is replaced', path: `/files/sha1/${h('text')}`, status: 200, body: small, type: 'application/octet-stream' },
       { desc: 'a record without size: the archive\'s Content-Length', path: `/files/sha512/${hashOf('sha512', small)}`, status: 200, body: small, length: String(small.length) },
       { desc: 'an upstream URL as archive, a reordered path pattern', path: `/byurl/${hashOf('md5', small)}/md5`, status: 200, body: small, archiveUrl: '/102' },
-      { desc: 'archive 404 is a 502, not a 200 with a broken body', path: `/files/sha1/${h('missing')}`, status: 502, code: 'GH_ERR_ARCHIVE_FAILED' },
-      { desc: 'archive 500 is a 502', path: `/files/sha1/${h('fail')}`, status: 502, code: 'GH_ERR_ARCHIVE_FAILED' },
-      { desc: 'archive size differs from the metadata: 502', path: `/files/sha1/${h('mismatch')}`, status: 502, code: 'GH_ERR_ARCHIVE_FAILED' },
+      { desc: 'archive 404 is a 502, not a 200 with a broken body', path: `/files/sha1/${h('missing')}`, status: 502, code: 'GH_ERR_HASH_REWRITE_ARCHIVE_FAILED' },
+      { desc: 'archive 500 is a 502', path: `/files/sha1/${h('fail')}`, status: 502, code: 'GH_ERR_HASH_REWRITE_ARCHIVE_FAILED' },
+      { desc: 'archive size differs from the metadata: 502', path: `/files/sha1/${h('mismatch')}`, status: 502, code: 'GH_ERR_HASH_REWRITE_ARCHIVE_FAILED' },
     ];
     for (const c of cases) {
       const res = await fetchBuffer(`${url}${c.path}`, { method: c.method ?? 'GET' });
