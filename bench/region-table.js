@@ -16,9 +16,9 @@ const path = require('node:path');
 
 let table;
 try {
-  table = require(path.join(__dirname, '..', 'dist', 'plugins', 'region-routing', 'table.js'));
+  table = require(path.join(__dirname, '..', 'dist', 'core', 'net', 'prefix-table.js'));
 } catch (err) {
-  console.error('Build first (npx tsc -p .): cannot load dist/plugins/region-routing/table.js');
+  console.error('Build first (npx tsc -p .): cannot load dist/core/net/prefix-table.js');
   console.error(String(err && err.message));
   process.exit(1);
 }

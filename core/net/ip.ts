@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type IPCIDR from 'ip-cidr';
+import { PrefixTable, PrefixTableError } from './prefix-table';
 
 /**
  * The ip-cidr class, required on first use: only configs with CIDRs in `trustProxy` need it,
@@ -17,28 +18,29 @@ export function normalizeIp(ip: string | undefined): string {
   return ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
 }
 
-/** The set of trusted proxy networks (`server.trustProxy`). */
+/** The set of trusted proxy networks (`server.trustProxy`), looked up in core's CIDR trie. */
 export class TrustedProxies {
-  private readonly nets: IPCIDR[];
-  private readonly exact: Set<string>;
+  private readonly table = new PrefixTable<true>();
+  readonly empty: boolean;
 
+  /** @throws PrefixTableError for an entry that is neither an address nor a CIDR (validation reports those first). */
   constructor(entries: readonly string[]) {
-    this.exact = new Set(entries.filter((e) => isIP(e)).map(normalizeIp));
-    const cidrs = entries.filter((e) => !isIP(e));
-    this.nets = cidrs.length ? cidrs.map((e) => new (ipCidr())(e)) : [];
+    for (const e of entries) {
+      const family = isIP(e);
+      try {
+        this.table.add(family ? `${e}/${family === 4 ? 32 : 128}` : e, true);
+      } catch (err) {
+        // The same network listed twice (however written) is still one network.
+        if (!(err instanceof PrefixTableError && err.code === 'DUPLICATE_PREFIX')) throw err;
+      }
+    }
+    this.table.compile();
+    this.empty = this.table.size === 0;
   }
 
-  get empty(): boolean {
-    return this.exact.size === 0 && this.nets.length === 0;
-  }
-
-  /** Whether an address belongs to a trusted proxy. */
+  /** Whether an address belongs to a trusted proxy (IPv4-mapped IPv6 counts as IPv4). */
   has(ip: string): boolean {
-    if (this.nets.length === 0) return this.exact.has(ip);
-    if (this.exact.has(ip)) return true;
-    const family = isIP(ip);
-    if (!family) return false;
-    return this.nets.some((n) => (n.address.v4 ? family === 4 : family === 6) && n.contains(ip));
+    return !this.empty && this.table.lookup(ip) === true;
   }
 
   /**

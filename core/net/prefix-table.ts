@@ -5,7 +5,7 @@
  * typed arrays whose lookup cost does not depend on the number of prefixes, is in `trie.ts`.
  * The IPv4 path works on 32-bit integers only (no BigInt anywhere).
  */
-import { formatIPv4, formatIPv6, hasMappedPrefix, parseIPv4, parseIPv6 } from './ip';
+import { formatIPv4, formatIPv6, hasMappedPrefix, parseIPv4, parseIPv6 } from './ip-parse';
 import { PrefixStore } from './prefix-store';
 import { CompiledTrie } from './trie';
 

@@ -1,8 +1,8 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import IPCIDR from 'ip-cidr';
 import t from 'tap';
-import { formatIPv6, parseIPv4, parseIPv6 } from '../../../plugins/region-routing/ip';
-import { PrefixTable, PrefixTableError, buildPrefixTable, parseCidr } from '../../../plugins/region-routing/table';
+import { formatIPv6, parseIPv4, parseIPv6 } from '../../core/net/ip-parse';
+import { PrefixTable, PrefixTableError, buildPrefixTable, parseCidr } from '../../core/net/prefix-table';
 
 /** A small seeded PRNG (mulberry32) so that the randomised checks are reproducible. */
 function prng(seed: number): () => number {
