@@ -4,7 +4,9 @@
  *
  *   node bench/passthrough-target.js backend
  *   node bench/passthrough-target.js bare      <backendPort>
- *   node bench/passthrough-target.js gatehouse <backendPort> [access-log]
+ *   node bench/passthrough-target.js gatehouse <backendPort> [access-log | deployment]
+ *     (deployment: what a default deployment behind a load balancer pays: access log on,
+ *     trustProxy with 3 CIDRs that include the load generator, 5 no-op plugins)
  *     (env BENCH_GATEHOUSE_DIST: use another build's dist/; BENCH_PLUGINS: no-op plugin count, default 5)
  *
  * Each listens on 127.0.0.1:0 and sends { type: 'ready', port }. It then answers
@@ -71,11 +73,12 @@ async function gatehouse() {
   const dist = process.env.BENCH_GATEHOUSE_DIST ? path.resolve(process.env.BENCH_GATEHOUSE_DIST) : path.join(__dirname, '..', 'dist');
   const { createGateway } = require(path.join(dist, 'core'));
   const pluginPath = path.join(__dirname, 'noop-plugin.js');
-  const accessLog = variant === 'access-log';
+  const deployment = variant === 'deployment';
+  const accessLog = variant === 'access-log' || deployment;
   const pluginCount = process.env.BENCH_PLUGINS === undefined ? 5 : Number(process.env.BENCH_PLUGINS);
   const gateway = await createGateway({
     config: {
-      server: { http: { port: 0, host: '127.0.0.1' } },
+      server: { http: { port: 0, host: '127.0.0.1' }, ...(deployment ? { trustProxy: ['10.0.0.0/8', '172.16.0.0/12', '127.0.0.0/8'] } : {}) },
       // The access log goes to this process's stdout, which bench/passthrough.js points at a temp file.
       log: accessLog ? { accessLog: true, level: 'info' } : { accessLog: false, level: 'warn' },
       upstreams: { backend: { targets: [`http://127.0.0.1:${backendPort}`] } },

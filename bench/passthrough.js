@@ -14,7 +14,9 @@
  *   --rounds N        rounds per scenario in each fork (default 2); targets are interleaved and
  *                     rotated. Many short paired runs beat few long ones on a VM whose speed drifts.
  *   --connections N   connections of the throughput scenario (default 50)
- *   --no-access-log   skip the extra "gatehouse with access log on" target
+ *   --no-access-log   skip the extra "gatehouse with access log on" and "deployment" targets
+ *                     (deployment: access log on, trustProxy with 3 CIDRs including the load
+ *                     generator's address, 5 no-op plugins: what a default deployment pays)
  *   --no-pin          do not pin processes to CPUs with taskset (let the scheduler place them)
  *   --cpu-prof DIR    CPU-profile the proxies (V8 sampling profiler via node:inspector) over the
  *                     measured runs; .cpuprofile files and request counts written to DIR. Read
@@ -222,7 +224,8 @@ function get(port) {
 /** One autocannon run; latencies are kept at full (sub-millisecond) resolution. */
 function cannon(port, connections, seconds, latencies) {
   return new Promise((resolve, reject) => {
-    const instance = autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration: seconds, pipelining: 1 }, (err, result) => (err ? reject(err) : resolve(result)));
+    // Every request comes as if through a load balancer (the deployment target trusts loopback and walks the chain).
+    const instance = autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration: seconds, pipelining: 1, headers: { 'x-forwarded-for': '203.0.113.7' } }, (err, result) => (err ? reject(err) : resolve(result)));
     if (latencies) {
       // autocannon's own histogram has 1 ms resolution; the 'response' event carries a float in ms.
       instance.on('response', (_client, statusCode, _bytes, ms) => {
@@ -297,6 +300,7 @@ async function main() {
       const bare = spawnChild('bare', ['bare', String(backendPort)]);
       const gh = spawnChild('gatehouse', ['gatehouse', String(backendPort)]);
       const ghLog = logFd === undefined ? undefined : spawnChild('gatehouse+log', ['gatehouse', String(backendPort), 'access-log'], { stdout: logFd });
+      const ghDeploy = logFd === undefined ? undefined : spawnChild('gatehouse deployment', ['gatehouse', String(backendPort), 'deployment'], { stdout: logFd });
       const extras = EXTRAS.map((x) => spawnChild(x.label, ['gatehouse', String(backendPort)], { env: { ...process.env, BENCH_GATEHOUSE_DIST: x.dist, BENCH_PLUGINS: String(x.plugins) } }));
       const ts = [
         { key: 'direct', label: 'direct (backend)', port: backendPort, proxy: null },
@@ -307,6 +311,7 @@ async function main() {
       ts.push({ key: 'gatehouse', label: 'gatehouse, 5 no-op plugins', port: ghReady.port, proxy: gh });
       for (const [i, c] of extras.entries()) ts.push({ key: `extra${i}`, label: EXTRAS[i].label, port: (await c.ready).port, proxy: c });
       if (ghLog) ts.push({ key: 'gatehouseLog', label: 'gatehouse + access log', port: (await ghLog.ready).port, proxy: ghLog });
+      if (ghDeploy) ts.push({ key: 'gatehouseDeploy', label: 'gatehouse deployment (log, trustProxy, 5 plugins)', port: (await ghDeploy.ready).port, proxy: ghDeploy });
       // Sanity: every target answers 200 with the backend's body.
       for (const t of ts) {
         const r = await get(t.port);
@@ -384,7 +389,7 @@ async function main() {
         layout([t]);
         await cannon(t.port, CONNECTIONS, INITIAL_WARMUP);
       }
-      const profiled = CPU_PROF ? targets.filter((t) => t.key === 'bare' || t.key === 'gatehouse' || t.key === 'gatehouseLog').map((t) => t.proxy) : [];
+      const profiled = CPU_PROF ? targets.filter((t) => t.key === 'bare' || t.key === 'gatehouse' || t.key === 'gatehouseLog' || t.key === 'gatehouseDeploy').map((t) => t.proxy) : [];
       for (const c of profiled) await c.command({ type: 'profile-start', interval: 250 });
       for (const sc of scenarios) {
         for (let r = 0; r < ROUNDS; r++) {
@@ -512,6 +517,10 @@ function report(targets, allRuns, machine, loadBefore, started, logBytes) {
     const logP50 = paired('latency', 'gatehouseLog', 'bare', (g, b) => g.p50 - b.p50);
     out(`  access log  gatehouse+log / bare req/s      ${range(logRatio, 3)}   (${(logBytes / 1e6).toFixed(1)} MB of access log written)`);
     out(`  access log  1 conn p50 delta vs bare (ms)   ${range(logP50, 3)}`);
+  }
+  if (targets.some((t) => t.key === 'gatehouseDeploy')) {
+    out(`  deployment  gatehouse deployment / bare req/s ${range(paired('throughput', 'gatehouseDeploy', 'bare', (g, b) => g.rps / b.rps), 3)}`);
+    out(`  deployment  1 conn p50 delta vs bare (ms)   ${range(paired('latency', 'gatehouseDeploy', 'bare', (g, b) => g.p50 - b.p50), 3)}`);
   }
   for (const t of targets.filter((x) => x.key.startsWith('extra'))) {
     out(`  extra       ${t.label} / bare req/s: ${range(paired('throughput', t.key, 'bare', (g, b) => g.rps / b.rps), 3)}; head to head: ${range(paired('h2h', t.key, 'bare', (g, b) => g.rps / b.rps), 3)}; 1 conn p50 delta (ms): ${range(paired('latency', t.key, 'bare', (g, b) => g.p50 - b.p50), 3)}`);
