@@ -1,5 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
+import { GatehouseError } from '../errors';
+import { AdminRouter, type AdminRoute } from './admin-router';
 import type { Gateway } from './gateway';
 
 const SECRET_KEY = /(token|secret|password|passphrase|credential|api[-_]?key|private[-_]?key|jwt)/i;
@@ -26,48 +28,43 @@ export function tokenMatches(header: string | undefined, token: string): boolean
   return timingSafeEqual(a, b);
 }
 
-function send(res: http.ServerResponse, status: number, body: unknown, type = 'application/json; charset=utf-8'): void {
-  const text = typeof body === 'string' ? body : JSON.stringify(body, null, 2);
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-  res.end(text);
-}
-
-const error = (code: string, status: number, message: string) => ({ error: { code, status, message } });
-
-/** The admin API: health without a token, everything else behind `Authorization: Bearer`. */
-export function createAdminServer(gw: Gateway, token: string): http.Server {
-  return http.createServer(async function adminApi(req, res) {
-    const path = (req.url ?? '/').split('?')[0];
-    try {
-      if (path === '/healthz') return send(res, 200, { status: 'ok' });
-      if (path === '/readyz') return gw.ready ? send(res, 200, { status: 'ready' }) : send(res, 503, { status: 'not ready' });
-      if (!tokenMatches(req.headers.authorization, token)) {
-        return send(res, 401, error('GH_ERR_UNAUTHORIZED', 401, 'A valid bearer token is required'));
-      }
-      const rt = gw.runtime;
-      if (req.method === 'POST' && path === '/reload') {
+/** Core's admin endpoints: health and readiness open, the rest behind the token. */
+function coreRoutes(gw: Gateway): AdminRoute[] {
+  return [
+    { method: 'GET', path: '/healthz', open: true, handle: function healthz(a) { a.json(200, { status: 'ok' }); } },
+    { method: 'GET', path: '/readyz', open: true, handle: function readyz(a) { if (gw.ready) a.json(200, { status: 'ready' }); else a.json(503, { status: 'not ready' }); } },
+    { method: 'GET', path: '/metrics', handle: async function metrics(a) { a.send(200, await gw.metrics.registry.metrics(), { 'content-type': gw.metrics.registry.contentType }); } },
+    { method: 'GET', path: '/config', handle: function config(a) { a.json(200, { file: gw.runtime.loaded.file, config: redact(gw.runtime.loaded.config) }); } },
+    {
+      method: 'GET', path: '/routes',
+      handle: function routes(a) {
+        a.json(200, gw.runtime.router.routes.map((r) => ({ name: r.name, match: r.config.match, upstream: r.config.upstream ?? null, websocket: r.config.websocket, plugins: r.config.plugins.map((p) => Object.keys(p)[0]) })));
+      },
+    },
+    {
+      method: 'GET', path: '/upstreams',
+      handle: function upstreams(a) {
+        a.json(200, Object.fromEntries([...gw.runtime.pools].map(([name, p]) => [name, { targets: p.targets.map((t) => t.url.href), openSockets: p.openSockets(), timeout: p.config.timeout }])));
+      },
+    },
+    {
+      method: 'POST', path: '/reload',
+      handle: async function reload(a) {
         try {
           await gw.reload();
-          return send(res, 200, { status: 'reloaded', file: rt.loaded.file });
         } catch (err) {
-          return send(res, 422, error('GH_ERR_RELOAD_FAILED', 422, (err as Error).message));
+          throw new GatehouseError('GH_ERR_RELOAD_FAILED', (err as Error).message, { status: 422, cause: err });
         }
-      }
-      if (req.method !== 'GET' || path === '/reload') return send(res, 405, error('GH_ERR_METHOD_NOT_ALLOWED', 405, `${req.method} ${path} is not allowed`));
-      switch (path) {
-        case '/metrics':
-          return send(res, 200, await gw.metrics.registry.metrics(), gw.metrics.registry.contentType);
-        case '/config':
-          return send(res, 200, { file: rt.loaded.file, config: redact(rt.loaded.config) });
-        case '/routes':
-          return send(res, 200, rt.router.routes.map((r) => ({ name: r.name, match: r.config.match, upstream: r.config.upstream ?? null, websocket: r.config.websocket, plugins: r.config.plugins.map((p) => Object.keys(p)[0]) })));
-        case '/upstreams':
-          return send(res, 200, Object.fromEntries([...rt.pools].map(([name, p]) => [name, { targets: p.targets.map((t) => t.url.href), openSockets: p.openSockets(), timeout: p.config.timeout }])));
-        default:
-          return send(res, 404, error('GH_ERR_NOT_FOUND', 404, `No admin endpoint ${path}`));
-      }
-    } catch (err) {
-      send(res, 500, error('GH_ERR_INTERNAL', 500, (err as Error).message));
-    }
+        a.json(200, { status: 'reloaded', file: gw.runtime.loaded.file });
+      },
+    },
+  ];
+}
+
+/** The admin API: a route table of core's endpoints (and, later, each plugin's under /plugins/<instance>/). */
+export function createAdminServer(gw: Gateway, token: string): http.Server {
+  const router = new AdminRouter(coreRoutes(gw), (req) => tokenMatches(req.headers.authorization, token), () => [], (err, path) => gw.logger.error({ err, path }, 'admin endpoint failed'));
+  return http.createServer(function adminApi(req, res) {
+    void router.handle(req, res);
   });
 }
