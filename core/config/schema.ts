@@ -75,6 +75,10 @@ export const coreSchema: JsonSchema = {
         maxHeaderSize: { type: 'integer', minimum: 1024, default: 16384, description: 'Largest request header block in bytes (431 beyond). Default: 16384.' },
         maxUrlLength: { type: 'integer', minimum: 64, default: 8192, description: 'Longest request target in bytes (414 beyond). Default: 8192.' },
         shutdownGrace: timeoutMs('How long SIGTERM waits for in-flight requests before closing them.', 10000),
+        pluginTimeout: {
+          type: 'integer', minimum: 1, maximum: 2147483647, default: 10000,
+          description: "Longest time in ms a plugin's start() may take, and all plugins' stop() together (GH_ERR_PLUGIN_TIMEOUT beyond): a start that takes longer stops the start or the reload; a stop that does is logged and the rest go on, so SIGTERM exits within shutdownGrace + pluginTimeout. Default: 10000.",
+        },
         gcEveryMiB: {
           type: 'number', minimum: 0, default: 8,
           description: 'Run a young-generation garbage collection after this many MiB of body relayed (upstream answers and forwarded request bodies), so the chunks Node copies out are freed while few; V8 alone waits for about 32 MiB of them, which shows in peak memory when streaming. Process-wide. 0: leave it to V8. Default: 8.',

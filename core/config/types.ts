@@ -11,6 +11,8 @@ export interface GatehouseConfig {
     maxHeaderSize: number;
     maxUrlLength: number;
     shutdownGrace: number;
+    /** ms a plugin's start, and all plugins' stops together, may take. */
+    pluginTimeout: number;
     /** MiB of relayed body between young-generation collections (0: off). */
     gcEveryMiB: number;
   };

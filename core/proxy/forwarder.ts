@@ -51,7 +51,7 @@ function failureError(ctx: RequestContext, kind: FailureKind, err: NodeJS.ErrnoE
 }
 
 /** A catalogued error as the JSON answer (the context's own `json` is closed once the proxy took over). */
-function answerError(res: ServerResponse, e: GatehouseError): void {
+export function answerError(res: ServerResponse, e: GatehouseError): void {
   const body = JSON.stringify(e.toJSON());
   res.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
   res.end(body);
@@ -193,11 +193,15 @@ export class Forwarder {
 
   /** Let interceptors claim the response; otherwise write it through. */
   private async intercept(ctx: RequestContext, proxyRes: IncomingMessage, res: ServerResponse): Promise<void> {
+    // An onProxyResponse hook failed and answered already.
+    if (res.headersSent || res.destroyed) return void proxyRes.resume();
     try {
       for (const claim of ctx.proxyHooks.interceptResponse) if ((await claim(ctx, proxyRes)) === true) return;
     } catch (err) {
+      // The interceptors are guarded (core/plugin/guard.ts): err is a logged GatehouseError.
       proxyRes.resume();
       const e = err instanceof GatehouseError ? err : new GatehouseError('GH_ERR_PLUGIN_FAILED', (err as Error).message, { cause: err });
+      if (res.destroyed) return;
       if (!res.headersSent) answerError(res, e);
       else res.destroy();
       return;
@@ -251,7 +255,9 @@ export class Forwarder {
 
   private fail(ctx: RequestContext, err: NodeJS.ErrnoException): void {
     const res = ctx.res as ServerResponse;
-    if (res.destroyed || (res.writableEnded && !res.headersSent)) return; // client left; counted as aborted
+    // The client left (counted as aborted), or the answer is complete: a plugin's failure was
+    // answered and its upstream request destroyed (core/plugin/guard.ts).
+    if (res.destroyed || res.writableEnded) return;
     const kind = failureKind(err, ctx.upstreamTimedOut);
     this.hooks.onUpstreamError(ctx, kind);
     if (res.headersSent) {
