@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 
 /**
  * The error catalogue. Every error gatehouse reports, to a client or an operator,
@@ -73,4 +73,11 @@ export function rawJsonAnswer(code: ErrorCode, message?: string): string {
   const body = JSON.stringify({ error: { code, status, message: message ?? ERRORS[code].message } });
   const reason = STATUS_CODES[status] ?? 'Error';
   return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
+
+/** A catalogued error as the JSON answer on a response (once the proxy took over, the context's own `json` is closed). */
+export function answerError(res: ServerResponse, e: GatehouseError): void {
+  const body = JSON.stringify(e.toJSON());
+  res.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }

@@ -1,10 +1,9 @@
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
-import { GatehouseError, pluginError, rawJsonAnswer } from '../errors';
+import { answerError, GatehouseError, pluginError, rawJsonAnswer } from '../errors';
 import type { Middleware } from '../pipeline/context';
 import type { RequestContext } from '../pipeline/request-context';
-import { answerError } from '../proxy/forwarder';
 import type { LivePlugin } from './lifecycle';
 
 /** Which plugin call failed: the `hook` label of `gatehouse_plugin_errors_total`. */
@@ -21,6 +20,10 @@ export function isReported(err: unknown): boolean {
   return typeof err === 'object' && err !== null && reported.has(err);
 }
 
+function cut(res: ServerResponse): void {
+  res.destroy();
+}
+
 /**
  * Answer a request whose plugin failed: the JSON error while nothing was sent, else the
  * connection is cut (the only honest signal once a head is out).
@@ -28,8 +31,10 @@ export function isReported(err: unknown): boolean {
 export function answerFailure(ctx: RequestContext, e: GatehouseError): void {
   const res = ctx.res;
   if (res) {
-    if (res.destroyed) return;
-    if (res.headersSent) res.destroy();
+    // Gone, or answered in full before the failure (a late rejection): nothing to add.
+    if (res.destroyed || res.writableEnded) return;
+    // Node sends what was written when it uncorks the socket, on the next tick: cut after that.
+    if (res.headersSent) setImmediate(cut, res);
     else answerError(res, e);
     return;
   }

@@ -1,7 +1,8 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { Readable, type Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
-import { ERRORS, GatehouseError, rawJsonAnswer } from '../errors';
+import { answerError, ERRORS, GatehouseError, rawJsonAnswer } from '../errors';
+import { answerFailure } from '../plugin/guard';
 import type { RequestContext } from '../pipeline/request-context';
 import type { Target, UpstreamPool } from '../upstream/pool';
 import { countBodyBytes } from '../upstream/young-gc';
@@ -48,13 +49,6 @@ function failureError(ctx: RequestContext, kind: FailureKind, err: NodeJS.ErrnoE
   return kind === 'timeout'
     ? new GatehouseError('GH_ERR_UPSTREAM_TIMEOUT', `Upstream "${ctx.upstreamUsed}" did not answer within its timeout`)
     : new GatehouseError('GH_ERR_UPSTREAM_UNREACHABLE', `Upstream "${ctx.upstreamUsed}" failed: ${err.code ?? err.message}`);
-}
-
-/** A catalogued error as the JSON answer (the context's own `json` is closed once the proxy took over). */
-export function answerError(res: ServerResponse, e: GatehouseError): void {
-  const body = JSON.stringify(e.toJSON());
-  res.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
 }
 
 /** The target as http-proxy wants it, with the request's path appended. */
@@ -200,10 +194,7 @@ export class Forwarder {
     } catch (err) {
       // The interceptors are guarded (core/plugin/guard.ts): err is a logged GatehouseError.
       proxyRes.resume();
-      const e = err instanceof GatehouseError ? err : new GatehouseError('GH_ERR_PLUGIN_FAILED', (err as Error).message, { cause: err });
-      if (res.destroyed) return;
-      if (!res.headersSent) answerError(res, e);
-      else res.destroy();
+      answerFailure(ctx, err instanceof GatehouseError ? err : new GatehouseError('GH_ERR_PLUGIN_FAILED', (err as Error).message, { cause: err }));
       return;
     }
     this.writeThrough(proxyRes, res);
