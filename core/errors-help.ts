@@ -12,6 +12,7 @@ export const ERROR_HELP: Record<ErrorCode, string> = {
   GH_ERR_PLUGIN_NOT_FOUND: 'A plugin key is neither a built-in name, nor a file next to the config, nor an installed package. Check the spelling (the closest name is suggested) or install it.',
   GH_ERR_PLUGIN_LOAD: 'A plugin\'s module or its `create` threw. The message names the plugin and its declaration path; fix the options or the plugin.',
   GH_ERR_PLUGIN_START: 'A plugin\'s `start` failed (a file it opens, a service it connects to). Nothing was left running; fix the cause and start again.',
+  GH_ERR_PLUGIN_TIMEOUT: 'A plugin\'s `start` did not finish within `server.pluginTimeout` (the start or reload is refused), or the stops of a generation outlasted it (logged; shutdown goes on). Find what the plugin waits for, or raise the timeout.',
   GH_ERR_PLUGIN_FAILED: 'A plugin threw while handling a request. The answer and the error log name the plugin; the gateway serves on. Fix the plugin.',
   GH_ERR_BAD_REQUEST: 'The client sent a request gatehouse refuses before routing: malformed framing, an ambiguous path (encoded slash, `..;`), a bad Host, HTTP/0.9. Nothing reached an upstream; the client must fix its request.',
   GH_ERR_URI_TOO_LONG: 'The request target is longer than `server.maxUrlLength`. Raise the limit if such URLs are legitimate.',

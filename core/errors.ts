@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 
 /**
  * The error catalogue. Every error gatehouse reports, to a client or an operator,
@@ -13,6 +13,7 @@ export const ERRORS = {
   GH_ERR_PLUGIN_LOAD: { status: 500, message: 'Plugin failed to load' },
   GH_ERR_PLUGIN_START: { status: 500, message: 'Plugin failed to start' },
   GH_ERR_PLUGIN_FAILED: { status: 500, message: 'A plugin failed while handling the request' },
+  GH_ERR_PLUGIN_TIMEOUT: { status: 500, message: 'A plugin did not finish starting or stopping in time' },
   GH_ERR_BAD_REQUEST: { status: 400, message: 'Malformed request' },
   GH_ERR_URI_TOO_LONG: { status: 414, message: 'Request URI too long' },
   GH_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'Request header fields too large' },
@@ -65,7 +66,7 @@ export class GatehouseError extends Error {
 }
 
 /** Wrap a failure from inside a plugin so that it names the plugin and keeps the cause. */
-export function pluginError(code: 'GH_ERR_PLUGIN_LOAD' | 'GH_ERR_PLUGIN_START' | 'GH_ERR_PLUGIN_FAILED', plugin: string, cause: unknown, at?: string): GatehouseError {
+export function pluginError(code: 'GH_ERR_PLUGIN_LOAD' | 'GH_ERR_PLUGIN_START' | 'GH_ERR_PLUGIN_FAILED' | 'GH_ERR_PLUGIN_TIMEOUT', plugin: string, cause: unknown, at?: string): GatehouseError {
   const why = cause instanceof Error ? cause.message : String(cause);
   return new GatehouseError(code, `${ERRORS[code].message}: plugin "${plugin}"${at ? ` (${at})` : ''}: ${why}`, { cause });
 }
@@ -80,4 +81,11 @@ export function rawJsonAnswer(what: ErrorCode | GatehouseError, text?: string): 
   const body = JSON.stringify({ error: { code, status, message: message ?? ERRORS[code as ErrorCode].message } });
   const reason = STATUS_CODES[status] ?? 'Error';
   return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
+
+/** A catalogued error as the JSON answer on a response (once the proxy took over, the context's own `json` is closed). */
+export function answerError(res: ServerResponse, e: GatehouseError): void {
+  const body = JSON.stringify(e.toJSON());
+  res.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }

@@ -13,6 +13,8 @@ export interface GatehouseConfig {
     /** `%2F`, `%5C` and `\` in paths: refused (400) or kept opaque. */
     encodedSlashes: 'reject' | 'keep';
     shutdownGrace: number;
+    /** ms a plugin's start, and all plugins' stops together, may take. */
+    pluginTimeout: number;
     /** MiB of relayed body between young-generation collections (0: off). */
     gcEveryMiB: number;
   };

@@ -22,6 +22,8 @@ export class GatewayMetrics {
   readonly openSockets: Gauge<'upstream'>;
   readonly inflight: Gauge;
   readonly reloads: Counter<'result'>;
+  /** Plugin calls that threw, rejected or timed out, by plugin name and hook. */
+  readonly pluginErrors: Counter<'plugin' | 'hook'>;
   /** Requests being handled now (read by the in-flight gauge at scrape time). */
   inflightNow = 0;
   private readonly stats = new RequestStats();
@@ -56,6 +58,7 @@ export class GatewayMetrics {
     this.inflight = new Gauge({ name: 'gatehouse_inflight_requests', help: 'Requests being handled now', registers, collect() { this.set(self.inflightNow); } });
     new Counter({ name: 'gatehouse_body_gc_total', help: 'Young-generation collections run after each server.gcEveryMiB of relayed body', registers, collect() { this.reset(); this.inc(gcRequested()); } });
     this.reloads = new Counter({ name: 'gatehouse_config_reloads_total', help: 'Config reloads by result', labelNames: ['result'], registers });
+    this.pluginErrors = new Counter({ name: 'gatehouse_plugin_errors_total', help: 'Plugin calls that failed (threw, rejected or timed out) by plugin and hook', labelNames: ['plugin', 'hook'], registers });
   }
 
   /** Count one finished request and observe its duration (method: one of the common ones, else OTHER). */

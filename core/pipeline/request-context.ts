@@ -5,11 +5,14 @@ import type { Context, ForwardOptions } from './context';
 import { bodyTooLarge, DEFAULT_BODY_LIMIT, parseFormBody, parseJsonBody, readRequestBody, type ReadBodyOptions } from './body';
 import type { StateKey } from './state';
 
-/** Plugin hooks run around the upstream exchange. */
+/** Plugin hooks run around the upstream exchange, guarded (core/plugin/guard.ts). */
 export interface ProxyHooks {
-  readonly onProxyRequest: readonly ((ctx: Context, proxyReq: ClientRequest) => void)[];
-  readonly onProxyResponse: readonly ((ctx: Context, proxyRes: IncomingMessage) => void)[];
-  readonly interceptResponse: readonly ((ctx: Context, proxyRes: IncomingMessage) => boolean | void | Promise<boolean | void>)[];
+  /** Each returns false when its plugin failed and the request was answered: stop there. */
+  readonly onProxyRequest: readonly ((ctx: RequestContext, proxyReq: ClientRequest) => boolean)[];
+  /** Each returns false when its plugin failed and the request was answered: stop there. */
+  readonly onProxyResponse: readonly ((ctx: RequestContext, proxyRes: IncomingMessage) => boolean)[];
+  /** Throw or reject with the GatehouseError to answer with when their plugin failed. */
+  readonly interceptResponse: readonly ((ctx: RequestContext, proxyRes: IncomingMessage) => boolean | void | Promise<boolean | void>)[];
 }
 const NO_HOOKS: ProxyHooks = { onProxyRequest: [], onProxyResponse: [], interceptResponse: [] };
 

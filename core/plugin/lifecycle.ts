@@ -2,10 +2,10 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { DependencyContainer } from 'tsyringe';
 import type { ResolvedPlugin } from '../config/load';
-import { GatehouseError, pluginError } from '../errors';
+import { ERRORS, GatehouseError, pluginError } from '../errors';
 import type { GatewayMetrics } from '../observe/metrics';
-import type { Middleware } from '../pipeline/context';
 import type { PluginInstance, PluginScope } from './contract';
+import { bounded, type PluginGuard } from './guard';
 
 /** Services a plugin scope is built from. */
 export interface ScopeDeps {
@@ -48,15 +48,31 @@ export async function instantiate(p: ResolvedPlugin, deps: ScopeDeps): Promise<L
   }
 }
 
-/** Start plugins in order; on failure stop every one (started or not) and rethrow, naming the plugin. */
-export async function startAll(plugins: readonly LivePlugin[], log: Logger): Promise<void> {
+/** The start or stop that did not finish within `server.pluginTimeout`. */
+function timeoutError(p: LivePlugin, phase: 'start' | 'stop', ms: number, timeoutMs: number): GatehouseError {
+  const limit = ms < timeoutMs ? `the ${ms} ms left of server.pluginTimeout (${timeoutMs} ms, shared by the stops before it)` : `${ms} ms (server.pluginTimeout)`;
+  return new GatehouseError('GH_ERR_PLUGIN_TIMEOUT', `${ERRORS.GH_ERR_PLUGIN_TIMEOUT.message}: plugin "${p.name}" (${p.at}): ${phase} did not finish within ${limit}`);
+}
+
+/**
+ * Start plugins in order, each within `timeoutMs`; on a failure or a timeout stop every one
+ * (started or not) and reject naming the plugin. A timed-out start may still be running: its
+ * plugin's stop is called all the same, which it must cope with.
+ */
+export async function startAll(plugins: readonly LivePlugin[], guard: PluginGuard, timeoutMs: number): Promise<void> {
   for (const p of plugins) {
+    let err: GatehouseError | undefined;
     try {
-      await p.instance.start?.();
-      p.started = true;
+      if (await bounded(() => p.instance.start?.(), timeoutMs)) p.started = true;
+      else err = timeoutError(p, 'start', timeoutMs, timeoutMs);
     } catch (cause) {
-      await stopAll(plugins, log);
-      throw pluginError('GH_ERR_PLUGIN_START', p.name, cause, p.at);
+      err = pluginError('GH_ERR_PLUGIN_START', p.name, cause, p.at);
+    }
+    if (err) {
+      // Logged by the caller (reload, or the CLI refusing to start), with the reason.
+      guard.count(p, 'start');
+      await stopAll(plugins, guard, timeoutMs);
+      throw err;
     }
   }
 }
@@ -64,40 +80,31 @@ export async function startAll(plugins: readonly LivePlugin[], log: Logger): Pro
 const stopped = new WeakSet<LivePlugin>();
 
 /**
- * Stop plugins in reverse order; `stop` runs even after a partial start, and one failure does not stop the rest.
- * Each plugin is stopped at most once (a failed start is cleaned up by both startAll and its caller).
+ * Stop plugins in reverse order; `stop` runs even after a partial start, and one failure does
+ * not stop the rest. Each plugin is stopped at most once (a failed start is cleaned up by both
+ * startAll and its caller). The whole call waits at most `timeoutMs`, shared by all plugins, so
+ * that a shutdown is bounded by shutdownGrace + pluginTimeout however many plugins hang: a plugin
+ * whose turn comes after a slow one gets what is left of the time.
  */
-export async function stopAll(plugins: readonly LivePlugin[], log: Logger): Promise<void> {
+export async function stopAll(plugins: readonly LivePlugin[], guard: PluginGuard, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   for (const p of [...plugins].reverse()) {
     if (stopped.has(p)) continue;
     stopped.add(p);
+    const left = Math.max(0, deadline - Date.now());
     try {
-      await p.instance.stop?.();
+      if (!(await bounded(() => p.instance.stop?.(), left))) {
+        guard.count(p, 'stop');
+        const e = timeoutError(p, 'stop', left, timeoutMs);
+        guard.log.error({ err: e, code: e.code, plugin: p.name, at: p.at, hook: 'stop' }, e.message);
+        continue; // its container may still be in use by the stop under way
+      }
     } catch (err) {
-      log.error({ plugin: p.name, err }, 'plugin stop failed');
+      guard.count(p, 'stop');
+      guard.log.error({ err, plugin: p.name, at: p.at, hook: 'stop' }, 'plugin stop failed');
     }
-    await p.container.dispose();
+    await bounded(() => p.container.dispose(), Math.max(0, deadline - Date.now())).catch((err: unknown) => {
+      guard.log.error({ err, plugin: p.name, at: p.at, hook: 'stop' }, 'plugin container dispose failed');
+    });
   }
-}
-
-/** A plugin's handle, named after it for readable stacks, wrapping foreign errors with the plugin name. */
-export function guardHandle(p: LivePlugin): Middleware | undefined {
-  const handle = p.instance.handle;
-  if (!handle) return undefined;
-  const bound = handle.bind(p.instance);
-  const wrap = (cause: unknown): never => {
-    throw cause instanceof GatehouseError ? cause : pluginError('GH_ERR_PLUGIN_FAILED', p.name, cause);
-  };
-  // Not an async function: that would add a promise and an await per plugin per request.
-  const guarded: Middleware = (ctx, next) => {
-    let result;
-    try {
-      result = bound(ctx, next);
-    } catch (cause) {
-      return Promise.reject(cause instanceof GatehouseError ? cause : pluginError('GH_ERR_PLUGIN_FAILED', p.name, cause));
-    }
-    return result instanceof Promise ? result.catch(wrap) : result;
-  };
-  Object.defineProperty(guarded, 'name', { value: handle.name || p.name.replace(/-(\w)/g, (_m, c: string) => c.toUpperCase()) });
-  return guarded;
 }

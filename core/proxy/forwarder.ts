@@ -1,7 +1,8 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { Readable, type Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
-import { ERRORS, GatehouseError, rawJsonAnswer } from '../errors';
+import { answerError, ERRORS, GatehouseError, rawJsonAnswer } from '../errors';
+import { answerFailure } from '../plugin/guard';
 import type { RequestContext } from '../pipeline/request-context';
 import type { Target, UpstreamPool } from '../upstream/pool';
 import { countBodyBytes } from '../upstream/young-gc';
@@ -54,13 +55,6 @@ function failureError(ctx: RequestContext, kind: FailureKind, err: NodeJS.ErrnoE
   return kind === 'timeout'
     ? new GatehouseError('GH_ERR_UPSTREAM_TIMEOUT', `Upstream "${ctx.upstreamUsed}" did not answer within its timeout`)
     : new GatehouseError('GH_ERR_UPSTREAM_UNREACHABLE', `Upstream "${ctx.upstreamUsed}" failed: ${err.code ?? err.message}`);
-}
-
-/** A catalogued error as the JSON answer (the context's own `json` is closed once the proxy took over). */
-function answerError(res: ServerResponse, e: GatehouseError): void {
-  const body = JSON.stringify(e.toJSON());
-  res.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
 }
 
 /** The target as http-proxy wants it, with the request's path appended. */
@@ -206,13 +200,14 @@ export class Forwarder {
 
   /** Let interceptors claim the response; otherwise write it through. */
   private async intercept(ctx: RequestContext, proxyRes: IncomingMessage, res: ServerResponse): Promise<void> {
+    // An onProxyResponse hook failed and answered already.
+    if (res.headersSent || res.destroyed) return void proxyRes.resume();
     try {
       for (const claim of ctx.proxyHooks.interceptResponse) if ((await claim(ctx, proxyRes)) === true) return;
     } catch (err) {
+      // The interceptors are guarded (core/plugin/guard.ts): err is a logged GatehouseError.
       proxyRes.resume();
-      const e = err instanceof GatehouseError ? err : new GatehouseError('GH_ERR_PLUGIN_FAILED', (err as Error).message, { cause: err });
-      if (!res.headersSent) answerError(res, e);
-      else res.destroy();
+      answerFailure(ctx, err instanceof GatehouseError ? err : new GatehouseError('GH_ERR_PLUGIN_FAILED', (err as Error).message, { cause: err }));
       return;
     }
     this.writeThrough(proxyRes, res);
@@ -264,7 +259,9 @@ export class Forwarder {
 
   private fail(ctx: RequestContext, err: NodeJS.ErrnoException): void {
     const res = ctx.res as ServerResponse;
-    if (res.destroyed || (res.writableEnded && !res.headersSent)) return; // client left; counted as aborted
+    // The client left (counted as aborted), or the answer is complete: a plugin's failure was
+    // answered and its upstream request destroyed (core/plugin/guard.ts).
+    if (res.destroyed || res.writableEnded) return;
     const kind = failureKind(err, ctx.upstreamTimedOut);
     this.hooks.onUpstreamError(ctx, kind);
     if (res.headersSent) {

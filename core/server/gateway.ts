@@ -10,6 +10,7 @@ import { GatehouseError } from '../errors';
 import { normalizeIp, TrustedProxies } from '../net/ip';
 import { createLogger } from '../observe/logger';
 import { GatewayMetrics } from '../observe/metrics';
+import { isReported } from '../plugin/guard';
 import { RequestContext } from '../pipeline/request-context';
 import type { ForwardOptions } from '../pipeline/context';
 import { Forwarder } from '../proxy/forwarder';
@@ -56,8 +57,9 @@ export class Gateway {
     this.container.register(TOKENS.metrics, { useValue: this.metrics });
     this.container.register(TOKENS.gateway, { useValue: this });
     this.forwarder = new Forwarder({
-      onProxyRequest: (ctx, proxyReq) => { for (const h of ctx.proxyHooks.onProxyRequest) h(ctx, proxyReq); },
-      onProxyResponse: (ctx, proxyRes) => { for (const h of ctx.proxyHooks.onProxyResponse) h(ctx, proxyRes); },
+      // Guarded hooks (core/plugin/guard.ts): false means the plugin failed and the request is answered.
+      onProxyRequest: (ctx, proxyReq) => { for (const h of ctx.proxyHooks.onProxyRequest) if (!h(ctx, proxyReq)) return; },
+      onProxyResponse: (ctx, proxyRes) => { for (const h of ctx.proxyHooks.onProxyResponse) if (!h(ctx, proxyRes)) return; },
       onUpstreamError: (ctx, kind) => this.metrics.upstreamErrors.inc({ upstream: ctx.upstreamUsed, kind }),
     });
   }
@@ -243,8 +245,9 @@ export class Gateway {
 
   private fail(ctx: RequestContext, err: unknown): void {
     const e = err instanceof GatehouseError ? err : new GatehouseError('GH_ERR_INTERNAL', undefined, { cause: err });
-    // A client's mistake (4xx) is not an operator's problem: logged at debug, failures at error.
-    this.logger[e.status < 500 ? 'debug' : 'error']({ err, code: e.code, route: ctx.routeName, path: ctx.path }, e.message);
+    // A plugin's failure was logged by its guard, with the plugin and the hook. A client's
+    // mistake (4xx) is not an operator's problem: logged at debug, failures at error.
+    if (!isReported(err)) this.logger[e.status < 500 ? 'debug' : 'error']({ err, code: e.code, route: ctx.routeName, path: ctx.path }, e.message);
     if (!ctx.answered) ctx.json(e.status, e.toJSON());
     else if (ctx.res && !ctx.res.writableEnded) ctx.res.destroy();
   }

@@ -1,10 +1,10 @@
-import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/load';
 import type { Middleware } from '../pipeline/context';
 import { compose } from '../pipeline/compose';
-import { GatehouseError, pluginError } from '../errors';
+import { GatehouseError } from '../errors';
 import type { ContextInit, ProxyHooks, RequestContext } from '../pipeline/request-context';
-import { guardHandle, instantiate, startAll, stopAll, type LivePlugin, type ScopeDeps } from '../plugin/lifecycle';
+import { PluginGuard } from '../plugin/guard';
+import { instantiate, startAll, stopAll, type LivePlugin, type ScopeDeps } from '../plugin/lifecycle';
 import { Router, type CompiledRoute } from '../routing/router';
 import { createPools, UpstreamPool } from '../upstream/pool';
 import type { UpstreamConfig } from '../config/types';
@@ -37,12 +37,14 @@ export class Runtime {
     readonly pools: Map<string, UpstreamPool>,
     readonly routes: readonly RouteRuntime[],
     private readonly plugins: readonly LivePlugin[],
-    private readonly log: Logger,
+    private readonly guard: PluginGuard,
   ) {}
 
   /** Instantiate and start every plugin; on any failure nothing is left running. */
   static async create(loaded: LoadedConfig, deps: Omit<ScopeDeps, 'configDir' | 'upstreams'>): Promise<Runtime> {
     const scopeDeps: ScopeDeps = { ...deps, configDir: loaded.dir, upstreams: Object.keys(loaded.config.upstreams) };
+    const guard = new PluginGuard(deps.logger, deps.metrics.pluginErrors);
+    const timeoutMs = loaded.config.server.pluginTimeout;
     const created: LivePlugin[] = [];
     const make = async (list: LoadedConfig['globalPlugins']): Promise<LivePlugin[]> => {
       const out: LivePlugin[] = [];
@@ -57,12 +59,12 @@ export class Runtime {
       const globals = await make(loaded.globalPlugins);
       const perRoute: LivePlugin[][] = [];
       for (const list of loaded.routePlugins) perRoute.push(await make(list));
-      await startAll(created, deps.logger);
+      await startAll(created, guard, timeoutMs);
       const router = new Router(loaded.config.routes);
-      const routes = router.routes.map((route, i) => buildRoute(route, [...globals, ...perRoute[i]]));
-      return new Runtime(loaded, router, createPools(loaded.config.upstreams), routes, created, deps.logger);
+      const routes = router.routes.map((route, i) => buildRoute(route, [...globals, ...perRoute[i]], guard));
+      return new Runtime(loaded, router, createPools(loaded.config.upstreams), routes, created, guard);
     } catch (err) {
-      await stopAll(created, deps.logger);
+      await stopAll(created, guard, timeoutMs);
       throw err;
     }
   }
@@ -105,26 +107,19 @@ export class Runtime {
   /** Stop plugins and close upstream sockets (idempotent). */
   dispose(): Promise<void> {
     this.disposed ??= (async () => {
-      await stopAll(this.plugins, this.log);
+      await stopAll(this.plugins, this.guard, this.loaded.config.server.pluginTimeout);
       for (const pool of [...this.pools.values(), ...this.adHoc.values()]) pool.destroy();
     })();
     return this.disposed;
   }
 }
 
-function buildRoute(route: CompiledRoute, plugins: readonly LivePlugin[]): RouteRuntime {
-  const stack = plugins.map(guardHandle).filter((m): m is Middleware => m !== undefined);
-  const onProxyRequest = plugins.filter((p) => p.instance.onProxyRequest).map((p) => p.instance.onProxyRequest!.bind(p.instance));
-  const onProxyResponse = plugins.filter((p) => p.instance.onProxyResponse).map((p) => p.instance.onProxyResponse!.bind(p.instance));
-  const interceptResponse = plugins.filter((p) => p.instance.interceptResponse).map((p) => {
-    const claim = p.instance.interceptResponse!.bind(p.instance);
-    return async function intercept(ctx: Parameters<typeof claim>[0], proxyRes: Parameters<typeof claim>[1]) {
-      try {
-        return await claim(ctx, proxyRes);
-      } catch (cause) {
-        throw cause instanceof GatehouseError ? cause : pluginError('GH_ERR_PLUGIN_FAILED', p.name, cause);
-      }
-    };
-  });
+/** The route's pipeline and proxy hooks, every plugin call guarded (built once, not per request). */
+function buildRoute(route: CompiledRoute, plugins: readonly LivePlugin[], guard: PluginGuard): RouteRuntime {
+  const name = route.name;
+  const stack = plugins.map((p) => guard.handle(p, name)).filter((m): m is Middleware => m !== undefined);
+  const onProxyRequest = plugins.filter((p) => p.instance.onProxyRequest).map((p) => guard.proxyRequest(p, name));
+  const onProxyResponse = plugins.filter((p) => p.instance.onProxyResponse).map((p) => guard.proxyResponse(p, name));
+  const interceptResponse = plugins.filter((p) => p.instance.interceptResponse).map((p) => guard.intercept(p, name));
   return { route, pipeline: compose(stack), hooks: { onProxyRequest, onProxyResponse, interceptResponse } };
 }

@@ -1,0 +1,190 @@
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Counter } from 'prom-client';
+import { answerError, GatehouseError, pluginError, rawJsonAnswer } from '../errors';
+import type { Middleware } from '../pipeline/context';
+import type { RequestContext } from '../pipeline/request-context';
+import type { LivePlugin } from './lifecycle';
+
+/** Which plugin call failed: the `hook` label of `gatehouse_plugin_errors_total`. */
+export type PluginHook = 'handle' | 'onProxyRequest' | 'onProxyResponse' | 'interceptResponse' | 'start' | 'stop';
+
+/** A proxy hook as the forwarder calls it: false when the plugin failed and the request was answered. */
+export type GuardedProxyHook<M> = (ctx: RequestContext, message: M) => boolean;
+
+/** Errors a guard has logged already, so that the request's error handler does not log them again. */
+const reported = new WeakSet<object>();
+
+/** Whether a guard has logged `err` already (one log line per failure). */
+export function isReported(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && reported.has(err);
+}
+
+function cut(res: ServerResponse): void {
+  res.destroy();
+}
+
+/**
+ * Answer a request whose plugin failed: the JSON error while nothing was sent, else the
+ * connection is cut (the only honest signal once a head is out).
+ */
+export function answerFailure(ctx: RequestContext, e: GatehouseError): void {
+  const res = ctx.res;
+  if (res) {
+    // Gone, or answered in full before the failure (a late rejection): nothing to add.
+    if (res.destroyed || res.writableEnded) return;
+    // Node sends what was written when it uncorks the socket, on the next tick: cut after that.
+    if (res.headersSent) setImmediate(cut, res);
+    else answerError(res, e);
+    return;
+  }
+  const socket = ctx.socket;
+  if (ctx.upgradeStatus === 0 && socket.writable) {
+    ctx.upgradeStatus = e.status;
+    socket.end(rawJsonAnswer(e));
+  } else socket.destroy();
+}
+
+/**
+ * Guards every call into a plugin (one per runtime; its wrappers are built once per route, so
+ * the request path only pays for a try/catch). A failure becomes `GH_ERR_PLUGIN_FAILED`
+ * naming the plugin and its declaration path, is logged once, counted, and answered; the
+ * process never sees it. A `GatehouseError` thrown on purpose is the plugin's chosen answer:
+ * it keeps its code and status and is not counted as a failure.
+ */
+export class PluginGuard {
+  constructor(readonly log: Logger, private readonly errors: Counter<'plugin' | 'hook'>) {}
+
+  /** Count a failure reported elsewhere (start and stop are logged by their callers). */
+  count(p: LivePlugin, hook: PluginHook): void {
+    this.errors.inc({ plugin: p.name, hook });
+  }
+
+  /**
+   * The error a failed call answers with, logged and counted here.
+   * @param logAnswers also log a plugin's own GatehouseError (where no request handler will).
+   */
+  failure(p: LivePlugin, hook: PluginHook, route: string, cause: unknown, logAnswers: boolean): GatehouseError {
+    if (cause instanceof GatehouseError) {
+      // Already reported by an inner plugin's guard, or core's own error passing through next().
+      if (logAnswers && !reported.has(cause)) {
+        reported.add(cause);
+        this.log.error({ err: cause, code: cause.code, plugin: p.name, at: p.at, hook, route }, cause.message);
+      }
+      return cause;
+    }
+    const e = pluginError('GH_ERR_PLUGIN_FAILED', p.name, cause, p.at);
+    reported.add(e);
+    this.errors.inc({ plugin: p.name, hook });
+    this.log.error({ err: cause, code: e.code, plugin: p.name, at: p.at, hook, route }, e.message);
+    return e;
+  }
+
+  /** A plugin's handle, named after it for readable stacks. */
+  handle(p: LivePlugin, route: string): Middleware | undefined {
+    const handle = p.instance.handle;
+    if (!handle) return undefined;
+    const bound = handle.bind(p.instance);
+    const rethrow = (cause: unknown): never => {
+      throw this.failure(p, 'handle', route, cause, false);
+    };
+    // Not an async function: that would add a promise and an await per plugin per request.
+    const guarded: Middleware = (ctx, next) => {
+      let result;
+      try {
+        result = bound(ctx, next);
+      } catch (cause) {
+        return Promise.reject(this.failure(p, 'handle', route, cause, false));
+      }
+      return result instanceof Promise ? result.catch(rethrow) : result;
+    };
+    Object.defineProperty(guarded, 'name', { value: handle.name || p.name.replace(/-(\w)/g, (_m, c: string) => c.toUpperCase()) });
+    return guarded;
+  }
+
+  /**
+   * onProxyRequest runs inside http-proxy's 'socket' listener, before Node writes the request
+   * head: on a failure the upstream request is destroyed there, so the upstream gets none of it.
+   */
+  proxyRequest(p: LivePlugin, route: string): GuardedProxyHook<ClientRequest> {
+    const hook = p.instance.onProxyRequest!.bind(p.instance);
+    const fail = (ctx: RequestContext, proxyReq: ClientRequest, cause: unknown): void => {
+      proxyReq.destroy();
+      if (ctx.res) {
+        // Drop the client's body: it was being piped into the request just destroyed.
+        ctx.req.unpipe(proxyReq);
+        ctx.req.resume();
+      }
+      answerFailure(ctx, this.failure(p, 'onProxyRequest', route, cause, true));
+    };
+    return function onProxyRequest(ctx, proxyReq) {
+      try {
+        const r: unknown = hook(ctx, proxyReq);
+        // The hook is synchronous; a promise it returns anyway is not waited for, but its rejection is no crash.
+        if (r instanceof Promise) r.catch((cause: unknown) => fail(ctx, proxyReq, cause));
+        return true;
+      } catch (cause) {
+        fail(ctx, proxyReq, cause);
+        return false;
+      }
+    };
+  }
+
+  /** onProxyResponse runs before core writes the head: a failure answers 500 and drops the upstream body. */
+  proxyResponse(p: LivePlugin, route: string): GuardedProxyHook<IncomingMessage> {
+    const hook = p.instance.onProxyResponse!.bind(p.instance);
+    const fail = (ctx: RequestContext, proxyRes: IncomingMessage, cause: unknown): void => {
+      proxyRes.resume();
+      answerFailure(ctx, this.failure(p, 'onProxyResponse', route, cause, true));
+    };
+    return function onProxyResponse(ctx, proxyRes) {
+      try {
+        const r: unknown = hook(ctx, proxyRes);
+        if (r instanceof Promise) r.catch((cause: unknown) => fail(ctx, proxyRes, cause));
+        return true;
+      } catch (cause) {
+        fail(ctx, proxyRes, cause);
+        return false;
+      }
+    };
+  }
+
+  /** interceptResponse may be async; the forwarder answers (or cuts) with the error this throws or rejects with. */
+  intercept(p: LivePlugin, route: string): (ctx: RequestContext, proxyRes: IncomingMessage) => boolean | void | Promise<boolean | void> {
+    const claim = p.instance.interceptResponse!.bind(p.instance);
+    const rethrow = (cause: unknown): never => {
+      throw this.failure(p, 'interceptResponse', route, cause, true);
+    };
+    return function interceptResponse(ctx, proxyRes) {
+      let result;
+      try {
+        result = claim(ctx, proxyRes);
+      } catch (cause) {
+        return rethrow(cause);
+      }
+      return result instanceof Promise ? result.catch(rethrow) : result;
+    };
+  }
+}
+
+/**
+ * Run a plugin's start or stop for at most `ms`: resolves true when it finished, false when
+ * it timed out (the call itself cannot be cancelled; it is left to settle on its own), and
+ * rejects with what it threw.
+ */
+export function bounded(run: () => unknown, ms: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    let result: unknown;
+    try {
+      result = run();
+    } catch (err) {
+      reject(err);
+      return;
+    }
+    const timer = setTimeout(() => resolve(false), ms);
+    Promise.resolve(result).then(
+      () => { clearTimeout(timer); resolve(true); },
+      (err: unknown) => { clearTimeout(timer); reject(err); },
+    );
+  });
+}
