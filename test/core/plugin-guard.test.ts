@@ -50,7 +50,7 @@ function captureLogger() {
       cb();
     },
   });
-  return { logger: pino({ level: 'info' }, stream), lines };
+  return { logger: pino({ level: 'debug' }, stream), lines };
 }
 
 /** One GET on a raw socket: everything received, and whether the server closed before `ms`. */
@@ -153,5 +153,6 @@ t.test("a GatehouseError thrown on purpose is the plugin's answer, not a failure
   t.equal(res.status, 404, 'its own status');
   t.match(JSON.parse(res.body).error, { code: 'GH_ERR_NOT_FOUND', message: 'nothing here on purpose' }, 'its own code and message');
   t.equal(await errorsTotal('handle'), 0, 'not counted as a plugin failure');
-  t.equal(lines.filter((l) => l.level >= 50).length, 1, 'logged once');
+  t.equal(lines.filter((l) => l.level >= 50).length, 0, 'a 4xx is the client\'s: no error line');
+  t.same(lines.filter((l) => l.code === 'GH_ERR_NOT_FOUND').map((l) => l.level), [20], 'logged once, at debug');
 });
