@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type GaugeConfiguration, type HistogramConfiguration } from 'prom-client';
 import { gcRequested } from '../upstream/young-gc';
 import { RequestStats, StatsHistogram } from './request-stats';
+import type { TaskMetrics } from '../plugin/tasks';
 
 type Named<T> = Omit<T, 'registers'>;
 
@@ -24,6 +25,8 @@ export class GatewayMetrics {
   readonly reloads: Counter<'result'>;
   /** Plugin calls that threw, rejected or timed out, by plugin name and hook. */
   readonly pluginErrors: Counter<'plugin' | 'hook'>;
+  /** Plugins' background tasks (scope.task). */
+  readonly tasks: TaskMetrics;
   /** Requests being handled now (read by the in-flight gauge at scrape time). */
   inflightNow = 0;
   private readonly stats = new RequestStats();
@@ -59,6 +62,11 @@ export class GatewayMetrics {
     new Counter({ name: 'gatehouse_body_gc_total', help: 'Young-generation collections run after each server.gcEveryMiB of relayed body', registers, collect() { this.reset(); this.inc(gcRequested()); } });
     this.reloads = new Counter({ name: 'gatehouse_config_reloads_total', help: 'Config reloads by result', labelNames: ['result'], registers });
     this.pluginErrors = new Counter({ name: 'gatehouse_plugin_errors_total', help: 'Plugin calls that failed (threw, rejected or timed out) by plugin and hook', labelNames: ['plugin', 'hook'], registers });
+    this.tasks = {
+      running: new Gauge({ name: 'gatehouse_plugin_tasks_running', help: 'Background task runs under way, by plugin instance and task', labelNames: ['plugin', 'instance', 'task'], registers }),
+      runs: new Counter({ name: 'gatehouse_plugin_task_runs_total', help: 'Background task runs that ended, by plugin instance, task and result (ok, failed)', labelNames: ['plugin', 'instance', 'task', 'result'], registers }),
+      errors: this.pluginErrors,
+    };
   }
 
   /** Count one finished request and observe its duration (method: one of the common ones, else OTHER). */

@@ -4,6 +4,8 @@ import type { DependencyContainer } from 'tsyringe';
 import type { Context, Middleware } from '../pipeline/context';
 import type { PluginMetrics } from '../observe/metrics';
 import type { PluginErrors } from './errors';
+import type { AdminRoute } from '../server/admin-router';
+import type { TaskOptions } from './tasks';
 
 /** JSON Schema (draft-07 / 2019 subset understood by ajv). */
 export type JsonSchema = Record<string, unknown>;
@@ -12,6 +14,11 @@ export type JsonSchema = Record<string, unknown>;
 export interface PluginScope {
   /** The plugin's kebab-case name. */
   readonly name: string;
+  /**
+   * This instance's id: the declaration's `id:`, else `<name>#<n>` (the n-th declaration of the
+   * plugin in the config). A log field and a metric label, so one plugin on two routes is told apart.
+   */
+  readonly instance: string;
   /** Logger tagged with `{ plugin: name }`. */
   readonly logger: Logger;
   /** Metric factory; every metric is prefixed `gatehouse_<name_in_snake_case>_`. */
@@ -24,6 +31,21 @@ export interface PluginScope {
   readonly upstreams: readonly string[];
   /** Client IP of a request under the gateway's trusted-proxy rules. */
   clientIp(req: IncomingMessage): string;
+  /**
+   * Declare background work owned by this config generation (call it in `create`; nothing runs
+   * yet). Tasks start once every plugin has started; on reload or shutdown `signal` aborts and
+   * the task must settle (within `server.pluginTimeout`) before the next generation starts. A
+   * run that throws is logged, counted (`gatehouse_plugin_errors_total{hook="task"}`) and run
+   * again after a backoff (1 s, doubling to 30 s); with `every`, runs repeat that many ms apart.
+   */
+  task(name: string, run: (signal: AbortSignal) => unknown, options?: TaskOptions): void;
+  /**
+   * Declare an endpoint on the admin listener, behind the admin token, at
+   * `/plugins/<instance><path>` (`#` in the instance id is written `%23` in the URL).
+   */
+  admin(route: AdminRoute): void;
+  /** Declare a readiness check: `true`, or why not; `/readyz` answers 503 with the reasons while any says why not. */
+  ready(check: () => true | string): void;
 }
 
 /** A created plugin instance: middleware plus optional hooks. */

@@ -5,9 +5,10 @@ import { answerError, GatehouseError, pluginError, rawJsonAnswer } from '../erro
 import type { Middleware } from '../pipeline/context';
 import type { RequestContext } from '../pipeline/request-context';
 import type { LivePlugin } from './lifecycle';
+import type { AdminRoute } from '../server/admin-router';
 
 /** Which plugin call failed: the `hook` label of `gatehouse_plugin_errors_total`. */
-export type PluginHook = 'handle' | 'onProxyRequest' | 'onProxyResponse' | 'interceptResponse' | 'start' | 'stop';
+export type PluginHook = 'handle' | 'onProxyRequest' | 'onProxyResponse' | 'interceptResponse' | 'start' | 'stop' | 'task' | 'admin';
 
 /** A proxy hook as the forwarder calls it: false when the plugin failed and the request was answered. */
 export type GuardedProxyHook<M> = (ctx: RequestContext, message: M) => boolean;
@@ -146,6 +147,25 @@ export class PluginGuard {
         fail(ctx, proxyRes, cause);
         return false;
       }
+    };
+  }
+
+  /** A plugin's admin endpoint: what it throws is answered by the admin router, logged and counted once here. */
+  admin(p: LivePlugin, route: AdminRoute): AdminRoute {
+    const handle = route.handle.bind(route);
+    const rethrow = (cause: unknown): never => {
+      throw this.failure(p, 'admin', route.path, cause, false);
+    };
+    return {
+      ...route,
+      handle(a) {
+        try {
+          const r = handle(a);
+          return r instanceof Promise ? r.catch(rethrow) : r;
+        } catch (cause) {
+          return rethrow(cause);
+        }
+      },
     };
   }
 

@@ -6,6 +6,8 @@ import { ERRORS, GatehouseError, pluginError } from '../errors';
 import type { GatewayMetrics } from '../observe/metrics';
 import type { PluginInstance, PluginScope } from './contract';
 import { bounded, type PluginGuard } from './guard';
+import type { AdminRoute } from '../server/admin-router';
+import type { TaskSpec } from './tasks';
 
 /** Services a plugin scope is built from. */
 export interface ScopeDeps {
@@ -17,32 +19,60 @@ export interface ScopeDeps {
   clientIp(req: IncomingMessage): string;
 }
 
+/** What a plugin declared in `create` through its scope's services. */
+export interface PluginServices {
+  readonly tasks: TaskSpec[];
+  /** Paths already under `/plugins/<instance>`. */
+  readonly admin: AdminRoute[];
+  readonly ready: (() => true | string)[];
+}
+
 /** A created plugin with its name, for hooks and error messages. */
 export interface LivePlugin {
   readonly name: string;
+  /** The instance id (`id:` of the declaration, else `<name>#<n>`). */
+  readonly id: string;
   readonly at: string;
+  readonly services: PluginServices;
   readonly instance: PluginInstance;
   readonly container: DependencyContainer;
   started: boolean;
 }
 
-/** Create one plugin instance in its own child container. */
-export async function instantiate(p: ResolvedPlugin, deps: ScopeDeps): Promise<LivePlugin> {
+const ADMIN_PATH = /^\/[A-Za-z0-9._~:/*-]*$/;
+
+/** Create one plugin instance, `instance` by id, in its own child container. */
+export async function instantiate(p: ResolvedPlugin, instanceId: string, deps: ScopeDeps): Promise<LivePlugin> {
   const name = p.definition.name;
   const container = deps.container.createChildContainer();
+  const services: PluginServices = { tasks: [], admin: [], ready: [] };
   const scope: PluginScope = {
     name,
-    logger: deps.logger.child({ plugin: name }),
+    instance: instanceId,
+    logger: deps.logger.child({ plugin: name, instance: instanceId }),
     metrics: deps.metrics.forPlugin(name),
     container,
     configDir: deps.configDir,
     upstreams: deps.upstreams,
     clientIp: deps.clientIp,
+    task(taskName, run, options = {}) {
+      if (typeof run !== 'function') throw new TypeError(`task "${taskName}": run must be a function`);
+      if (options.every !== undefined && !(Number.isInteger(options.every) && options.every > 0 && options.every <= 2147483647)) throw new TypeError(`task "${taskName}": every must be a whole number of ms between 1 and 2147483647`);
+      if (services.tasks.some((t) => t.name === taskName)) throw new TypeError(`task "${taskName}" is declared twice`);
+      services.tasks.push({ plugin: name, instance: instanceId, name: taskName, run, options });
+    },
+    admin(route) {
+      if (!ADMIN_PATH.test(route.path)) throw new TypeError(`admin route ${JSON.stringify(route.path)}: a path starting with / (letters, digits, -._~:/ and :params)`);
+      services.admin.push({ ...route, open: false, path: `/plugins/${instanceId}${route.path === '/' ? '' : route.path}` });
+    },
+    ready(check) {
+      services.ready.push(check);
+    },
   };
   try {
     const instance = await p.definition.create(p.options, scope);
     if (!instance || typeof instance !== 'object') throw new TypeError('create() must return an object');
-    return { name, at: p.at, instance, container, started: false };
+    return { name, id: instanceId, at: p.at, services, instance, container, started: false };
   } catch (cause) {
     throw pluginError('GH_ERR_PLUGIN_LOAD', name, cause, p.at);
   }

@@ -46,6 +46,15 @@ function compile(route: AdminRoute): Compiled {
   return { route, segments: rest ? parts.slice(0, -1) : parts, rest };
 }
 
+/** A segment as decoded text (`webhook-ingest%231` is `webhook-ingest#1`), or as it is when malformed. */
+function safeDecode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
 function matchPath(c: Compiled, parts: readonly string[]): Record<string, string> | undefined {
   if (c.rest ? parts.length < c.segments.length : parts.length !== c.segments.length) return undefined;
   const params: Record<string, string> = {};
@@ -58,7 +67,7 @@ function matchPath(c: Compiled, parts: readonly string[]): Record<string, string
       } catch {
         return undefined;
       }
-    } else if (s !== parts[i]) return undefined;
+    } else if (s !== parts[i] && s !== safeDecode(parts[i])) return undefined;
   }
   if (c.rest) params['*'] = parts.slice(c.segments.length).join('/');
   return params;

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import { GatehouseError } from '../errors';
+import { isReported } from '../plugin/guard';
 import { AdminRouter, type AdminRoute } from './admin-router';
 import type { Gateway } from './gateway';
 
@@ -32,7 +33,14 @@ export function tokenMatches(header: string | undefined, token: string): boolean
 function coreRoutes(gw: Gateway): AdminRoute[] {
   return [
     { method: 'GET', path: '/healthz', open: true, handle: function healthz(a) { a.json(200, { status: 'ok' }); } },
-    { method: 'GET', path: '/readyz', open: true, handle: function readyz(a) { if (gw.ready) a.json(200, { status: 'ready' }); else a.json(503, { status: 'not ready' }); } },
+    {
+      method: 'GET', path: '/readyz', open: true,
+      handle: function readyz(a) {
+        const reasons = gw.ready ? gw.runtime.notReady() : [{ plugin: null, reason: 'not listening' }];
+        if (reasons.length === 0) a.json(200, { status: 'ready' });
+        else a.json(503, { status: 'not ready', reasons });
+      },
+    },
     { method: 'GET', path: '/metrics', handle: async function metrics(a) { a.send(200, await gw.metrics.registry.metrics(), { 'content-type': gw.metrics.registry.contentType }); } },
     { method: 'GET', path: '/config', handle: function config(a) { a.json(200, { file: gw.runtime.loaded.file, config: redact(gw.runtime.loaded.config) }); } },
     {
@@ -61,9 +69,11 @@ function coreRoutes(gw: Gateway): AdminRoute[] {
   ];
 }
 
-/** The admin API: a route table of core's endpoints (and, later, each plugin's under /plugins/<instance>/). */
+/** The admin API: a route table of core's endpoints and, under /plugins/<instance>/, those of the current generation's plugins. */
 export function createAdminServer(gw: Gateway, token: string): http.Server {
-  const router = new AdminRouter(coreRoutes(gw), (req) => tokenMatches(req.headers.authorization, token), () => [], (err, path) => gw.logger.error({ err, path }, 'admin endpoint failed'));
+  const router = new AdminRouter(coreRoutes(gw), (req) => tokenMatches(req.headers.authorization, token), () => gw.runtime.adminRoutes, (err, path) => {
+    if (!isReported(err)) gw.logger.error({ err, path }, 'admin endpoint failed');
+  });
   return http.createServer(function adminApi(req, res) {
     void router.handle(req, res);
   });

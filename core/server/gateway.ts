@@ -23,8 +23,11 @@ import { hostOf, hostProblem, normalizePath, TargetRefused } from './request-tar
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-/** DI tokens for services shared with plugins through their child containers. */
-export const TOKENS = { logger: Symbol('gatehouse.logger'), metrics: Symbol('gatehouse.metrics'), gateway: Symbol('gatehouse.gateway') } as const;
+/**
+ * DI tokens for the services core shares with plugins through their child containers: narrow
+ * ones, never the Gateway itself (a plugin that could reach it could reload or close it).
+ */
+export const TOKENS = { logger: Symbol('gatehouse.logger'), metrics: Symbol('gatehouse.metrics') } as const;
 
 /** Options of {@link createGateway}. */
 export interface GatewayOptions {
@@ -55,7 +58,6 @@ export class Gateway {
     this.logger = options.logger ?? createLogger(loaded.config.log.level);
     this.container.register(TOKENS.logger, { useValue: this.logger });
     this.container.register(TOKENS.metrics, { useValue: this.metrics });
-    this.container.register(TOKENS.gateway, { useValue: this });
     this.forwarder = new Forwarder({
       // Guarded hooks (core/plugin/guard.ts): false means the plugin failed and the request is answered.
       onProxyRequest: (ctx, proxyReq) => { for (const h of ctx.proxyHooks.onProxyRequest) if (!h(ctx, proxyReq)) return; },
@@ -68,6 +70,7 @@ export class Gateway {
   async init(): Promise<this> {
     this.applyServerSettings(this.loaded);
     this.runtime = this.adopt(await Runtime.create(this.loaded, this.scopeDeps()));
+    this.runtime.tasks.start();
     return this;
   }
 
@@ -271,11 +274,20 @@ export class Gateway {
       const next = typeof this.options.config === 'object'
         ? validateConfig(this.options.config, { env: this.options.env })
         : await loadConfig(this.loaded.file, { cwd: this.options.cwd, env: this.options.env });
-      const rt = this.adopt(await Runtime.create(next, this.scopeDeps()));
       const old = this.runtime;
+      // The old generation's tasks stop before the new plugins start (never two delivery loops
+      // at once), and run again if the new generation cannot start.
+      let rt: Runtime;
+      try {
+        rt = this.adopt(await Runtime.create(next, this.scopeDeps(), () => old.tasks.stop(this.loaded.config.server.pluginTimeout)));
+      } catch (err) {
+        old.tasks.start();
+        throw err;
+      }
       this.loaded = next;
       this.applyServerSettings(next);
       this.runtime = rt;
+      rt.tasks.start();
       void old.retire();
       this.metrics.reloads.inc({ result: 'ok' });
       this.logger.info({ config: next.file }, 'configuration reloaded (listener and admin settings apply after a restart)');

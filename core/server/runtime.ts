@@ -6,6 +6,8 @@ import type { ContextInit, ProxyHooks, RequestContext } from '../pipeline/reques
 import { PluginGuard } from '../plugin/guard';
 import { instantiate, startAll, stopAll, type LivePlugin, type ScopeDeps } from '../plugin/lifecycle';
 import { Router, type CompiledRoute } from '../routing/router';
+import { TaskRunner } from '../plugin/tasks';
+import type { AdminRoute } from './admin-router';
 import { createPools, UpstreamPool } from '../upstream/pool';
 import type { UpstreamConfig } from '../config/types';
 
@@ -31,6 +33,11 @@ export class Runtime {
   private retired = false;
   private disposed?: Promise<void>;
 
+  /** The plugins' background tasks (started by the gateway once this generation serves). */
+  readonly tasks: TaskRunner;
+  /** The plugins' admin endpoints, under /plugins/<instance>/. */
+  readonly adminRoutes: readonly AdminRoute[];
+
   private constructor(
     readonly loaded: LoadedConfig,
     readonly router: Router,
@@ -38,18 +45,29 @@ export class Runtime {
     readonly routes: readonly RouteRuntime[],
     private readonly plugins: readonly LivePlugin[],
     private readonly guard: PluginGuard,
-  ) {}
+    deps: Omit<ScopeDeps, 'configDir' | 'upstreams'>,
+  ) {
+    this.tasks = new TaskRunner(plugins.flatMap((p) => p.services.tasks), deps.logger, deps.metrics.tasks);
+    this.adminRoutes = plugins.flatMap((p) => p.services.admin.map((r) => guard.admin(p, r)));
+  }
 
-  /** Instantiate and start every plugin; on any failure nothing is left running. */
-  static async create(loaded: LoadedConfig, deps: Omit<ScopeDeps, 'configDir' | 'upstreams'>): Promise<Runtime> {
+  /**
+   * Instantiate and start every plugin; on any failure nothing is left running. `beforeStart`
+   * runs between the two (a reload stops the old generation's tasks there, so that the new
+   * plugins start with nothing of the old still working).
+   */
+  static async create(loaded: LoadedConfig, deps: Omit<ScopeDeps, 'configDir' | 'upstreams'>, beforeStart?: () => Promise<unknown>): Promise<Runtime> {
     const scopeDeps: ScopeDeps = { ...deps, configDir: loaded.dir, upstreams: Object.keys(loaded.config.upstreams) };
     const guard = new PluginGuard(deps.logger, deps.metrics.pluginErrors);
     const timeoutMs = loaded.config.server.pluginTimeout;
     const created: LivePlugin[] = [];
+    const seen = new Map<string, number>();
     const make = async (list: LoadedConfig['globalPlugins']): Promise<LivePlugin[]> => {
       const out: LivePlugin[] = [];
       for (const p of list) {
-        const live = await instantiate(p, scopeDeps);
+        const n = (seen.get(p.definition.name) ?? 0) + 1;
+        seen.set(p.definition.name, n);
+        const live = await instantiate(p, `${p.definition.name}#${n}`, scopeDeps);
         created.push(live);
         out.push(live);
       }
@@ -59,14 +77,32 @@ export class Runtime {
       const globals = await make(loaded.globalPlugins);
       const perRoute: LivePlugin[][] = [];
       for (const list of loaded.routePlugins) perRoute.push(await make(list));
+      await beforeStart?.();
       await startAll(created, guard, timeoutMs);
       const router = new Router(loaded.config.routes);
       const routes = router.routes.map((route, i) => buildRoute(route, [...globals, ...perRoute[i]], guard));
-      return new Runtime(loaded, router, createPools(loaded.config.upstreams), routes, created, guard);
+      return new Runtime(loaded, router, createPools(loaded.config.upstreams), routes, created, guard, deps);
     } catch (err) {
       await stopAll(created, guard, timeoutMs);
       throw err;
     }
+  }
+
+  /** Why this generation is not ready, per plugin instance that says so (empty: ready). */
+  notReady(): { plugin: string; reason: string }[] {
+    const out: { plugin: string; reason: string }[] = [];
+    for (const p of this.plugins) {
+      for (const check of p.services.ready) {
+        let verdict: true | string;
+        try {
+          verdict = check();
+        } catch (err) {
+          verdict = `readiness check failed: ${(err as Error)?.message ?? String(err)}`;
+        }
+        if (verdict !== true) out.push({ plugin: p.id, reason: String(verdict) });
+      }
+    }
+    return out;
   }
 
   private readonly adHoc = new Map<string, UpstreamPool>();
@@ -104,9 +140,10 @@ export class Runtime {
     if (this.retired && this.inflight === 0) void this.dispose().then(() => this.waiters.splice(0).forEach((w) => w()));
   }
 
-  /** Stop plugins and close upstream sockets (idempotent). */
+  /** Stop tasks, then plugins, and close upstream sockets (idempotent). */
   dispose(): Promise<void> {
     this.disposed ??= (async () => {
+      await this.tasks.stop(this.loaded.config.server.pluginTimeout);
       await stopAll(this.plugins, this.guard, this.loaded.config.server.pluginTimeout);
       for (const pool of [...this.pools.values(), ...this.adHoc.values()]) pool.destroy();
     })();

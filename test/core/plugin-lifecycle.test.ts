@@ -224,8 +224,9 @@ t.test('scope.container is a child container: registrations never reach the root
   t.not(scoped, rootContainer, 'not the global container');
   t.equal(scoped.resolve(token), 'di', 'the plugin resolves what it registered');
   t.notOk(rootContainer.isRegistered(token, true), 'the root container does not see it');
-  t.equal(scoped.resolve(TOKENS.gateway), gw, "core's shared services are reachable through the parent");
-  t.notOk(rootContainer.isRegistered(TOKENS.gateway, true), 'core does not register into the root container either');
+  t.equal(scoped.resolve(TOKENS.metrics), gw.metrics, "core's shared services are reachable through the parent");
+  t.notOk(rootContainer.isRegistered(TOKENS.metrics, true), 'core does not register into the root container either');
+  t.notOk(Object.values(TOKENS).some((token) => scoped.resolve(token) === gw), 'the Gateway itself is never handed to plugins');
 });
 
 t.test('stop() runs once per plugin on close', async (t) => {
