@@ -9,6 +9,8 @@ export interface GatehouseConfig {
     trustProxy: string[];
     timeouts: { headers: number; request: number; keepAlive: number };
     maxHeaderSize: number;
+    /** Most header lines a request may carry (431 beyond). */
+    maxHeaderCount: number;
     maxUrlLength: number;
     shutdownGrace: number;
     /** MiB of relayed body between young-generation collections (0: off). */

@@ -50,6 +50,9 @@ export class RequestContext implements Context {
   intercepting = false;
   /** The current upstream request is core's own (ctx.forward), without the client's body. */
   bodyless = false;
+  /** The client body's framing as Node parsed it, before plugins ran: what core sends upstream (framing.ts). */
+  readonly bodyLength: string | undefined;
+  readonly bodyCoding: string | undefined;
   /** First bytes after an upgrade request's headers (WebSockets only). */
   head?: Buffer;
   /** Idle timeout on the upstream socket for this request (0: none). */
@@ -94,6 +97,8 @@ export class RequestContext implements Context {
     this.log = init.log;
     this.upstream = init.upstream;
     this.upgrade = init.res === undefined;
+    this.bodyLength = init.req.headers['content-length'];
+    this.bodyCoding = init.req.headers['transfer-encoding'];
     this.forwarder = init.forward;
   }
 

@@ -1,10 +1,11 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
-import { Readable, type Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import { ERRORS, GatehouseError, rawJsonAnswer } from '../errors';
 import type { RequestContext } from '../pipeline/request-context';
 import type { Target, UpstreamPool } from '../upstream/pool';
 import { countBodyBytes } from '../upstream/young-gc';
+import { frameUpstream } from './framing';
 import { clientHeaders, hopByHopPresent, stripHopByHop } from './hop-by-hop';
 
 const CTX = Symbol('gatehouse.ctx');
@@ -72,9 +73,18 @@ export class Forwarder {
   // No server-wide options: http-proxy copies them into every request's options.
   private readonly proxy = httpProxy.createProxyServer({});
   private readonly upstreamClosed: (this: WithCtx) => void;
+  /** The request proxy.web is handling, taken by {@link source} (set and taken synchronously). */
+  private pending: WithCtx | undefined = undefined;
+  /**
+   * http-proxy's `buffer` option: it pipes this into the upstream request right after
+   * creating it, so the head is prepared before any byte of it is stored. Its own 'proxyReq'
+   * event comes on 'socket', which is later than the body when the agent queues the request
+   * (maxSockets reached: the head went out as copied, then changing it threw) and never when
+   * the client sent `Expect`.
+   */
+  private readonly source = { pipe: (proxyReq: ClientRequest) => this.sendBody(proxyReq) };
 
   constructor(private readonly hooks: ForwardHooks) {
-    this.proxy.on('proxyReq', (proxyReq, req, res) => this.prepare(proxyReq, req as WithCtx, res as ServerResponse));
     this.proxy.on('proxyReqWs', (proxyReq, req) => this.prepare(proxyReq, req as WithCtx, undefined));
     const report = this.hooks;
     // One listener per upstream response, shared (no closure per request): an upstream that
@@ -91,16 +101,25 @@ export class Forwarder {
     this.proxy.on('error', () => undefined);
   }
 
+  /** The upstream request was just created: prepare its head, then send the body (or none). */
+  private sendBody(proxyReq: ClientRequest): ClientRequest {
+    const req = this.pending;
+    this.pending = undefined;
+    const ctx = req?.[CTX];
+    // Unreachable (web() sets both); an unprepared head must not go out.
+    if (!req || !ctx) return proxyReq.destroy();
+    this.prepare(proxyReq, req, ctx.res);
+    if (ctx.bodyless) proxyReq.end();
+    else req.pipe(proxyReq);
+    return proxyReq;
+  }
+
   private prepare(proxyReq: ClientRequest, req: WithCtx, res: ServerResponse | undefined): void {
     const ctx = req[CTX];
     if (!ctx) return;
     const upgrading = res === undefined;
     // The outgoing headers are a copy of the client's: only names the client sent need removing.
     for (const h of hopByHopPresent(req.headers, upgrading)) proxyReq.removeHeader(h);
-    if (ctx.bodyless) {
-      proxyReq.removeHeader('content-length');
-      proxyReq.removeHeader('transfer-encoding');
-    }
     const prior = req.headers['x-forwarded-for'];
     const trusted = ctx.peerTrusted;
     proxyReq.setHeader('x-forwarded-for', trusted && prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${ctx.peerIp}` : ctx.peerIp);
@@ -121,6 +140,9 @@ export class Forwarder {
       }
     }
     this.hooks.onProxyRequest(ctx, proxyReq);
+    // Last, over http-proxy's copy and plugins alike: core frames what it sends.
+    const body = !upgrading && !ctx.bodyless;
+    frameUpstream(proxyReq, body ? ctx.bodyLength : undefined, body ? ctx.bodyCoding : undefined);
   }
 
   /**
@@ -138,12 +160,17 @@ export class Forwarder {
     ctx.upstreamTimeoutMs = pool.config.timeout;
     ctx.intercepting = !internal && ctx.proxyHooks.interceptResponse.length > 0;
     ctx.bodyless = internal !== undefined;
-    const options = internal ? { ...this.optionsFor(pool, target), method: internal.method, buffer: Readable.from([]) } : this.optionsFor(pool, target);
+    const options = internal ? { ...this.optionsFor(pool, target), method: internal.method } : this.optionsFor(pool, target);
     return new Promise((resolve) => {
       // Settled by the gateway's 'close' listener; a ctx.forward after an intercepted answer settles both.
       const earlier = ctx.settle;
       ctx.settle = earlier ? () => { earlier(); resolve(); } : resolve;
+      // Node has answered the client's `Expect: 100-continue` already; forwarded, it would make
+      // Node store the upstream head in http.request(), before core could prepare it.
+      if (req.headers.expect !== undefined) delete req.headers.expect;
+      this.pending = req;
       this.proxy.web(req, res, options as never, (err: NodeJS.ErrnoException) => this.fail(ctx, err));
+      this.pending = undefined;
       // http-proxy has piped the body by now, so a listener changes nothing about its flow.
       if (!internal && (req.headers['content-length'] || req.headers['transfer-encoding'])) req.on('data', countBodyChunk);
     });
@@ -157,7 +184,7 @@ export class Forwarder {
     if (!o) {
       // Responses are always written by respond(): one writeHead, hop-by-hop headers filtered.
       // Only what differs from http-proxy's defaults (xfwd, proxyTimeout off): it copies these per request.
-      o = { target: targetFor(target), agent: target.agent, selfHandleResponse: true };
+      o = { target: targetFor(target), agent: target.agent, selfHandleResponse: true, buffer: this.source };
       if (pool.config.changeOrigin) o.changeOrigin = true;
       if (pool.config.insecure) o.secure = false;
       this.options.set(target, o);

@@ -12,6 +12,7 @@ import { createLogger } from '../observe/logger';
 import { GatewayMetrics } from '../observe/metrics';
 import { RequestContext } from '../pipeline/request-context';
 import type { ForwardOptions } from '../pipeline/context';
+import { framingProblem } from '../proxy/framing';
 import { Forwarder } from '../proxy/forwarder';
 import { setGcEvery } from '../upstream/young-gc';
 import { createAdminServer } from './admin';
@@ -20,6 +21,8 @@ import { Runtime, type RouteRuntime } from './runtime';
 import { persistedCertificate } from './tls';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+
+const CLOSE = { connection: 'close' } as const;
 
 /** DI tokens for services shared with plugins through their child containers. */
 export const TOKENS = { logger: Symbol('gatehouse.logger'), metrics: Symbol('gatehouse.metrics'), gateway: Symbol('gatehouse.gateway') } as const;
@@ -140,8 +143,11 @@ export class Gateway {
       log: this.logger, upstream: route?.config.upstream,
       forward: rt.forward,
     });
+    // First: a request that could desync the upstream is refused, and its connection closed.
+    const framing = framingProblem(req, this.loaded.config.server.maxHeaderCount, !res);
     let early: GatehouseError | undefined;
-    if (url.length > this.loaded.config.server.maxUrlLength) early = new GatehouseError('GH_ERR_URI_TOO_LONG', `Request target longer than ${this.loaded.config.server.maxUrlLength} bytes`);
+    if (framing) early = framing;
+    else if (url.length > this.loaded.config.server.maxUrlLength) early = new GatehouseError('GH_ERR_URI_TOO_LONG', `Request target longer than ${this.loaded.config.server.maxUrlLength} bytes`);
     else if (!url.startsWith('/') || url.startsWith('//')) early = new GatehouseError('GH_ERR_BAD_REQUEST', 'Request target must be an absolute path');
     // Checked here rather than by Node so that the answer is JSON like every other error.
     else if (req.headers.host === undefined && req.httpVersionMinor === 1) early = new GatehouseError('GH_ERR_BAD_REQUEST', 'HTTP/1.1 requests need a Host header');
@@ -149,7 +155,7 @@ export class Gateway {
     else if (!route) early = new GatehouseError('GH_ERR_NO_ROUTE', `No route matches ${method} ${path}`);
     else if (!res && !route.config.websocket) early = new GatehouseError('GH_ERR_UPGRADE_REFUSED', `Route "${route.name}" does not allow WebSocket upgrades`);
     if (early) {
-      ctx.json(early.status, early.toJSON());
+      ctx.json(early.status, early.toJSON(), framing && res ? CLOSE : undefined);
       return { ctx };
     }
     const r = rt.routes[route!.index];
