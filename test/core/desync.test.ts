@@ -1,4 +1,6 @@
 import net from 'node:net';
+import { join } from 'node:path';
+import tls from 'node:tls';
 import t, { type Test } from 'tap';
 import { startGateway } from '../helpers/servers';
 import { exchange, startRecordingBackend, type RecordingBackend, type SeenRequest } from '../helpers/raw-http';
@@ -79,4 +81,28 @@ t.test('a request queued behind a busy upstream socket is still prepared by core
   t.equal(header(q, 'x-forwarded-for'), '127.0.0.1', 'core replaced X-Forwarded-For');
   t.equal(header(q, 'x-foo'), null, 'core stripped what Connection named');
   t.same(be.problems, [], 'the backend found nothing ambiguous');
+});
+
+t.test('the header-line limit holds on the https listener too', async (t) => {
+  const be = await startRecordingBackend(t);
+  const dir = t.testdir({});
+  const { gw } = await startGateway({
+    server: { http: { port: 0, host: '127.0.0.1' }, https: { port: 0, host: '127.0.0.1', selfSigned: { hosts: ['localhost'], dir: join(dir, 'tls') } }, maxHeaderCount: 10 },
+    upstreams: { be: { targets: [be.url] } },
+    routes: [{ match: { path: '/' }, upstream: 'be' }],
+  });
+  t.teardown(() => gw.close(100));
+  const head = (n: number) => `GET /a HTTP/1.1\r\nHost: x\r\n${Array.from({ length: n - 1 }, (_, i) => `X-F${i}: a\r\n`).join('')}\r\n`;
+  for (const [n, status] of [[10, 200], [11, 431]] as const) {
+    const answer = await new Promise<string>((resolve) => {
+      const s = tls.connect({ host: '127.0.0.1', port: gw.addresses.https!.port, rejectUnauthorized: false }, () => s.write(head(n)));
+      let text = '';
+      s.on('data', (c: Buffer) => { text += c.toString('latin1'); if (/\r\n\r\n[\s\S]*\}|\r\n\r\nGET/.test(text)) s.destroy(); });
+      s.on('close', () => resolve(text));
+      s.on('error', () => resolve(text));
+      setTimeout(() => s.destroy(), 1500);
+    });
+    t.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `), `${n} header lines over TLS: ${status}`);
+  }
+  t.same(be.requests.map((r) => r.path), ['/a'], 'only the request within the limit reached the backend');
 });
