@@ -73,6 +73,7 @@ export const coreSchema: JsonSchema = {
           },
         },
         maxHeaderSize: { type: 'integer', minimum: 1024, default: 16384, description: 'Largest request header block in bytes (431 beyond). Default: 16384.' },
+        maxHeaderCount: { type: 'integer', minimum: 1, maximum: 10000, default: 100, description: 'Most header lines a request may carry, like Apache\'s LimitRequestFields (431 and the connection closed beyond). Default: 100.' },
         maxUrlLength: { type: 'integer', minimum: 64, default: 8192, description: 'Longest request target in bytes (414 beyond). Default: 8192.' },
         encodedSlashes: {
           enum: ['reject', 'keep'], default: 'reject',

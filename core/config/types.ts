@@ -9,6 +9,8 @@ export interface GatehouseConfig {
     trustProxy: string[];
     timeouts: { headers: number; request: number; keepAlive: number };
     maxHeaderSize: number;
+    /** Most header lines a request may carry (431 beyond). */
+    maxHeaderCount: number;
     maxUrlLength: number;
     /** `%2F`, `%5C` and `\` in paths: refused (400) or kept opaque. */
     encodedSlashes: 'reject' | 'keep';

@@ -55,6 +55,9 @@ export class RequestContext implements Context {
   intercepting = false;
   /** The current upstream request is core's own (ctx.forward), without the client's body. */
   bodyless = false;
+  /** The client body's framing as Node parsed it, before plugins ran: what core sends upstream (framing.ts). */
+  readonly bodyLength: string | undefined;
+  readonly bodyCoding: string | undefined;
   /** First bytes after an upgrade request's headers (WebSockets only). */
   head?: Buffer;
   /** Idle timeout on the upstream socket for this request (0: none). */
@@ -63,6 +66,8 @@ export class RequestContext implements Context {
   proxyReq?: ClientRequest = undefined;
   /** WebSocket upgrades: the status the client got (101 once switched), for logs and metrics. */
   upgradeStatus = 0;
+  /** A plugin's failure was answered (or the connection is being cut) by its guard: nothing more to write. */
+  pluginFailed = false;
   /** Resolves the forwarding promise(s) when the client response closes. */
   settle?: () => void = undefined;
   private done = false;
@@ -99,6 +104,8 @@ export class RequestContext implements Context {
     this.log = init.log;
     this.upstream = init.upstream;
     this.upgrade = init.res === undefined;
+    this.bodyLength = init.req.headers['content-length'];
+    this.bodyCoding = init.req.headers['transfer-encoding'];
     this.forwarder = init.forward;
   }
 

@@ -30,6 +30,7 @@ function cut(res: ServerResponse): void {
  * connection is cut (the only honest signal once a head is out).
  */
 export function answerFailure(ctx: RequestContext, e: GatehouseError): void {
+  ctx.pluginFailed = true;
   const res = ctx.res;
   if (res) {
     // Gone, or answered in full before the failure (a late rejection): nothing to add.

@@ -1,11 +1,12 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
-import { Readable, type Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import { answerError, ERRORS, GatehouseError, rawJsonAnswer } from '../errors';
 import { answerFailure } from '../plugin/guard';
 import type { RequestContext } from '../pipeline/request-context';
 import type { Target, UpstreamPool } from '../upstream/pool';
 import { countBodyBytes } from '../upstream/young-gc';
+import { frameUpstream } from './framing';
 import { clientHeaders, hopByHopPresent, stripHopByHop } from './hop-by-hop';
 
 const CTX = Symbol('gatehouse.ctx');
@@ -72,9 +73,18 @@ export class Forwarder {
   // No server-wide options: http-proxy copies them into every request's options.
   private readonly proxy = httpProxy.createProxyServer({});
   private readonly upstreamClosed: (this: WithCtx) => void;
+  /** The request proxy.web is handling, taken by {@link source} (set and taken synchronously). */
+  private pending: WithCtx | undefined = undefined;
+  /**
+   * http-proxy's `buffer` option: it pipes this into the upstream request right after
+   * creating it, so the head is prepared before any byte of it is stored. Its own 'proxyReq'
+   * event comes on 'socket', which is later than the body when the agent queues the request
+   * (maxSockets reached: the head went out as copied, then changing it threw) and never when
+   * the client sent `Expect`.
+   */
+  private readonly source = { pipe: (proxyReq: ClientRequest) => this.sendBody(proxyReq) };
 
   constructor(private readonly hooks: ForwardHooks) {
-    this.proxy.on('proxyReq', (proxyReq, req, res) => this.prepare(proxyReq, req as WithCtx, res as ServerResponse));
     this.proxy.on('proxyReqWs', (proxyReq, req) => this.prepare(proxyReq, req as WithCtx, undefined));
     const report = this.hooks;
     // One listener per upstream response, shared (no closure per request): an upstream that
@@ -91,20 +101,28 @@ export class Forwarder {
     this.proxy.on('error', () => undefined);
   }
 
+  /** The upstream request was just created: prepare its head, then send the body (or none). */
+  private sendBody(proxyReq: ClientRequest): ClientRequest {
+    const req = this.pending;
+    this.pending = undefined;
+    const ctx = req?.[CTX];
+    // Unreachable (web() sets both); an unprepared head must not go out.
+    if (!req || !ctx) return proxyReq.destroy();
+    this.prepare(proxyReq, req, ctx.res);
+    // A plugin's onProxyRequest failed: its guard destroyed the request and answered the client.
+    if (proxyReq.destroyed) return proxyReq;
+    if (ctx.bodyless) proxyReq.end();
+    else if (ctx.body) proxyReq.end(ctx.body);
+    else req.pipe(proxyReq);
+    return proxyReq;
+  }
+
   private prepare(proxyReq: ClientRequest, req: WithCtx, res: ServerResponse | undefined): void {
     const ctx = req[CTX];
     if (!ctx) return;
     const upgrading = res === undefined;
     // The outgoing headers are a copy of the client's: only names the client sent need removing.
     for (const h of hopByHopPresent(req.headers, upgrading)) proxyReq.removeHeader(h);
-    if (ctx.bodyless) {
-      proxyReq.removeHeader('content-length');
-      proxyReq.removeHeader('transfer-encoding');
-    } else if (ctx.body) {
-      // A plugin read the body (ctx.readBody): it goes upstream from the buffer, so framed by its length.
-      proxyReq.removeHeader('transfer-encoding');
-      proxyReq.setHeader('content-length', ctx.body.length);
-    }
     const prior = req.headers['x-forwarded-for'];
     const trusted = ctx.peerTrusted;
     // Other client-address headers are believed only from trusted proxies, like X-Forwarded-For.
@@ -127,6 +145,17 @@ export class Forwarder {
       }
     }
     this.hooks.onProxyRequest(ctx, proxyReq);
+    // Last, over http-proxy's copy and plugins alike: core frames what it sends.
+    const body = !upgrading && !ctx.bodyless;
+    let length = body ? ctx.bodyLength : undefined;
+    let coding = body ? ctx.bodyCoding : undefined;
+    // A body a plugin read (ctx.readBody) goes from the buffer, framed by its length, unless a
+    // transfer coding besides chunked (still applied to the bytes) has to stay.
+    if (body && ctx.body && (coding === undefined || coding.trim().toLowerCase() === 'chunked')) {
+      length = String(ctx.body.length);
+      coding = undefined;
+    }
+    frameUpstream(proxyReq, length, coding);
   }
 
   /**
@@ -144,13 +173,17 @@ export class Forwarder {
     ctx.upstreamTimeoutMs = pool.config.timeout;
     ctx.intercepting = !internal && ctx.proxyHooks.interceptResponse.length > 0;
     ctx.bodyless = internal !== undefined;
-    const options = internal ? { ...this.optionsFor(pool, target), method: internal.method, buffer: Readable.from([]) }
-      : ctx.body ? { ...this.optionsFor(pool, target), buffer: Readable.from([ctx.body]) } : this.optionsFor(pool, target);
+    const options = internal ? { ...this.optionsFor(pool, target), method: internal.method } : this.optionsFor(pool, target);
     return new Promise((resolve) => {
       // Settled by the gateway's 'close' listener; a ctx.forward after an intercepted answer settles both.
       const earlier = ctx.settle;
       ctx.settle = earlier ? () => { earlier(); resolve(); } : resolve;
+      // Node has answered the client's `Expect: 100-continue` already; forwarded, it would make
+      // Node store the upstream head in http.request(), before core could prepare it.
+      if (req.headers.expect !== undefined) delete req.headers.expect;
+      this.pending = req;
       this.proxy.web(req, res, options as never, (err: NodeJS.ErrnoException) => this.fail(ctx, err));
+      this.pending = undefined;
       // http-proxy has piped the body by now, so a listener changes nothing about its flow.
       if (!internal && !ctx.body && (req.headers['content-length'] || req.headers['transfer-encoding'])) req.on('data', countBodyChunk);
     });
@@ -164,7 +197,7 @@ export class Forwarder {
     if (!o) {
       // Responses are always written by respond(): one writeHead, hop-by-hop headers filtered.
       // Only what differs from http-proxy's defaults (xfwd, proxyTimeout off): it copies these per request.
-      o = { target: targetFor(target), agent: target.agent, selfHandleResponse: true };
+      o = { target: targetFor(target), agent: target.agent, selfHandleResponse: true, buffer: this.source };
       if (pool.config.changeOrigin) o.changeOrigin = true;
       if (pool.config.insecure) o.secure = false;
       this.options.set(target, o);
@@ -258,6 +291,8 @@ export class Forwarder {
   }
 
   private fail(ctx: RequestContext, err: NodeJS.ErrnoException): void {
+    // The upstream request was destroyed by a failing plugin's guard, which answers the client.
+    if (ctx.pluginFailed) return;
     const res = ctx.res as ServerResponse;
     // The client left (counted as aborted), or the answer is complete: a plugin's failure was
     // answered and its upstream request destroyed (core/plugin/guard.ts).

@@ -7,10 +7,24 @@ const NONE: readonly string[] = [];
 /** Connection values that name no header beyond HOP_BY_HOP: nearly every message carries one of these. */
 const PLAIN = new Set(['keep-alive', 'close', 'upgrade', 'Keep-Alive', 'Close', 'Upgrade']);
 
-/** Header names a Connection header lists besides the fixed hop-by-hop ones, lowercased. */
+/**
+ * Headers that frame a message or name its target: never removable through Connection, or
+ * a body would be piped without its framing (request smuggling). The gateway refuses a
+ * request whose Connection names one (core/proxy/framing.ts); this is the second fence.
+ */
+export const FRAMING_HEADERS: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding', 'host']);
+
+/** Header names a Connection header lists besides the fixed hop-by-hop ones, lowercased (never a framing header). */
 export function connectionNames(value: string | string[] | number | undefined): readonly string[] {
   if (value === undefined || (typeof value === 'string' && PLAIN.has(value))) return NONE;
-  return String(value).split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '' && s !== 'close');
+  return String(value).split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '' && s !== 'close' && !FRAMING_HEADERS.has(s));
+}
+
+/** Whether a Connection value names Content-Length, Transfer-Encoding or Host (any case or spacing). */
+export function connectionNamesFraming(value: string | string[] | number | undefined): boolean {
+  if (value === undefined || (typeof value === 'string' && PLAIN.has(value))) return false;
+  for (const token of String(value).split(',')) if (FRAMING_HEADERS.has(token.trim().toLowerCase())) return true;
+  return false;
 }
 
 /**

@@ -13,6 +13,7 @@ import { GatewayMetrics } from '../observe/metrics';
 import { isReported } from '../plugin/guard';
 import { RequestContext } from '../pipeline/request-context';
 import type { ForwardOptions } from '../pipeline/context';
+import { framingProblem } from '../proxy/framing';
 import { Forwarder } from '../proxy/forwarder';
 import { setGcEvery } from '../upstream/young-gc';
 import { createAdminServer } from './admin';
@@ -22,6 +23,8 @@ import { persistedCertificate } from './tls';
 import { hostOf, hostProblem, normalizePath, TargetRefused } from './request-target';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+
+const CLOSE = { connection: 'close' } as const;
 
 /**
  * DI tokens for the services core shares with plugins through their child containers: narrow
@@ -151,8 +154,11 @@ export class Gateway {
       log: this.logger, upstream: route?.config.upstream,
       forward: rt.forward,
     });
+    // First: a request that could desync the upstream is refused, and its connection closed.
+    const framing = framingProblem(req, this.loaded.config.server.maxHeaderCount, !res);
     let early: GatehouseError | undefined;
-    if (url.length > server.maxUrlLength) early = new GatehouseError('GH_ERR_URI_TOO_LONG', `Request target longer than ${server.maxUrlLength} bytes`);
+    if (framing) early = framing;
+    else if (url.length > server.maxUrlLength) early = new GatehouseError('GH_ERR_URI_TOO_LONG', `Request target longer than ${server.maxUrlLength} bytes`);
     else if (!url.startsWith('/') || url.startsWith('//') || url.indexOf('#') >= 0) early = new GatehouseError('GH_ERR_BAD_REQUEST', 'Request target must be an absolute path without a fragment');
     else if (refused) early = new GatehouseError('GH_ERR_BAD_REQUEST', `Ambiguous request target: ${refused}`);
     // Checked here rather than by Node so that the answer is JSON like every other error.
@@ -163,7 +169,7 @@ export class Gateway {
     else if (!route) early = new GatehouseError('GH_ERR_NO_ROUTE', `No route matches ${method} ${path}`);
     else if (!res && !route.config.websocket) early = new GatehouseError('GH_ERR_UPGRADE_REFUSED', `Route "${route.name}" does not allow WebSocket upgrades`);
     if (early) {
-      ctx.json(early.status, early.toJSON());
+      ctx.json(early.status, early.toJSON(), framing && res ? CLOSE : undefined);
       return { ctx };
     }
     const r = rt.routes[route!.index];

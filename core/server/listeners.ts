@@ -5,8 +5,11 @@ import type { Logger } from 'pino';
 import { rawJsonAnswer, type ErrorCode } from '../errors';
 import type { GatehouseConfig } from '../config/types';
 
-/** Apply the configured client timeouts (safe defaults come from the schema). */
+/** Apply the configured client timeouts and limits (safe defaults come from the schema). */
 export function applyServerLimits(s: http.Server, cfg: GatehouseConfig['server']): void {
+  // One more than the limit, so that a request over it still shows in rawHeaders (framing.ts)
+  // and Node builds req.headers from no more lines than that.
+  s.maxHeadersCount = cfg.maxHeaderCount + 1;
   s.headersTimeout = cfg.timeouts.headers;
   s.requestTimeout = cfg.timeouts.request;
   s.keepAliveTimeout = cfg.timeouts.keepAlive;
@@ -23,6 +26,8 @@ export function listen(s: http.Server, port: number, host: string): Promise<Addr
   });
 }
 
+const REFUSING = Symbol('gatehouse.refusing');
+
 /** Map Node's parser errors to catalogued answers, so a malformed request gets a 4xx and never an upstream. */
 export function clientErrorHandler(log: Logger): (err: NodeJS.ErrnoException, socket: Duplex) => void {
   return function onClientError(err, socket) {
@@ -36,7 +41,20 @@ export function clientErrorHandler(log: Logger): (err: NodeJS.ErrnoException, so
         : code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ERR_HTTP_HEADERS_TIMEOUT' ? 'GH_ERR_REQUEST_TIMEOUT'
           : 'GH_ERR_BAD_REQUEST';
     log.debug({ code, reason: err.message }, 'malformed request refused');
-    socket.end(rawJsonAnswer(kind, kind === 'GH_ERR_BAD_REQUEST' ? `Malformed request (${code || err.message})` : undefined));
+    const answer = rawJsonAnswer(kind, kind === 'GH_ERR_BAD_REQUEST' ? `Malformed request (${code || err.message})` : undefined);
+    // Malformed bytes pipelined behind a request still in flight: its answer goes first, or
+    // the client would read this 400 as the answer to the request the upstream did serve.
+    // (A request whose own body is malformed is not complete: it is refused at once.)
+    const inFlight = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    if (inFlight && !inFlight.writableFinished && inFlight.req?.complete) {
+      if (!(socket as Socket & { [REFUSING]?: true })[REFUSING]) {
+        (socket as Socket & { [REFUSING]?: true })[REFUSING] = true;
+        inFlight.once('finish', () => { if (socket.writable) socket.end(answer); });
+        inFlight.once('close', () => { if (!inFlight.writableFinished) socket.destroy(); });
+      }
+      return;
+    }
+    socket.end(answer);
   };
 }
 
