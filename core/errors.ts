@@ -83,9 +83,30 @@ export function rawJsonAnswer(what: ErrorCode | GatehouseError, text?: string): 
   return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
 
-/** A catalogued error as the JSON answer on a response (once the proxy took over, the context's own `json` is closed). */
-export function answerError(res: ServerResponse, e: GatehouseError): void {
+/**
+ * The JSON error answer on a response whose head is not sent. Called only by `ctx.fail`
+ * (core/pipeline/request-context.ts) and the admin router: the writers of error answers.
+ */
+export function answerError(res: ServerResponse, e: GatehouseError, headers?: Record<string, string>): void {
   const body = JSON.stringify(e.toJSON());
-  res.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
   res.end(body);
+}
+
+/** Errors logged already (by a plugin's guard), so that the answer's writer does not log them again. */
+const reported = new WeakSet<object>();
+
+/** Mark an error as logged. */
+export function markReported(err: object): void {
+  reported.add(err);
+}
+
+/** Whether an error was logged already (one log line per failure). */
+export function isReported(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && reported.has(err);
+}
+
+/** Any thrown value as a catalogued error (`GH_ERR_INTERNAL` for what is not one). */
+export function asGatehouseError(err: unknown): GatehouseError {
+  return err instanceof GatehouseError ? err : new GatehouseError('GH_ERR_INTERNAL', undefined, { cause: err });
 }

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ReadBodyOptions } from './body';
 import type { StateKey } from './state';
+import type { GatehouseError } from '../errors';
 
 /**
  * Per-request state shared by every middleware of one request.
@@ -67,6 +68,12 @@ export interface Context {
   send(status: number, body?: string | Buffer, headers?: OutgoingHttpHeaders): void;
   /** Answer with a JSON body. */
   json(status: number, value: unknown, headers?: OutgoingHttpHeaders): void;
+  /**
+   * Answer with an error: `{"error": {code, status, message}}` for a GatehouseError (any other
+   * value is a 500 `GH_ERR_INTERNAL`), or the connection cut if an answer already started.
+   * Logged once, 4xx at debug and 5xx at error. Returns the error answered.
+   */
+  fail(err: unknown, headers?: Record<string, string>): GatehouseError;
   /**
    * Forward a new upstream request for this client and stream its answer back
    * (what nginx does for an X-Accel-Redirect). Headers already set on `res` are

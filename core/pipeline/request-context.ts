@@ -2,6 +2,7 @@ import { STATUS_CODES, type ClientRequest, type IncomingMessage, type OutgoingHt
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Context, ForwardOptions } from './context';
+import { answerError, asGatehouseError, GatehouseError, isReported, markReported, rawJsonAnswer } from '../errors';
 import { bodyTooLarge, DEFAULT_BODY_LIMIT, parseFormBody, parseJsonBody, readRequestBody, type ReadBodyOptions } from './body';
 import type { StateKey } from './state';
 
@@ -15,6 +16,10 @@ export interface ProxyHooks {
   readonly interceptResponse: readonly ((ctx: RequestContext, proxyRes: IncomingMessage) => boolean | void | Promise<boolean | void>)[];
 }
 const NO_HOOKS: ProxyHooks = { onProxyRequest: [], onProxyResponse: [], interceptResponse: [] };
+
+function cut(res: ServerResponse): void {
+  res.destroy();
+}
 
 /** Everything known about a request when its context is made. */
 export interface ContextInit {
@@ -181,6 +186,33 @@ export class RequestContext implements Context {
     const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`, `content-length: ${buf.length}`, 'connection: close'];
     for (const [k, v] of Object.entries(headers)) if (v !== undefined) lines.push(`${k}: ${Array.isArray(v) ? v.join(', ') : v}`);
     this.socket.end(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`), buf]));
+  }
+
+  /**
+   * The one writer of error answers: the JSON error while nothing was sent (also after the
+   * proxy took over), a raw JSON answer on an upgrade socket, or the connection cut once a head
+   * is out (a tick later, so what was written still goes). Logged once: 4xx at debug (the
+   * client's mistake), 5xx at error, unless a plugin's guard logged it already.
+   */
+  fail(err: unknown, headers?: Record<string, string>): GatehouseError {
+    const e = asGatehouseError(err);
+    if (!isReported(err)) {
+      markReported(e);
+      this.log[e.status < 500 ? 'debug' : 'error']({ err: err instanceof GatehouseError ? err : e.cause ?? err, code: e.code, route: this.routeName || undefined, path: this.path }, e.message);
+    }
+    this.done = true;
+    const res = this.res;
+    if (res) {
+      if (res.destroyed || res.writableEnded) return e;
+      if (res.headersSent) setImmediate(cut, res);
+      else answerError(res, e, headers);
+      return e;
+    }
+    if (this.upgradeStatus === 0 && this.socket.writable) {
+      this.upgradeStatus = e.status;
+      this.socket.end(rawJsonAnswer(e));
+    } else this.socket.destroy();
+    return e;
   }
 
   json(status: number, value: unknown, headers: OutgoingHttpHeaders = {}): void {

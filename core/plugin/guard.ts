@@ -1,7 +1,7 @@
-import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
-import { answerError, GatehouseError, pluginError, rawJsonAnswer } from '../errors';
+import { GatehouseError, markReported, pluginError } from '../errors';
 import type { Middleware } from '../pipeline/context';
 import type { RequestContext } from '../pipeline/request-context';
 import type { LivePlugin } from './lifecycle';
@@ -13,38 +13,10 @@ export type PluginHook = 'handle' | 'onProxyRequest' | 'onProxyResponse' | 'inte
 /** A proxy hook as the forwarder calls it: false when the plugin failed and the request was answered. */
 export type GuardedProxyHook<M> = (ctx: RequestContext, message: M) => boolean;
 
-/** Errors a guard has logged already, so that the request's error handler does not log them again. */
-const reported = new WeakSet<object>();
-
-/** Whether a guard has logged `err` already (one log line per failure). */
-export function isReported(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && reported.has(err);
-}
-
-function cut(res: ServerResponse): void {
-  res.destroy();
-}
-
-/**
- * Answer a request whose plugin failed: the JSON error while nothing was sent, else the
- * connection is cut (the only honest signal once a head is out).
- */
-export function answerFailure(ctx: RequestContext, e: GatehouseError): void {
+/** Answer a request whose plugin failed (the failure was logged by the guard): see `ctx.fail`. */
+export function answerFailure(ctx: RequestContext, e: unknown): void {
   ctx.pluginFailed = true;
-  const res = ctx.res;
-  if (res) {
-    // Gone, or answered in full before the failure (a late rejection): nothing to add.
-    if (res.destroyed || res.writableEnded) return;
-    // Node sends what was written when it uncorks the socket, on the next tick: cut after that.
-    if (res.headersSent) setImmediate(cut, res);
-    else answerError(res, e);
-    return;
-  }
-  const socket = ctx.socket;
-  if (ctx.upgradeStatus === 0 && socket.writable) {
-    ctx.upgradeStatus = e.status;
-    socket.end(rawJsonAnswer(e));
-  } else socket.destroy();
+  ctx.fail(e);
 }
 
 /**
@@ -63,20 +35,14 @@ export class PluginGuard {
   }
 
   /**
-   * The error a failed call answers with, logged and counted here.
-   * @param logAnswers also log a plugin's own GatehouseError (where no request handler will).
+   * The error a failed call answers with, logged and counted here. A GatehouseError is the
+   * plugin's chosen answer (or core's own error passing through next()): the answer's writer,
+   * `ctx.fail`, logs it at its status's level.
    */
-  failure(p: LivePlugin, hook: PluginHook, route: string, cause: unknown, logAnswers: boolean): GatehouseError {
-    if (cause instanceof GatehouseError) {
-      // Already reported by an inner plugin's guard, or core's own error passing through next().
-      if (logAnswers && !reported.has(cause)) {
-        reported.add(cause);
-        this.log.error({ err: cause, code: cause.code, plugin: p.name, at: p.at, hook, route }, cause.message);
-      }
-      return cause;
-    }
+  failure(p: LivePlugin, hook: PluginHook, route: string, cause: unknown): GatehouseError {
+    if (cause instanceof GatehouseError) return cause;
     const e = pluginError('GH_ERR_PLUGIN_FAILED', p.name, cause, p.at);
-    reported.add(e);
+    markReported(e);
     this.errors.inc({ plugin: p.name, hook });
     this.log.error({ err: cause, code: e.code, plugin: p.name, at: p.at, hook, route }, e.message);
     return e;
@@ -88,7 +54,7 @@ export class PluginGuard {
     if (!handle) return undefined;
     const bound = handle.bind(p.instance);
     const rethrow = (cause: unknown): never => {
-      throw this.failure(p, 'handle', route, cause, false);
+      throw this.failure(p, 'handle', route, cause);
     };
     // Not an async function: that would add a promise and an await per plugin per request.
     const guarded: Middleware = (ctx, next) => {
@@ -96,7 +62,7 @@ export class PluginGuard {
       try {
         result = bound(ctx, next);
       } catch (cause) {
-        return Promise.reject(this.failure(p, 'handle', route, cause, false));
+        return Promise.reject(this.failure(p, 'handle', route, cause));
       }
       return result instanceof Promise ? result.catch(rethrow) : result;
     };
@@ -117,7 +83,7 @@ export class PluginGuard {
         ctx.req.unpipe(proxyReq);
         ctx.req.resume();
       }
-      answerFailure(ctx, this.failure(p, 'onProxyRequest', route, cause, true));
+      answerFailure(ctx, this.failure(p, 'onProxyRequest', route, cause));
     };
     return function onProxyRequest(ctx, proxyReq) {
       try {
@@ -137,7 +103,7 @@ export class PluginGuard {
     const hook = p.instance.onProxyResponse!.bind(p.instance);
     const fail = (ctx: RequestContext, proxyRes: IncomingMessage, cause: unknown): void => {
       proxyRes.resume();
-      answerFailure(ctx, this.failure(p, 'onProxyResponse', route, cause, true));
+      answerFailure(ctx, this.failure(p, 'onProxyResponse', route, cause));
     };
     return function onProxyResponse(ctx, proxyRes) {
       try {
@@ -155,7 +121,7 @@ export class PluginGuard {
   admin(p: LivePlugin, route: AdminRoute): AdminRoute {
     const handle = route.handle.bind(route);
     const rethrow = (cause: unknown): never => {
-      throw this.failure(p, 'admin', route.path, cause, false);
+      throw this.failure(p, 'admin', route.path, cause);
     };
     return {
       ...route,
@@ -174,7 +140,7 @@ export class PluginGuard {
   intercept(p: LivePlugin, route: string): (ctx: RequestContext, proxyRes: IncomingMessage) => boolean | void | Promise<boolean | void> {
     const claim = p.instance.interceptResponse!.bind(p.instance);
     const rethrow = (cause: unknown): never => {
-      throw this.failure(p, 'interceptResponse', route, cause, true);
+      throw this.failure(p, 'interceptResponse', route, cause);
     };
     return function interceptResponse(ctx, proxyRes) {
       let result;

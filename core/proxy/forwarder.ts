@@ -1,7 +1,7 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
-import { answerError, ERRORS, GatehouseError, rawJsonAnswer } from '../errors';
+import { ERRORS, GatehouseError } from '../errors';
 import { answerFailure } from '../plugin/guard';
 import type { RequestContext } from '../pipeline/request-context';
 import type { Target, UpstreamPool } from '../upstream/pool';
@@ -221,14 +221,15 @@ export class Forwarder {
   /** An upstream answer: plugin hooks and interceptors, then the answer written through. */
   private respond(proxyRes: WithCtx, ctx: RequestContext | undefined, res: ServerResponse): void {
     proxyRes.on('close', this.upstreamClosed);
-    if (!ctx) return void this.writeThrough(proxyRes, res);
+    // Unreachable (web() marks every request); an answer for nobody is dropped.
+    if (!ctx) return void proxyRes.resume();
     proxyRes[CTX] = ctx;
     const hooked = ctx.proxyHooks.onProxyResponse.length > 0;
     // Plugins see (and may copy) the headers as the client would get them.
     if (hooked || ctx.intercepting) stripHopByHop(proxyRes.headers, false);
     if (hooked) this.hooks.onProxyResponse(ctx, proxyRes);
     if (ctx.intercepting) void this.intercept(ctx, proxyRes, res);
-    else this.writeThrough(proxyRes, res);
+    else this.writeThrough(ctx, proxyRes, res);
   }
 
   /** Let interceptors claim the response; otherwise write it through. */
@@ -240,14 +241,14 @@ export class Forwarder {
     } catch (err) {
       // The interceptors are guarded (core/plugin/guard.ts): err is a logged GatehouseError.
       proxyRes.resume();
-      answerFailure(ctx, err instanceof GatehouseError ? err : new GatehouseError('GH_ERR_PLUGIN_FAILED', (err as Error).message, { cause: err }));
+      answerFailure(ctx, err);
       return;
     }
-    this.writeThrough(proxyRes, res);
+    this.writeThrough(ctx, proxyRes, res);
   }
 
   /** Status and filtered headers in one writeHead, then the body piped (backpressure applies). */
-  private writeThrough(proxyRes: IncomingMessage, res: ServerResponse): void {
+  private writeThrough(ctx: RequestContext, proxyRes: IncomingMessage, res: ServerResponse): void {
     if (res.headersSent || res.destroyed) {
       proxyRes.resume();
       return;
@@ -260,7 +261,7 @@ export class Forwarder {
       proxyRes.resume();
       for (const name of res.getHeaderNames()) res.removeHeader(name);
       res.statusMessage = '';
-      answerError(res, new GatehouseError('GH_ERR_UPSTREAM_BAD_RESPONSE', `${ERRORS.GH_ERR_UPSTREAM_BAD_RESPONSE.message}: ${(err as Error).message}`));
+      ctx.fail(new GatehouseError('GH_ERR_UPSTREAM_BAD_RESPONSE', `${ERRORS.GH_ERR_UPSTREAM_BAD_RESPONSE.message}: ${(err as Error).message}`));
       return;
     }
     proxyRes.pipe(res);
@@ -280,13 +281,8 @@ export class Forwarder {
     }, (err: NodeJS.ErrnoException) => {
       const kind = failureKind(err, false);
       this.hooks.onUpstreamError(ctx, kind);
-      const socket = ctx.socket as Duplex;
       // Nothing answered yet (no switch, no upstream refusal relayed): a 502 like any request's.
-      if (ctx.upgradeStatus === 0 && socket.writable) {
-        const e = failureError(ctx, kind, err);
-        ctx.upgradeStatus = e.status;
-        socket.end(rawJsonAnswer(e));
-      } else socket.destroy();
+      ctx.fail(failureError(ctx, kind, err));
     });
   }
 
@@ -299,12 +295,8 @@ export class Forwarder {
     if (res.destroyed || res.writableEnded) return;
     const kind = failureKind(err, ctx.upstreamTimedOut);
     this.hooks.onUpstreamError(ctx, kind);
-    if (res.headersSent) {
-      // The body was under way: the only honest signal left is to cut the connection.
-      res.destroy();
-      return;
-    }
-    answerError(res, failureError(ctx, kind, err));
+    // Once the body was under way, the only honest signal left is the cut connection.
+    ctx.fail(failureError(ctx, kind, err));
   }
 
   close(): void {

@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
-import { GatehouseError } from '../errors';
-import { isReported } from '../plugin/guard';
+import { GatehouseError, isReported } from '../errors';
 import { AdminRouter, type AdminRoute } from './admin-router';
 import type { Gateway } from './gateway';
 

@@ -10,7 +10,6 @@ import { GatehouseError } from '../errors';
 import { normalizeIp, TrustedProxies } from '../net/ip';
 import { createLogger } from '../observe/logger';
 import { GatewayMetrics } from '../observe/metrics';
-import { isReported } from '../plugin/guard';
 import { RequestContext } from '../pipeline/request-context';
 import type { ForwardOptions } from '../pipeline/context';
 import { framingProblem } from '../proxy/framing';
@@ -169,7 +168,7 @@ export class Gateway {
     else if (!route) early = new GatehouseError('GH_ERR_NO_ROUTE', `No route matches ${method} ${path}`);
     else if (!res && !route.config.websocket) early = new GatehouseError('GH_ERR_UPGRADE_REFUSED', `Route "${route.name}" does not allow WebSocket upgrades`);
     if (early) {
-      ctx.json(early.status, early.toJSON(), framing && res ? CLOSE : undefined);
+      ctx.fail(early, framing && res ? CLOSE : undefined);
       return { ctx };
     }
     const r = rt.routes[route!.index];
@@ -224,7 +223,7 @@ export class Gateway {
 
   private run(ctx: RequestContext, route: RouteRuntime, rt: Runtime): void {
     route.pipeline(ctx, () => this.forward(ctx, rt))
-      .catch((err: unknown) => this.fail(ctx, err));
+      .catch((err: unknown) => ctx.fail(err));
   }
 
   /** Innermost step of every pipeline: hand the request to http-proxy. */
@@ -250,15 +249,6 @@ export class Gateway {
     if (!pool) return Promise.reject(new GatehouseError('GH_ERR_NO_UPSTREAM', `Unknown upstream "${o.upstream ?? ''}"`));
     ctx.upstreamUsed = pool.name;
     return this.forwarder.web(ctx, pool, pool.pick(), { path: o.path, method: o.method ?? 'GET' });
-  }
-
-  private fail(ctx: RequestContext, err: unknown): void {
-    const e = err instanceof GatehouseError ? err : new GatehouseError('GH_ERR_INTERNAL', undefined, { cause: err });
-    // A plugin's failure was logged by its guard, with the plugin and the hook. A client's
-    // mistake (4xx) is not an operator's problem: logged at debug, failures at error.
-    if (!isReported(err)) this.logger[e.status < 500 ? 'debug' : 'error']({ err, code: e.code, route: ctx.routeName, path: ctx.path }, e.message);
-    if (!ctx.answered) ctx.json(e.status, e.toJSON());
-    else if (ctx.res && !ctx.res.writableEnded) ctx.res.destroy();
   }
 
   private record(req: http.IncomingMessage, status: number, ctx: RequestContext | undefined, start: bigint, bytes: number): void {

@@ -37,7 +37,7 @@ export default definePlugin<AccelRedirectOptions>({
     async function accelRedirect(ctx: Context, next: () => Promise<void>): Promise<void> {
       if (locations.isInternal(ctx.path)) {
         refused.inc();
-        ctx.json(404, new GatehouseError('GH_ERR_NOT_FOUND').toJSON());
+        ctx.fail(new GatehouseError('GH_ERR_NOT_FOUND'));
         return;
       }
       await next();

@@ -20,10 +20,6 @@ interface Streaming {
 /** Archive answers passed to the client; anything else becomes a 502. */
 const PASSED = new Set([200, 206, 304, 416]);
 
-function answer(ctx: Context, err: GatehouseError, headers: Record<string, string> = {}): void {
-  ctx.json(err.status, err.toJSON(), headers);
-}
-
 /**
  * `hash-rewrite`: the Pacifica proxy. Files are addressed by a hash the user knows;
  * the metadata service maps it to the archive's id, then the file is streamed from
@@ -67,10 +63,10 @@ export default definePlugin<HashRewriteOptions>({
       const m = pattern.match(ctx.path);
       if (!m) {
         if (options.fallthrough) return next();
-        return answer(ctx, new GatehouseError('GH_ERR_NOT_FOUND', `Not found; files are at ${options.path}`));
+        return void ctx.fail(new GatehouseError('GH_ERR_NOT_FOUND', `Not found; files are at ${options.path}`));
       }
       if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
-        return answer(ctx, new GatehouseError('GH_ERR_METHOD_NOT_ALLOWED', `${ctx.method} is not allowed; use GET or HEAD`), { allow: 'GET, HEAD' });
+        return void ctx.fail(new GatehouseError('GH_ERR_METHOD_NOT_ALLOWED', `${ctx.method} is not allowed; use GET or HEAD`), { allow: 'GET, HEAD' });
       }
       let hash;
       let record: FileRecord | null;
@@ -81,11 +77,11 @@ export default definePlugin<HashRewriteOptions>({
         if (!(err instanceof GatehouseError)) throw err;
         (err.status === 400 ? counted.badRequest : counted.error).inc();
         if (err.status >= 500) ctx.log.warn({ plugin: 'hash-rewrite', code: err.code, err: err.message }, 'file lookup failed');
-        return answer(ctx, err);
+        return void ctx.fail(err);
       }
       if (!record) {
         counted.notFound.inc();
-        return answer(ctx, errors.create('FILE_NOT_FOUND'));
+        return void ctx.fail(errors.create('FILE_NOT_FOUND'));
       }
       counted.found.inc();
       // The client may have left while the metadata service was asked: do not start an archive transfer for nobody.
