@@ -166,18 +166,27 @@ export class Gateway {
     // Only the access log reports bytes; reading the socket counter is not free.
     const bytesBefore = this.loaded.config.log.accessLog ? req.socket.bytesWritten : 0;
     let ctx: RequestContext | undefined;
+    let settled = false;
     // The one 'close' listener of a request (each listener costs per request): it releases the
     // upstream if the client left early, settles the forwarding promise and counts the request.
-    res.on('close', () => {
+    const settle = (lostInQueue?: true): void => {
+      if (settled) return;
+      settled = true;
       if (ctx) {
         this.forwarder.release(ctx);
         ctx.settle?.();
       }
       rt.leave();
       this.metrics.inflightNow--;
-      // 499 (nginx's convention): the client went away before an answer was sent.
-      this.record(req, res.headersSent ? res.statusCode : 499, ctx, start, this.loaded.config.log.accessLog ? req.socket.bytesWritten - bytesBefore : 0);
-    });
+      // 499 (nginx's convention): the client went away before an answer was sent. A queued
+      // response may have a head written into its buffer, but nothing of it was sent.
+      this.record(req, res.headersSent && !lostInQueue ? res.statusCode : 499, ctx, start, this.loaded.config.log.accessLog ? req.socket.bytesWritten - bytesBefore : 0);
+    };
+    res.on('close', settle);
+    // A pipelined request behind another has a queued response with no socket yet; Node never
+    // emits 'close' on it if the connection dies first (req's 'close' comes once its body is read,
+    // not when the client leaves), so watch the socket too. Rare: only pipelined requests pay.
+    if (res.socket === null) queuedResponse(req.socket, res, settle);
     const made = this.contextFor(req, res, req.socket, secure, rt);
     ctx = made.ctx;
     if (made.route) this.run(ctx, made.route, rt);
@@ -298,6 +307,18 @@ export class Gateway {
     })();
     return this.closing;
   }
+}
+
+/**
+ * Settle a queued (pipelined) response if its connection closes before Node hands it the
+ * socket; once it has the socket, its own 'close' does (and this listener goes away).
+ */
+function queuedResponse(socket: Socket, res: http.ServerResponse, settle: (lostInQueue: true) => void): void {
+  const onSocketClose = (): void => {
+    if (!res.socket) settle(true);
+  };
+  socket.once('close', onSocketClose);
+  res.once('close', () => socket.off('close', onSocketClose));
 }
 
 /** Load and validate a config, create and start its plugins. Call `listen()` to serve. */
