@@ -15,7 +15,7 @@ import type { ForwardOptions } from '../pipeline/context';
 import { Forwarder } from '../proxy/forwarder';
 import { setGcEvery } from '../upstream/young-gc';
 import { createAdminServer } from './admin';
-import { applyServerLimits, clientErrorHandler, listen, redirectToHttps, refuseConnect } from './listeners';
+import { applyServerLimits, clientErrorHandler, listen, redirectToHttps, refuseConnect, serverOptions } from './listeners';
 import { Runtime, type RouteRuntime } from './runtime';
 import { persistedCertificate } from './tls';
 import { readFileSync } from 'node:fs';
@@ -92,14 +92,14 @@ export class Gateway {
       const tls = h.selfSigned
         ? await persistedCertificate(resolve(this.loaded.dir, h.selfSigned.dir), h.selfSigned.hosts, h.selfSigned.days)
         : { cert: readFileSync(resolve(this.loaded.dir, h.cert!), 'utf8'), key: readFileSync(resolve(this.loaded.dir, h.key!), 'utf8') };
-      const s = https.createServer({ ...tls, maxHeaderSize: server.maxHeaderSize, requireHostHeader: false }, (req, res) => this.handleRequest(req, res, true));
+      const s = https.createServer({ ...tls, ...serverOptions(server) }, (req, res) => this.handleRequest(req, res, true));
       this.servers.https = s;
       this.wire(s, true);
       this.addresses.https = await listen(s, h.port, h.host);
     }
     if (server.http) {
       const redirect = server.http.redirectToHttps && this.addresses.https;
-      const s = http.createServer({ maxHeaderSize: server.maxHeaderSize, requireHostHeader: false },
+      const s = http.createServer(serverOptions(server),
         redirect ? (req, res) => redirectToHttps(req, res, this.addresses.https!.port) : (req, res) => this.handleRequest(req, res, false));
       this.servers.http = s;
       this.wire(s, false);

@@ -5,6 +5,17 @@ import type { Logger } from 'pino';
 import { rawJsonAnswer, type ErrorCode } from '../errors';
 import type { GatehouseConfig } from '../config/types';
 
+/**
+ * Options of the http and https listeners. Node enforces `headers` and `request` timeouts
+ * only when it checks its connections, every 30 s by default: checking every second (or
+ * more often for shorter timeouts) makes the configured values hold to within a second.
+ */
+export function serverOptions(cfg: GatehouseConfig['server']): http.ServerOptions {
+  const { headers, request } = cfg.timeouts;
+  const checkEvery = Math.max(50, Math.min(1000, (headers || 2000) / 2, (request || 2000) / 2));
+  return { maxHeaderSize: cfg.maxHeaderSize, requireHostHeader: false, connectionsCheckingInterval: checkEvery };
+}
+
 /** Apply the configured client timeouts (safe defaults come from the schema). */
 export function applyServerLimits(s: http.Server, cfg: GatehouseConfig['server']): void {
   s.headersTimeout = cfg.timeouts.headers;
