@@ -70,6 +70,7 @@ export const coreSchema: JsonSchema = {
             headers: timeoutMs('Time allowed to receive the request headers.', 20000),
             request: timeoutMs('Time allowed to receive the whole request (0: none).', 300000),
             keepAlive: timeoutMs('Idle time before a client keep-alive connection is closed.', 5000),
+            send: timeoutMs('Time a response may wait on a client that reads nothing (no write progress while bytes are pending) before the connection is closed and its upstream request with it, like nginx\'s send_timeout. A silent upstream (a long-poll) is not cut: nothing is pending then (0: none).', 60000),
           },
         },
         maxHeaderSize: { type: 'integer', minimum: 1024, default: 16384, description: 'Largest request header block in bytes (431 beyond). Default: 16384.' },

@@ -7,8 +7,8 @@ import type { GatehouseConfig } from '../config/types';
 
 /**
  * Options of the http and https listeners. Node enforces `headers` and `request` timeouts
- * only when it checks its connections, every 30 s by default: checking every second (or
- * more often for shorter timeouts) makes the configured values hold to within a second.
+ * only when it checks its connections, every 30 s by default: checking every second (or every
+ * half of the shortest of them) makes the configured values hold to within a second.
  */
 export function serverOptions(cfg: GatehouseConfig['server']): http.ServerOptions {
   const { headers, request } = cfg.timeouts;
@@ -21,6 +21,44 @@ export function applyServerLimits(s: http.Server, cfg: GatehouseConfig['server']
   s.headersTimeout = cfg.timeouts.headers;
   s.requestTimeout = cfg.timeouts.request;
   s.keepAliveTimeout = cfg.timeouts.keepAlive;
+  const send = cfg.timeouts.send;
+  if (send > 0) {
+    // Node's socket idle timer (one per connection: no per-request cost) ticks the send
+    // timeout. Short ticks, because net skips a tick in which a pending write made progress.
+    const tick = Math.max(10, Math.min(1000, Math.floor(send / 4)));
+    s.timeout = tick;
+    s.on('timeout', sendTimeout(send, tick));
+  }
+}
+
+const STALL = Symbol('gatehouse.sendStall');
+type TimedSocket = Socket & { _httpMessage?: unknown; [STALL]?: { since: number; last: number } };
+
+/**
+ * The server's 'timeout' listener. With a listener Node no longer closes timed-out sockets
+ * itself, so this decides: Node's keep-alive timer (the only other value it sets) closes the
+ * idle connection as Node would; a socket with bytes waiting for a client that reads nothing
+ * is closed once it has made no progress for `send` ms (nginx's send_timeout; the upstream
+ * request goes with it); anything else (no request yet, left to the headers timeout, or a
+ * response with nothing pending, as while a long-poll upstream is silent) is left alone.
+ */
+function sendTimeout(send: number, tick: number): (socket: Socket) => void {
+  return function onSocketTimeout(sock: Socket) {
+    const socket = sock as TimedSocket;
+    if (!socket._httpMessage) {
+      if (socket.timeout !== tick) socket.destroy();
+      return;
+    }
+    if (socket.writableLength === 0) return;
+    // Every tick emitted here had no write progress (net suppresses the others); a stall is
+    // a run of them a tick apart, since we re-arm the timer. Its start is known to within a tick.
+    const now = Date.now();
+    const stall = socket[STALL];
+    if (!stall || now - stall.last > tick * 1.5) socket[STALL] = { since: now - tick, last: now };
+    else if (now - stall.since >= send) return void socket.destroy();
+    else stall.last = now;
+    socket.setTimeout(tick);
+  };
 }
 
 /** Resolve with the bound address once listening. */
