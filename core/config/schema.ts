@@ -1,4 +1,4 @@
-import type { JsonSchema } from '../plugin/contract';
+import { MAX_DURATION_MS, type JsonSchema } from '../plugin/contract';
 
 const pluginList = (description: string): JsonSchema => ({
   type: 'array',
@@ -13,7 +13,7 @@ const pluginList = (description: string): JsonSchema => ({
 });
 
 const timeoutMs = (description: string, dflt: number): JsonSchema => ({
-  type: 'integer', minimum: 0, default: dflt, description: `${description} Default: ${dflt}.`,
+  type: 'integer', minimum: 0, maximum: MAX_DURATION_MS, default: dflt, description: `${description} At most ${MAX_DURATION_MS}. Default: ${dflt}.`,
 });
 
 /** JSON Schema of the core configuration (plugin options are checked by each plugin's schema). */

@@ -4,6 +4,13 @@ import type { DependencyContainer } from 'tsyringe';
 import type { Context, Middleware } from '../pipeline/context';
 import type { PluginMetrics } from '../observe/metrics';
 
+/**
+ * The longest duration, in ms, a config may give: what Node's timers hold (2^31 - 1). A larger
+ * value makes setTimeout fire after 1 ms instead, so every duration in a schema (core's and
+ * plugins') takes this as its `maximum`.
+ */
+export const MAX_DURATION_MS = 2147483647;
+
 /** JSON Schema (draft-07 / 2019 subset understood by ajv). */
 export type JsonSchema = Record<string, unknown>;
 
