@@ -15,7 +15,7 @@ import type { ForwardOptions } from '../pipeline/context';
 import { Forwarder } from '../proxy/forwarder';
 import { setGcEvery } from '../upstream/young-gc';
 import { createAdminServer } from './admin';
-import { applyServerLimits, clientErrorHandler, listen, redirectToHttps, refuseConnect, serverOptions } from './listeners';
+import { applyServerLimits, clientErrorHandler, closeUnusedConnections, listen, redirectToHttps, refuseConnect, serverOptions, trackConnections } from './listeners';
 import { Runtime, type RouteRuntime } from './runtime';
 import { persistedCertificate } from './tls';
 import { readFileSync } from 'node:fs';
@@ -107,6 +107,7 @@ export class Gateway {
     }
     if (admin) {
       this.servers.admin = createAdminServer(this, admin.token);
+      trackConnections(this.servers.admin, 'connection');
       this.addresses.admin = await listen(this.servers.admin, admin.port, admin.host);
     }
     this.ready = true;
@@ -116,6 +117,7 @@ export class Gateway {
 
   private wire(s: http.Server, secure: boolean): void {
     applyServerLimits(s, this.loaded.config.server);
+    trackConnections(s, secure ? 'secureConnection' : 'connection');
     s.on('clientError', clientErrorHandler(this.logger));
     s.on('connect', refuseConnect);
     s.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head, secure));
@@ -290,7 +292,10 @@ export class Gateway {
       const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
       // Keep-alive connections become idle as their last response ends; close them as they do.
       const sweep = setInterval(() => servers.forEach((s) => s.closeIdleConnections()), 25);
-      for (const s of servers) s.closeIdleConnections();
+      for (const s of servers) {
+        s.closeIdleConnections();
+        closeUnusedConnections(s);
+      }
       const timer = setTimeout(() => {
         for (const s of servers) s.closeAllConnections();
         for (const sock of this.upgraded) sock.destroy();
@@ -301,8 +306,15 @@ export class Gateway {
       clearInterval(sweep);
       await this.runtime.dispose();
       this.forwarder.close();
-      if (this.servers.admin) await new Promise<void>((r) => this.servers.admin!.close(() => r()));
-      this.servers.admin?.closeAllConnections();
+      const admin = this.servers.admin;
+      if (admin) {
+        // Last: it answered /readyz (not ready) and /metrics while the listeners drained. What
+        // is still open on it now is cut, or close() would wait for it (without end, as Node
+        // stops checking a closing server's timeouts).
+        const adminClosed = new Promise<void>((r) => admin.close(() => r()));
+        admin.closeAllConnections();
+        await adminClosed;
+      }
       this.logger.info('gatehouse stopped');
     })();
     return this.closing;

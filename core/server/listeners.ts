@@ -61,6 +61,39 @@ function sendTimeout(send: number, tick: number): (socket: Socket) => void {
   };
 }
 
+const OPEN = Symbol('gatehouse.openConnections');
+type Tracked = { [OPEN]?: Set<Socket> };
+
+/**
+ * Keep the set of a server's open connections (one Set entry and one shared listener per
+ * connection, nothing per request), for {@link closeUnusedConnections}. On an https server
+ * these are the TLS sockets, once their handshake is done.
+ */
+export function trackConnections(s: http.Server, event: 'connection' | 'secureConnection'): void {
+  (s as Tracked)[OPEN] = new Set();
+  s.on(event, function track(this: http.Server, socket: Socket) {
+    (this as Tracked)[OPEN]!.add(socket);
+    socket.once('close', untrack);
+  });
+}
+
+function untrack(this: Socket & { server?: Tracked }): void {
+  this.server?.[OPEN]?.delete(this);
+}
+
+/**
+ * Close the connections that have not sent a byte: `server.close()` waits for them, but
+ * Node's own `closeIdleConnections` counts them as busy (from connect on, for its headers
+ * timeout), and stops that timeout check once closing. They would hold a shutdown for its
+ * whole grace, or forever where there is none (the admin listener). A client that connected
+ * and sent nothing has been promised nothing; it reconnects, as after a keep-alive close.
+ */
+export function closeUnusedConnections(s: http.Server): void {
+  for (const socket of (s as Tracked)[OPEN] ?? []) {
+    if (socket.bytesRead === 0 && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) socket.destroy();
+  }
+}
+
 /** Resolve with the bound address once listening. */
 export function listen(s: http.Server, port: number, host: string): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
