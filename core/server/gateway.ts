@@ -15,7 +15,7 @@ import type { ForwardOptions } from '../pipeline/context';
 import { Forwarder } from '../proxy/forwarder';
 import { setGcEvery } from '../upstream/young-gc';
 import { createAdminServer } from './admin';
-import { applyServerLimits, clientErrorHandler, closeUnusedConnections, listen, redirectToHttps, refuseConnect, serverOptions, trackConnections } from './listeners';
+import { applyServerLimits, clientErrorHandler, closeUnusedConnections, listen, queuedResponse, redirectToHttps, refuseConnect, serverOptions, trackConnections } from './listeners';
 import { Runtime, type RouteRuntime } from './runtime';
 import { persistedCertificate } from './tls';
 import { readFileSync } from 'node:fs';
@@ -319,18 +319,6 @@ export class Gateway {
     })();
     return this.closing;
   }
-}
-
-/**
- * Settle a queued (pipelined) response if its connection closes before Node hands it the
- * socket; once it has the socket, its own 'close' does (and this listener goes away).
- */
-function queuedResponse(socket: Socket, res: http.ServerResponse, settle: (lostInQueue: true) => void): void {
-  const onSocketClose = (): void => {
-    if (!res.socket) settle(true);
-  };
-  socket.once('close', onSocketClose);
-  res.once('close', () => socket.off('close', onSocketClose));
 }
 
 /** Load and validate a config, create and start its plugins. Call `listen()` to serve. */

@@ -94,6 +94,18 @@ export function closeUnusedConnections(s: http.Server): void {
   }
 }
 
+/**
+ * Settle a queued (pipelined) response if its connection closes before Node hands it the
+ * socket; once it has the socket, its own 'close' does (and this listener goes away).
+ */
+export function queuedResponse(socket: Socket, res: http.ServerResponse, settle: (lostInQueue: true) => void): void {
+  const onSocketClose = (): void => {
+    if (!res.socket) settle(true);
+  };
+  socket.once('close', onSocketClose);
+  res.once('close', () => socket.off('close', onSocketClose));
+}
+
 /** Resolve with the bound address once listening. */
 export function listen(s: http.Server, port: number, host: string): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
