@@ -1,4 +1,4 @@
-import type { JsonSchema } from '../plugin/contract';
+import { MAX_DURATION_MS, type JsonSchema } from '../plugin/contract';
 
 const pluginList = (description: string): JsonSchema => ({
   type: 'array',
@@ -13,7 +13,7 @@ const pluginList = (description: string): JsonSchema => ({
 });
 
 const timeoutMs = (description: string, dflt: number): JsonSchema => ({
-  type: 'integer', minimum: 0, default: dflt, description: `${description} Default: ${dflt}.`,
+  type: 'integer', minimum: 0, maximum: MAX_DURATION_MS, default: dflt, description: `${description} At most ${MAX_DURATION_MS}. Default: ${dflt}.`,
 });
 
 /** JSON Schema of the core configuration (plugin options are checked by each plugin's schema). */
@@ -70,6 +70,7 @@ export const coreSchema: JsonSchema = {
             headers: timeoutMs('Time allowed to receive the request headers.', 20000),
             request: timeoutMs('Time allowed to receive the whole request (0: none).', 300000),
             keepAlive: timeoutMs('Idle time before a client keep-alive connection is closed.', 5000),
+            send: timeoutMs('Time a response may wait on a client that reads nothing (no write progress while bytes are pending) before the connection is closed and its upstream request with it, like nginx\'s send_timeout. A silent upstream (a long-poll) is not cut: nothing is pending then (0: none).', 60000),
           },
         },
         maxHeaderSize: { type: 'integer', minimum: 1024, default: 16384, description: 'Largest request header block in bytes (431 beyond). Default: 16384.' },

@@ -7,7 +7,7 @@ export interface GatehouseConfig {
       selfSigned?: { hosts: string[]; dir: string; days: number };
     };
     trustProxy: string[];
-    timeouts: { headers: number; request: number; keepAlive: number };
+    timeouts: { headers: number; request: number; keepAlive: number; send: number };
     maxHeaderSize: number;
     /** Most header lines a request may carry (431 beyond). */
     maxHeaderCount: number;

@@ -7,6 +7,13 @@ import type { PluginErrors } from './errors';
 import type { AdminRoute } from '../server/admin-router';
 import type { TaskOptions } from './tasks';
 
+/**
+ * The longest duration, in ms, a config may give: what Node's timers hold (2^31 - 1). A larger
+ * value makes setTimeout fire after 1 ms instead, so every duration in a schema (core's and
+ * plugins') takes this as its `maximum`.
+ */
+export const MAX_DURATION_MS = 2147483647;
+
 /** JSON Schema (draft-07 / 2019 subset understood by ajv). */
 export type JsonSchema = Record<string, unknown>;
 

@@ -16,7 +16,7 @@ import { framingProblem } from '../proxy/framing';
 import { Forwarder } from '../proxy/forwarder';
 import { setGcEvery } from '../upstream/young-gc';
 import { createAdminServer } from './admin';
-import { applyServerLimits, clientErrorHandler, listen, redirectToHttps, refuseConnect } from './listeners';
+import { applyServerLimits, clientErrorHandler, closeUnusedConnections, listen, queuedResponse, redirectToHttps, refuseConnect, serverOptions, trackConnections } from './listeners';
 import { Runtime, type RouteRuntime } from './runtime';
 import { persistedCertificate } from './tls';
 import { hostOf, hostProblem, normalizePath, TargetRefused } from './request-target';
@@ -100,14 +100,14 @@ export class Gateway {
       const tls = h.selfSigned
         ? await persistedCertificate(resolve(this.loaded.dir, h.selfSigned.dir), h.selfSigned.hosts, h.selfSigned.days)
         : { cert: readFileSync(resolve(this.loaded.dir, h.cert!), 'utf8'), key: readFileSync(resolve(this.loaded.dir, h.key!), 'utf8') };
-      const s = https.createServer({ ...tls, maxHeaderSize: server.maxHeaderSize, requireHostHeader: false }, (req, res) => this.handleRequest(req, res, true));
+      const s = https.createServer({ ...tls, ...serverOptions(server) }, (req, res) => this.handleRequest(req, res, true));
       this.servers.https = s;
       this.wire(s, true);
       this.addresses.https = await listen(s, h.port, h.host);
     }
     if (server.http) {
       const redirect = server.http.redirectToHttps && this.addresses.https;
-      const s = http.createServer({ maxHeaderSize: server.maxHeaderSize, requireHostHeader: false },
+      const s = http.createServer(serverOptions(server),
         redirect ? (req, res) => redirectToHttps(req, res, this.addresses.https!.port) : (req, res) => this.handleRequest(req, res, false));
       this.servers.http = s;
       this.wire(s, false);
@@ -115,6 +115,7 @@ export class Gateway {
     }
     if (admin) {
       this.servers.admin = createAdminServer(this, admin.token);
+      trackConnections(this.servers.admin, 'connection');
       this.addresses.admin = await listen(this.servers.admin, admin.port, admin.host);
     }
     this.ready = true;
@@ -124,6 +125,7 @@ export class Gateway {
 
   private wire(s: http.Server, secure: boolean): void {
     applyServerLimits(s, this.loaded.config.server);
+    trackConnections(s, secure ? 'secureConnection' : 'connection');
     s.on('clientError', clientErrorHandler(this.logger));
     s.on('connect', refuseConnect);
     s.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head, secure));
@@ -185,18 +187,27 @@ export class Gateway {
     // Only the access log reports bytes; reading the socket counter is not free.
     const bytesBefore = this.loaded.config.log.accessLog ? req.socket.bytesWritten : 0;
     let ctx: RequestContext | undefined;
+    let settled = false;
     // The one 'close' listener of a request (each listener costs per request): it releases the
     // upstream if the client left early, settles the forwarding promise and counts the request.
-    res.on('close', () => {
+    const settle = (lostInQueue?: true): void => {
+      if (settled) return;
+      settled = true;
       if (ctx) {
         this.forwarder.release(ctx);
         ctx.settle?.();
       }
       rt.leave();
       this.metrics.inflightNow--;
-      // 499 (nginx's convention): the client went away before an answer was sent.
-      this.record(req, res.headersSent ? res.statusCode : 499, ctx, start, this.loaded.config.log.accessLog ? req.socket.bytesWritten - bytesBefore : 0);
-    });
+      // 499 (nginx's convention): the client went away before an answer was sent. A queued
+      // response may have a head written into its buffer, but nothing of it was sent.
+      this.record(req, res.headersSent && !lostInQueue ? res.statusCode : 499, ctx, start, this.loaded.config.log.accessLog ? req.socket.bytesWritten - bytesBefore : 0);
+    };
+    res.on('close', settle);
+    // A pipelined request behind another has a queued response with no socket yet; Node never
+    // emits 'close' on it if the connection dies first (req's 'close' comes once its body is read,
+    // not when the client leaves), so watch the socket too. Rare: only pipelined requests pay.
+    if (res.socket === null) queuedResponse(req.socket, res, settle);
     const made = this.contextFor(req, res, req.socket, secure, rt);
     ctx = made.ctx;
     if (made.route) this.run(ctx, made.route, rt);
@@ -302,7 +313,10 @@ export class Gateway {
       const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
       // Keep-alive connections become idle as their last response ends; close them as they do.
       const sweep = setInterval(() => servers.forEach((s) => s.closeIdleConnections()), 25);
-      for (const s of servers) s.closeIdleConnections();
+      for (const s of servers) {
+        s.closeIdleConnections();
+        closeUnusedConnections(s);
+      }
       const timer = setTimeout(() => {
         for (const s of servers) s.closeAllConnections();
         for (const sock of this.upgraded) sock.destroy();
@@ -313,8 +327,15 @@ export class Gateway {
       clearInterval(sweep);
       await this.runtime.dispose();
       this.forwarder.close();
-      if (this.servers.admin) await new Promise<void>((r) => this.servers.admin!.close(() => r()));
-      this.servers.admin?.closeAllConnections();
+      const admin = this.servers.admin;
+      if (admin) {
+        // Last: it answered /readyz (not ready) and /metrics while the listeners drained. What
+        // is still open on it now is cut, or close() would wait for it (without end, as Node
+        // stops checking a closing server's timeouts).
+        const adminClosed = new Promise<void>((r) => admin.close(() => r()));
+        admin.closeAllConnections();
+        await adminClosed;
+      }
       this.logger.info('gatehouse stopped');
     })();
     return this.closing;

@@ -5,6 +5,17 @@ import type { Logger } from 'pino';
 import { rawJsonAnswer, type ErrorCode } from '../errors';
 import type { GatehouseConfig } from '../config/types';
 
+/**
+ * Options of the http and https listeners. Node enforces `headers` and `request` timeouts
+ * only when it checks its connections, every 30 s by default: checking every second (or every
+ * half of the shortest of them) makes the configured values hold to within a second.
+ */
+export function serverOptions(cfg: GatehouseConfig['server']): http.ServerOptions {
+  const { headers, request } = cfg.timeouts;
+  const checkEvery = Math.max(50, Math.min(1000, (headers || 2000) / 2, (request || 2000) / 2));
+  return { maxHeaderSize: cfg.maxHeaderSize, requireHostHeader: false, connectionsCheckingInterval: checkEvery };
+}
+
 /** Apply the configured client timeouts and limits (safe defaults come from the schema). */
 export function applyServerLimits(s: http.Server, cfg: GatehouseConfig['server']): void {
   // One more than the limit, so that a request over it still shows in rawHeaders (framing.ts)
@@ -13,6 +24,89 @@ export function applyServerLimits(s: http.Server, cfg: GatehouseConfig['server']
   s.headersTimeout = cfg.timeouts.headers;
   s.requestTimeout = cfg.timeouts.request;
   s.keepAliveTimeout = cfg.timeouts.keepAlive;
+  const send = cfg.timeouts.send;
+  if (send > 0) {
+    // Node's socket idle timer (one per connection: no per-request cost) ticks the send
+    // timeout. Short ticks, because net skips a tick in which a pending write made progress.
+    const tick = Math.max(10, Math.min(1000, Math.floor(send / 4)));
+    s.timeout = tick;
+    s.on('timeout', sendTimeout(send, tick));
+  }
+}
+
+const STALL = Symbol('gatehouse.sendStall');
+type TimedSocket = Socket & { _httpMessage?: unknown; [STALL]?: { since: number; last: number } };
+
+/**
+ * The server's 'timeout' listener. With a listener Node no longer closes timed-out sockets
+ * itself, so this decides: Node's keep-alive timer (the only other value it sets) closes the
+ * idle connection as Node would; a socket with bytes waiting for a client that reads nothing
+ * is closed once it has made no progress for `send` ms (nginx's send_timeout; the upstream
+ * request goes with it); anything else (no request yet, left to the headers timeout, or a
+ * response with nothing pending, as while a long-poll upstream is silent) is left alone.
+ */
+function sendTimeout(send: number, tick: number): (socket: Socket) => void {
+  return function onSocketTimeout(sock: Socket) {
+    const socket = sock as TimedSocket;
+    if (!socket._httpMessage) {
+      if (socket.timeout !== tick) socket.destroy();
+      return;
+    }
+    if (socket.writableLength === 0) return;
+    // Every tick emitted here had no write progress (net suppresses the others); a stall is
+    // a run of them a tick apart, since we re-arm the timer. Its start is known to within a tick.
+    const now = Date.now();
+    const stall = socket[STALL];
+    if (!stall || now - stall.last > tick * 1.5) socket[STALL] = { since: now - tick, last: now };
+    else if (now - stall.since >= send) return void socket.destroy();
+    else stall.last = now;
+    socket.setTimeout(tick);
+  };
+}
+
+const OPEN = Symbol('gatehouse.openConnections');
+type Tracked = { [OPEN]?: Set<Socket> };
+
+/**
+ * Keep the set of a server's open connections (one Set entry and one shared listener per
+ * connection, nothing per request), for {@link closeUnusedConnections}. On an https server
+ * these are the TLS sockets, once their handshake is done.
+ */
+export function trackConnections(s: http.Server, event: 'connection' | 'secureConnection'): void {
+  (s as Tracked)[OPEN] = new Set();
+  s.on(event, function track(this: http.Server, socket: Socket) {
+    (this as Tracked)[OPEN]!.add(socket);
+    socket.once('close', untrack);
+  });
+}
+
+function untrack(this: Socket & { server?: Tracked }): void {
+  this.server?.[OPEN]?.delete(this);
+}
+
+/**
+ * Close the connections that have not sent a byte: `server.close()` waits for them, but
+ * Node's own `closeIdleConnections` counts them as busy (from connect on, for its headers
+ * timeout), and stops that timeout check once closing. They would hold a shutdown for its
+ * whole grace, or forever where there is none (the admin listener). A client that connected
+ * and sent nothing has been promised nothing; it reconnects, as after a keep-alive close.
+ */
+export function closeUnusedConnections(s: http.Server): void {
+  for (const socket of (s as Tracked)[OPEN] ?? []) {
+    if (socket.bytesRead === 0 && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) socket.destroy();
+  }
+}
+
+/**
+ * Settle a queued (pipelined) response if its connection closes before Node hands it the
+ * socket; once it has the socket, its own 'close' does (and this listener goes away).
+ */
+export function queuedResponse(socket: Socket, res: http.ServerResponse, settle: (lostInQueue: true) => void): void {
+  const onSocketClose = (): void => {
+    if (!res.socket) settle(true);
+  };
+  socket.once('close', onSocketClose);
+  res.once('close', () => socket.off('close', onSocketClose));
 }
 
 /** Resolve with the bound address once listening. */

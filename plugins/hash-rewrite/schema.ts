@@ -1,4 +1,4 @@
-import type { JsonSchema } from '../../core/plugin/contract';
+import { MAX_DURATION_MS, type JsonSchema } from '../../core/plugin/contract';
 
 /** Hex digest length of every hash type the plugin knows (hashlib names, as Pacifica stores them). */
 export const HASH_LENGTHS: Readonly<Record<string, number>> = Object.freeze({
@@ -56,17 +56,17 @@ export const schema: JsonSchema = {
       description: `Accepted hash types; the sum must be hex of the type's length. Default: [${DEFAULT_HASH_TYPES.join(', ')}].`,
     },
     timeout: {
-      type: 'integer', minimum: 1, default: 5000,
-      description: 'Milliseconds allowed for one metadata lookup (connect, answer and body); beyond it the client gets a 504. Default: 5000.',
+      type: 'integer', minimum: 1, maximum: MAX_DURATION_MS, default: 5000,
+      description: `Milliseconds allowed for one metadata lookup (connect, answer and body); beyond it the client gets a 504. At most ${MAX_DURATION_MS}. Default: 5000.`,
     },
     cache: {
       type: 'object', additionalProperties: false, default: {},
       description: 'LRU cache of lookups. Concurrent lookups of one uncached hash always share one metadata call.',
       properties: {
         max: { type: 'integer', minimum: 0, default: 10000, description: 'Most lookups kept (0 disables the cache). Default: 10000.' },
-        ttl: { type: 'integer', minimum: 1, default: 300000, description: 'Milliseconds a found file is cached. Default: 300000 (5 minutes).' },
+        ttl: { type: 'integer', minimum: 1, maximum: MAX_DURATION_MS, default: 300000, description: `Milliseconds a found file is cached. At most ${MAX_DURATION_MS}. Default: 300000 (5 minutes).` },
         negativeTtl: {
-          type: 'integer', minimum: 0, default: 30000,
+          type: 'integer', minimum: 0, maximum: MAX_DURATION_MS, default: 30000,
           description: 'Milliseconds a "file does not exist" answer is cached (0: not cached); at most ttl. Default: 30000.',
         },
       },

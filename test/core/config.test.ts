@@ -205,7 +205,7 @@ const cases: Case[] = [
     files: { 'gatehouse.yaml': `${UPSTREAMS}routes:\n  - match: { path: /hc }\n    plugins: [respond: {}]\n  - upstream: backend\n` },
     check(t, { config, routePlugins }) {
       t.same(config.server.http, { port: 8080, host: '0.0.0.0', redirectToHttps: false }, 'http listener on 8080 when none is given');
-      t.same(config.server.timeouts, { headers: 20000, request: 300000, keepAlive: 5000 });
+      t.same(config.server.timeouts, { headers: 20000, request: 300000, keepAlive: 5000, send: 60000 });
       t.same(config.server.trustProxy, [], 'no proxy is trusted by default');
       t.equal(config.store, 'sqlite:./data/gatehouse.db');
       t.same(config.log, { level: 'info', accessLog: true });
