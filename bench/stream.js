@@ -16,7 +16,7 @@
  *   --no-pin          do not pin processes to CPUs with taskset
  *   --wait-idle S     before starting, wait up to S seconds for the machine to be idle (default 60)
  *   --node-flags F    extra node flags for the gatehouse process (e.g. "--max-semi-space-size=1")
- *   --gc-every MIB    gatehouse's server.gcEveryMiB (default: the config default, 8; 0: V8 alone)
+ *   --gc-every MIB    gatehouse's server.tuning.gcEveryMiB (default: the config default, 8; 0: V8 alone)
  *
  * What runs where: a backend child process (the archive serving the file from disk with
  * Range support, and a metadata service), gatehouse as `bin/gatehouse.js start` in its own
@@ -215,7 +215,7 @@ function spawnRole(args) {
 /** `gatehouse start -c config.json` as an operator runs it; resolves with its port once listening. */
 function spawnGatehouse(backendPort) {
   const config = {
-    server: { http: { port: 0, host: '127.0.0.1' }, ...(GC_EVERY === undefined ? {} : { gcEveryMiB: Number(GC_EVERY) }) },
+    server: { http: { port: 0, host: '127.0.0.1' }, ...(GC_EVERY === undefined ? {} : { tuning: { gcEveryMiB: Number(GC_EVERY) } }) },
     log: { level: 'info', accessLog: false },
     upstreams: { archive: { targets: [`http://127.0.0.1:${backendPort}`] } },
     routes: [
@@ -335,7 +335,7 @@ async function main() {
     ? 'layout: client (this process) and backend pinned to CPU 0, the proxy under test to CPU 1'
     : `layout: unpinned${CAN_PIN ? ' (--no-pin)' : ' (taskset unavailable or < 2 CPUs)'}`);
   if (NODE_FLAGS.length) console.log(`gatehouse node flags: ${NODE_FLAGS.join(' ')}`);
-  if (GC_EVERY !== undefined) console.log(`gatehouse server.gcEveryMiB: ${GC_EVERY}`);
+  if (GC_EVERY !== undefined) console.log(`gatehouse server.tuning.gcEveryMiB: ${GC_EVERY}`);
   const { file, bytes, sum, generated } = ensureFile();
   if (!generated) console.log(`reusing ${path.relative(ROOT, file)} (${SIZE_MIB} MiB)`);
   await waitIdle(WAIT_IDLE);

@@ -85,9 +85,19 @@ export const coreSchema: JsonSchema = {
           type: 'integer', minimum: 1, maximum: 2147483647, default: 10000,
           description: "Longest time in ms a plugin's start() may take, and all plugins' stop() together (GH_ERR_PLUGIN_TIMEOUT beyond): a start that takes longer stops the start or the reload; a stop that does is logged and the rest go on, so SIGTERM exits within shutdownGrace + pluginTimeout. Default: 10000.",
         },
-        gcEveryMiB: {
-          type: 'number', minimum: 0, default: 8,
-          description: 'Run a young-generation garbage collection after this many MiB of body relayed (upstream answers and forwarded request bodies), so the chunks Node copies out are freed while few; V8 alone waits for about 32 MiB of them, which shows in peak memory when streaming. Process-wide. 0: leave it to V8. Default: 8.',
+        tuning: {
+          type: 'object', additionalProperties: false, default: {},
+          description: 'Switches for what gatehouse does with Node and V8 internals (core/tuning/), each of which can be turned off should a Node upgrade misbehave. Process-wide.',
+          properties: {
+            readBuffer: {
+              type: 'boolean', default: true,
+              description: "Plain-HTTP upstream sockets read into one reused 64 KiB buffer (half the allocations when streaming). It relies on Node internals, so it is used only on Node majors the test suite has run on; on others Node's stock agent is used and a warning logged once. Default: true.",
+            },
+            gcEveryMiB: {
+              type: 'number', minimum: 0, default: 8,
+              description: 'Run a young-generation garbage collection after this many MiB of body relayed (upstream answers and forwarded request bodies), so the chunks Node copies out are freed while few; V8 alone waits for about 32 MiB of them, which shows in peak memory when streaming. 0: leave it to V8. Default: 8.',
+            },
+          },
         },
       },
     },

@@ -17,8 +17,13 @@ export interface GatehouseConfig {
     shutdownGrace: number;
     /** ms a plugin's start, and all plugins' stops together, may take. */
     pluginTimeout: number;
-    /** MiB of relayed body between young-generation collections (0: off). */
-    gcEveryMiB: number;
+    /** Node/V8 internals gatehouse tunes (core/tuning/). */
+    tuning: {
+      /** Reuse one read buffer for plain-HTTP upstream sockets. */
+      readBuffer: boolean;
+      /** MiB of relayed body between young-generation collections (0: off). */
+      gcEveryMiB: number;
+    };
   };
   admin?: { port: number; host: string; token: string };
   store: string;

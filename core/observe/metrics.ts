@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type GaugeConfiguration, type HistogramConfiguration } from 'prom-client';
-import { gcRequested } from '../upstream/young-gc';
+import { gcRequested } from '../tuning/young-gc';
 import { RequestStats, StatsHistogram } from './request-stats';
 import type { TaskMetrics } from '../plugin/tasks';
 
@@ -59,7 +59,7 @@ export class GatewayMetrics {
     });
     const self = this;
     this.inflight = new Gauge({ name: 'gatehouse_inflight_requests', help: 'Requests being handled now', registers, collect() { this.set(self.inflightNow); } });
-    new Counter({ name: 'gatehouse_body_gc_total', help: 'Young-generation collections run after each server.gcEveryMiB of relayed body', registers, collect() { this.reset(); this.inc(gcRequested()); } });
+    new Counter({ name: 'gatehouse_body_gc_total', help: 'Young-generation collections run after each server.tuning.gcEveryMiB of relayed body', registers, collect() { this.reset(); this.inc(gcRequested()); } });
     this.reloads = new Counter({ name: 'gatehouse_config_reloads_total', help: 'Config reloads by result', labelNames: ['result'], registers });
     this.pluginErrors = new Counter({ name: 'gatehouse_plugin_errors_total', help: 'Plugin calls that failed (threw, rejected or timed out) by plugin and hook', labelNames: ['plugin', 'hook'], registers });
     this.tasks = {

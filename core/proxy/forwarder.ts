@@ -5,7 +5,8 @@ import { ERRORS, GatehouseError } from '../errors';
 import { answerFailure } from '../plugin/guard';
 import type { RequestContext } from '../pipeline/request-context';
 import type { Target, UpstreamPool } from '../upstream/pool';
-import { countBodyBytes } from '../upstream/young-gc';
+import { countBodyBytes } from '../tuning/young-gc';
+import { readsCounted } from '../tuning/read-buffer';
 import { frameUpstream } from './framing';
 import { clientHeaders, hopByHopPresent, stripHopByHop } from './hop-by-hop';
 
@@ -28,7 +29,7 @@ function upstreamTimedOut(this: ReqWithCtx): void {
 }
 
 /**
- * A body chunk Node's parser copied out, counted towards `server.gcEveryMiB` (young-gc.ts):
+ * A body chunk Node's parser copied out, counted towards `server.tuning.gcEveryMiB` (young-gc.ts):
  * request bodies going upstream, and answers from TLS upstreams (plain-HTTP upstream reads
  * are counted by read-buffer.ts).
  */
@@ -265,7 +266,8 @@ export class Forwarder {
       return;
     }
     proxyRes.pipe(res);
-    if ((proxyRes.socket as { encrypted?: boolean } | null)?.encrypted) proxyRes.on('data', countBodyChunk);
+    // Reads through core's read buffer are counted there; TLS answers and stock sockets here.
+    if (!readsCounted(proxyRes.socket)) proxyRes.on('data', countBodyChunk);
   }
 
   /** Forward a WebSocket upgrade; the socket is piped both ways by http-proxy. */

@@ -14,7 +14,7 @@ import { RequestContext } from '../pipeline/request-context';
 import type { ForwardOptions } from '../pipeline/context';
 import { framingProblem } from '../proxy/framing';
 import { Forwarder } from '../proxy/forwarder';
-import { setGcEvery } from '../upstream/young-gc';
+import { setGcEvery } from '../tuning/young-gc';
 import { createAdminServer } from './admin';
 import { applyServerLimits, clientErrorHandler, closeUnusedConnections, listen, queuedResponse, redirectToHttps, refuseConnect, serverOptions, trackConnections } from './listeners';
 import { Runtime, type RouteRuntime } from './runtime';
@@ -79,7 +79,7 @@ export class Gateway {
   /** The `server` settings that take effect without a restart (at start and on each reload). */
   private applyServerSettings(loaded: LoadedConfig): void {
     this.trust = new TrustedProxies(loaded.config.server.trustProxy);
-    setGcEvery(loaded.config.server.gcEveryMiB);
+    setGcEvery(loaded.config.server.tuning.gcEveryMiB);
   }
 
   /** Give a new runtime core's ctx.forward, bound to it once rather than per request. */

@@ -10,9 +10,20 @@ import { TaskRunner } from '../plugin/tasks';
 import type { AdminRoute } from './admin-router';
 import { createPools, UpstreamPool } from '../upstream/pool';
 import type { UpstreamConfig } from '../config/types';
+import { defaultsOf } from '../config/defaults';
+import { coreSchema } from '../config/schema';
+import type { JsonSchema } from '../plugin/contract';
+import { useReadBuffer } from '../tuning/read-buffer';
 
-/** Settings for targets that plugins pick by URL; the same defaults as the schema's. */
-const AD_HOC_DEFAULTS: Omit<UpstreamConfig, 'targets'> = { timeout: 60000, maxSockets: 256, maxFreeSockets: 64, keepAliveMs: 30000, changeOrigin: true, insecure: false };
+/**
+ * Settings for targets that plugins pick by URL: an upstream's defaults, read from the schema,
+ * except that such a target gets its own Host (changeOrigin): the client's Host names this
+ * gateway's route, not a URL a plugin computed (an archive, a metadata service).
+ */
+const AD_HOC_DEFAULTS = {
+  ...defaultsOf((coreSchema.properties as Record<string, JsonSchema>).upstreams.additionalProperties as JsonSchema),
+  changeOrigin: true,
+} as Omit<UpstreamConfig, 'targets'>;
 
 /** Everything one route needs per request, built once. */
 export interface RouteRuntime {
@@ -46,6 +57,7 @@ export class Runtime {
     private readonly plugins: readonly LivePlugin[],
     private readonly guard: PluginGuard,
     deps: Omit<ScopeDeps, 'configDir' | 'upstreams'>,
+    private readonly readBuffer: boolean,
   ) {
     this.tasks = new TaskRunner(plugins.flatMap((p) => p.services.tasks), deps.logger, deps.metrics.tasks);
     this.adminRoutes = plugins.flatMap((p) => p.services.admin.map((r) => guard.admin(p, r)));
@@ -81,7 +93,8 @@ export class Runtime {
       await startAll(created, guard, timeoutMs);
       const router = new Router(loaded.config.routes);
       const routes = router.routes.map((route, i) => buildRoute(route, [...globals, ...perRoute[i]], guard));
-      return new Runtime(loaded, router, createPools(loaded.config.upstreams), routes, created, guard, deps);
+      const readBuffer = useReadBuffer(loaded.config.server.tuning.readBuffer, deps.logger);
+      return new Runtime(loaded, router, createPools(loaded.config.upstreams, readBuffer), routes, created, guard, deps, readBuffer);
     } catch (err) {
       await stopAll(created, guard, timeoutMs);
       throw err;
@@ -111,7 +124,7 @@ export class Runtime {
   adHocPool(target: string): UpstreamPool {
     let pool = this.adHoc.get(target);
     if (!pool) {
-      pool = new UpstreamPool(target, { ...AD_HOC_DEFAULTS, targets: [target] });
+      pool = new UpstreamPool(target, { ...AD_HOC_DEFAULTS, targets: [target] }, this.readBuffer);
       this.adHoc.set(target, pool);
     }
     return pool;

@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ReadBufferAgent } from './read-buffer';
+import { ReadBufferAgent } from '../tuning/read-buffer';
 
 const IDLE_SINCE = Symbol('gatehouse.idleSince');
 /** A pooled socket, stamped with the sweep tick at which it became idle. */
@@ -19,6 +19,8 @@ export interface UpstreamAgentOptions {
   secure: boolean;
   /** For https targets: refuse invalid certificates. */
   rejectUnauthorized: boolean;
+  /** For http targets: read into core's reused buffer (core/tuning/read-buffer.ts). */
+  readBuffer: boolean;
 }
 
 /** A keep-alive agent and the way to stop its idle sweep. */
@@ -38,8 +40,8 @@ export interface UpstreamAgent {
  */
 export function createUpstreamAgent(o: UpstreamAgentOptions): UpstreamAgent {
   const base: http.AgentOptions = { keepAlive: o.idleMs > 0, keepAliveMsecs: 1000, maxSockets: o.maxSockets, maxFreeSockets: o.maxFreeSockets, timeout: o.busyMs, scheduling: 'lifo' };
-  // Plain-HTTP sockets read into a reused buffer: half the allocations when streaming (read-buffer.ts).
-  const agent = o.secure ? new https.Agent({ ...base, rejectUnauthorized: o.rejectUnauthorized }) : new ReadBufferAgent(base);
+  // Plain-HTTP sockets read into a reused buffer, unless tuned off: half the allocations when streaming (read-buffer.ts).
+  const agent = o.secure ? new https.Agent({ ...base, rejectUnauthorized: o.rejectUnauthorized }) : o.readBuffer ? new ReadBufferAgent(base) : new http.Agent(base);
   let tick = 0;
   const keepSocketAlive = agent.keepSocketAlive as unknown as (socket: Duplex) => boolean;
   const reuseSocket = agent.reuseSocket;

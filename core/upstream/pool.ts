@@ -14,14 +14,15 @@ export class UpstreamPool {
   private next = 0;
   private readonly agents: UpstreamAgent[] = [];
 
-  constructor(readonly name: string, readonly config: Readonly<UpstreamConfig>) {
+  /** @param readBuffer plain-HTTP targets read into core's reused buffer (`server.tuning.readBuffer`). */
+  constructor(readonly name: string, readonly config: Readonly<UpstreamConfig>, readBuffer = true) {
     this.targets = config.targets.map((t) => {
       const url = new URL(t);
       const secure = url.protocol === 'https:' || url.protocol === 'wss:';
       // One agent per target keeps keep-alive accounting (and the open-socket gauge) exact.
       const made = createUpstreamAgent({
         busyMs: config.timeout, idleMs: config.keepAliveMs, maxSockets: config.maxSockets, maxFreeSockets: config.maxFreeSockets,
-        secure, rejectUnauthorized: !config.insecure,
+        secure, rejectUnauthorized: !config.insecure, readBuffer,
       });
       this.agents.push(made);
       return { url, agent: made.agent };
@@ -52,6 +53,6 @@ export class UpstreamPool {
 }
 
 /** Build every pool of a config. */
-export function createPools(upstreams: Readonly<Record<string, UpstreamConfig>>): Map<string, UpstreamPool> {
-  return new Map(Object.entries(upstreams).map(([name, cfg]) => [name, new UpstreamPool(name, cfg)]));
+export function createPools(upstreams: Readonly<Record<string, UpstreamConfig>>, readBuffer: boolean): Map<string, UpstreamPool> {
+  return new Map(Object.entries(upstreams).map(([name, cfg]) => [name, new UpstreamPool(name, cfg, readBuffer)]));
 }

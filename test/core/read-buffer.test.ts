@@ -3,7 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { ReadBufferAgent } from '../../core/upstream/read-buffer';
+import { ReadBufferAgent } from '../../core/tuning/read-buffer';
 
 /** Upstream sockets read into one shared buffer: whatever a caller keeps must still be intact later. */
 
@@ -94,4 +94,37 @@ t.test('bytes written to an idle pooled socket are handled as by Node\'s own age
   }
   const stock = await run(new http.Agent({ keepAlive: true }));
   t.same(await run(new ReadBufferAgent({ keepAlive: true })), stock, `same answers as http.Agent (${stock.join(', ')})`);
+});
+
+t.test('server.tuning.readBuffer: used on tested Node majors only, and can be switched off', async (t) => {
+  const { useReadBuffer } = await import('../../core/tuning/read-buffer');
+  const { Runtime } = await import('../../core/server/runtime');
+  const { validateConfig } = await import('../../core/config/load');
+  const { GatewayMetrics } = await import('../../core/observe/metrics');
+  const warnings: unknown[] = [];
+  const log = { warn: (o: unknown) => warnings.push(o) } as never;
+  const cases: { desc: string; requested: boolean; major: number; want: boolean }[] = [
+    { desc: 'on, Node 20 (tested)', requested: true, major: 20, want: true },
+    { desc: 'off, Node 20', requested: false, major: 20, want: false },
+    { desc: 'on, an untested major: the stock agent', requested: true, major: 99, want: false },
+    { desc: 'on, another untested major: no second warning', requested: true, major: 98, want: false },
+  ];
+  for (const c of cases) await t.test(c.desc, async (t) => t.equal(useReadBuffer(c.requested, log, c.major), c.want));
+  t.equal(warnings.length, 1, 'the untested major is warned about once per process');
+
+  const agents = async (readBuffer: boolean) => {
+    const loaded = validateConfig({ server: { tuning: { readBuffer } }, upstreams: { be: { targets: ['http://127.0.0.1:1'] } }, routes: [{ upstream: 'be' }] });
+    const { testLogger } = await import('../helpers/servers');
+    const { container } = await import('tsyringe');
+    const rt = await Runtime.create(loaded, { logger: testLogger(), metrics: new GatewayMetrics({ defaultMetrics: false }), container: container.createChildContainer(), clientIp: () => '' });
+    const agent = rt.pools.get('be')!.targets[0].agent;
+    const adHoc = rt.adHocPool('http://127.0.0.1:2').targets[0].agent;
+    await rt.dispose();
+    return [agent, adHoc];
+  };
+  for (const [on, want] of [[true, true], [false, false]] as const) {
+    t.test(`readBuffer: ${on}: declared and ad-hoc pools ${want ? 'read into the shared buffer' : 'use the stock agent'}`, async (t) => {
+      for (const agent of await agents(on)) t.equal(agent instanceof ReadBufferAgent, want);
+    });
+  }
 });

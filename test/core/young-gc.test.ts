@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
 import { generateCertificate } from '../../core';
-import { countBodyBytes, gcRequested, setGcEvery } from '../../core/upstream/young-gc';
+import { countBodyBytes, gcRequested, setGcEvery } from '../../core/tuning/young-gc';
 import { request, startBackend, startGateway } from '../helpers/servers';
 
 const MIB = 1024 * 1024;
@@ -78,7 +78,7 @@ async function peakArrayBuffers(t: Test, gcEveryMiB: number, total: number): Pro
     res.writeHead(200, { 'content-length': total });
     writeRepeated(res, total);
   });
-  const { gw, port } = await startGateway({ server: { gcEveryMiB }, upstreams: { be: { targets: [be.url] } }, routes: [{ match: { path: '/' }, upstream: 'be' }] });
+  const { gw, port } = await startGateway({ server: { tuning: { gcEveryMiB } }, upstreams: { be: { targets: [be.url] } }, routes: [{ match: { path: '/' }, upstream: 'be' }] });
   t.teardown(async () => { await gw.close(100); await be.close(); });
   return new Promise((resolve, reject) => {
     let peak = 0;
@@ -121,7 +121,7 @@ async function startSink(t: Test): Promise<string> {
  */
 async function uploadCollections(t: Test, gcEveryMiB: number, total: number): Promise<{ collections: number; bytes: number }> {
   const sink = await startSink(t);
-  const { gw, port } = await startGateway({ server: { gcEveryMiB }, upstreams: { be: { targets: [sink] } }, routes: [{ match: { path: '/' }, upstream: 'be' }] });
+  const { gw, port } = await startGateway({ server: { tuning: { gcEveryMiB } }, upstreams: { be: { targets: [sink] } }, routes: [{ match: { path: '/' }, upstream: 'be' }] });
   t.teardown(() => gw.close(100));
   const before = gcRequested();
   const answer = await new Promise<string>((resolve, reject) => {
@@ -169,7 +169,7 @@ t.test('an answer from an https upstream is counted too', async (t) => {
   const server = https.createServer({ cert: pair.cert, key: pair.key }, (_req, res) => res.end(body));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { gw, url } = await startGateway({
-    server: { gcEveryMiB: 1 },
+    server: { tuning: { gcEveryMiB: 1 } },
     upstreams: { tls: { targets: [`https://127.0.0.1:${(server.address() as net.AddressInfo).port}`], insecure: true } },
     routes: [{ match: { path: '/' }, upstream: 'tls' }],
   });
@@ -185,7 +185,7 @@ t.test('an answer from an https upstream is counted too', async (t) => {
 
 t.test('the collections are counted in /metrics', async (t) => {
   const be = await startBackend((_req, res) => res.end(Buffer.alloc(3 * MIB)));
-  const { gw, url } = await startGateway({ server: { gcEveryMiB: 1 }, upstreams: { be: { targets: [be.url] } }, routes: [{ match: { path: '/' }, upstream: 'be' }] });
+  const { gw, url } = await startGateway({ server: { tuning: { gcEveryMiB: 1 } }, upstreams: { be: { targets: [be.url] } }, routes: [{ match: { path: '/' }, upstream: 'be' }] });
   t.teardown(async () => { await gw.close(100); await be.close(); });
   const before = gcRequested();
   t.equal((await request(`${url}/x`)).status, 200);

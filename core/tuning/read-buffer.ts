@@ -1,5 +1,6 @@
 import http from 'node:http';
 import net from 'node:net';
+import type { Logger } from 'pino';
 import { countBodyBytes } from './young-gc';
 
 /** Bytes of one socket read: what libuv asks Node to allocate for each read otherwise. */
@@ -26,7 +27,7 @@ type UpstreamSocket = net.Socket & { parser?: unknown; _httpMessage?: http.Clien
  * after a 101 answer to that listener as a slice of the read buffer. Any other time (idle in
  * the pool, handed over after an upgrade) the socket is an ordinary stream, fed copies.
  * One thing stays a view: `rawPacket` on an HTTP parse error (debugging only).
- * Every read is counted towards `server.gcEveryMiB` (young-gc.ts), which frees those copies.
+ * Every read is counted towards `server.tuning.gcEveryMiB` (young-gc.ts), which frees those copies.
  */
 function onRead(this: UpstreamSocket, nread: number, buf: Buffer): boolean {
   countBodyBytes(nread);
@@ -48,6 +49,36 @@ function onRead(this: UpstreamSocket, nread: number, buf: Buffer): boolean {
 export class ReadBufferAgent extends http.Agent {
   /** Node's Agent calls this for each new socket (its default is `net.createConnection`, called the same way). */
   override createConnection(options: http.ClientRequestArgs, callback?: (err: Error | null, stream: net.Socket) => void): net.Socket {
-    return net.createConnection({ ...options, onread: { buffer: shared, callback: onRead } } as net.NetConnectOpts, callback as () => void);
+    const socket = net.createConnection({ ...options, onread: { buffer: shared, callback: onRead } } as net.NetConnectOpts, callback as () => void);
+    (socket as { [COUNTED]?: true })[COUNTED] = true;
+    return socket;
   }
+}
+
+const COUNTED = Symbol('gatehouse.readBuffer');
+
+/** Whether a socket's reads are counted towards gcEveryMiB already (it reads through {@link onRead}). */
+export function readsCounted(socket: unknown): boolean {
+  return (socket as { [COUNTED]?: true } | null)?.[COUNTED] === true;
+}
+
+/**
+ * Node majors the test suite has run the read buffer on: it relies on Node's HTTP client
+ * internals (`socket.parser`, `_httpMessage`), which a new major may change.
+ */
+const TESTED_NODE_MAJORS: readonly number[] = [20];
+let warned = false;
+
+/**
+ * Whether to use {@link ReadBufferAgent}: `server.tuning.readBuffer`, on a tested Node major.
+ * On another major the stock agent is used and a warning logged once per process.
+ */
+export function useReadBuffer(requested: boolean, log: Logger, major = Number(process.versions.node.split('.')[0])): boolean {
+  if (!requested) return false;
+  if (TESTED_NODE_MAJORS.includes(major)) return true;
+  if (!warned) {
+    warned = true;
+    log.warn({ node: process.version, tested: TESTED_NODE_MAJORS }, 'server.tuning.readBuffer: not tested on this Node major; upstream sockets use the stock agent');
+  }
+  return false;
 }

@@ -3,12 +3,10 @@ import vm from 'node:vm';
 
 const MIB = 1024 * 1024;
 
-/** Default of `server.gcEveryMiB` (core/config/schema.ts), until a config is applied. */
-const DEFAULT_GC_EVERY_MIB = 8;
-
 type GcFunction = (options: { type: 'minor' | 'major' }) => void;
 
-let every = DEFAULT_GC_EVERY_MIB * MIB;
+// Off until a config applies `server.tuning.gcEveryMiB` (its default lives in the schema).
+let every = 0;
 let sinceLast = 0;
 let collect: GcFunction | undefined;
 let requested = 0;
@@ -31,7 +29,7 @@ function gcFunction(): GcFunction {
 
 /**
  * Set how many MiB of relayed body lead to one young-generation collection
- * (`server.gcEveryMiB`; 0 turns it off). Process-wide: every gateway in the process shares
+ * (`server.tuning.gcEveryMiB`; 0 turns it off). Process-wide: every gateway in the process shares
  * the count, and the last config applied wins.
  */
 export function setGcEvery(mib: number): void {
