@@ -1,18 +1,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type GaugeConfiguration, type HistogramConfiguration } from 'prom-client';
 import { gcRequested } from '../tuning/young-gc';
 import { RequestStats, StatsHistogram } from './request-stats';
+import { pluginMetrics, type PluginMetrics } from './plugin-metrics';
+
+export type { PluginMetrics } from './plugin-metrics';
 import type { TaskMetrics } from '../plugin/tasks';
 
 type Named<T> = Omit<T, 'registers'>;
-
-/** Metric factory handed to a plugin; names get the plugin's prefix. */
-export interface PluginMetrics {
-  /** `gatehouse_<plugin>_` */
-  readonly prefix: string;
-  counter<L extends string>(cfg: Named<CounterConfiguration<L>>): Counter<L>;
-  gauge<L extends string>(cfg: Named<GaugeConfiguration<L>>): Gauge<L>;
-  histogram<L extends string>(cfg: Named<HistogramConfiguration<L>>): Histogram<L>;
-}
 
 /** Core metrics of one gateway, in a registry of its own (several gateways can share a process). */
 export class GatewayMetrics {
@@ -24,7 +18,7 @@ export class GatewayMetrics {
   readonly inflight: Gauge;
   readonly reloads: Counter<'result'>;
   /** Plugin calls that threw, rejected or timed out, by plugin name and hook. */
-  readonly pluginErrors: Counter<'plugin' | 'hook'>;
+  readonly pluginErrors: Counter<'plugin' | 'hook' | 'instance'>;
   /** Plugins' background tasks (scope.task). */
   readonly tasks: TaskMetrics;
   /** Requests being handled now (read by the in-flight gauge at scrape time). */
@@ -61,7 +55,7 @@ export class GatewayMetrics {
     this.inflight = new Gauge({ name: 'gatehouse_inflight_requests', help: 'Requests being handled now', registers, collect() { this.set(self.inflightNow); } });
     new Counter({ name: 'gatehouse_body_gc_total', help: 'Young-generation collections run after each server.tuning.gcEveryMiB of relayed body', registers, collect() { this.reset(); this.inc(gcRequested()); } });
     this.reloads = new Counter({ name: 'gatehouse_config_reloads_total', help: 'Config reloads by result', labelNames: ['result'], registers });
-    this.pluginErrors = new Counter({ name: 'gatehouse_plugin_errors_total', help: 'Plugin calls that failed (threw, rejected or timed out) by plugin and hook', labelNames: ['plugin', 'hook'], registers });
+    this.pluginErrors = new Counter({ name: 'gatehouse_plugin_errors_total', help: 'Plugin calls that failed (threw, rejected or timed out) by plugin, hook and plugin instance', labelNames: ['plugin', 'hook', 'instance'], registers });
     this.tasks = {
       running: new Gauge({ name: 'gatehouse_plugin_tasks_running', help: 'Background task runs under way, by plugin instance and task', labelNames: ['plugin', 'instance', 'task'], registers }),
       runs: new Counter({ name: 'gatehouse_plugin_task_runs_total', help: 'Background task runs that ended, by plugin instance, task and result (ok, failed)', labelNames: ['plugin', 'instance', 'task', 'result'], registers }),
@@ -74,16 +68,8 @@ export class GatewayMetrics {
     this.stats.record(route, method, status, upstream, seconds);
   }
 
-  /** A prefixed factory for one plugin; the same plugin asking twice gets the same metric. */
-  forPlugin(pluginName: string): PluginMetrics {
-    const prefix = `gatehouse_${pluginName.replace(/-/g, '_')}_`;
-    const registry = this.registry;
-    const reuse = <M>(name: string, make: () => M): M => (registry.getSingleMetric(prefix + name) as M | undefined) ?? make();
-    return {
-      prefix,
-      counter: (cfg) => reuse(cfg.name, () => new Counter({ ...cfg, name: prefix + cfg.name, registers: [registry] })),
-      gauge: (cfg) => reuse(cfg.name, () => new Gauge({ ...cfg, name: prefix + cfg.name, registers: [registry] })),
-      histogram: (cfg) => reuse(cfg.name, () => new Histogram({ ...cfg, name: prefix + cfg.name, registers: [registry] })),
-    };
+  /** A prefixed factory for one plugin instance (core/observe/plugin-metrics.ts). */
+  forPlugin(pluginName: string, instance: string): PluginMetrics {
+    return pluginMetrics(this.registry, pluginName, instance);
   }
 }

@@ -27,11 +27,11 @@ export function answerFailure(ctx: RequestContext, e: unknown): void {
  * it keeps its code and status and is not counted as a failure.
  */
 export class PluginGuard {
-  constructor(readonly log: Logger, private readonly errors: Counter<'plugin' | 'hook'>) {}
+  constructor(readonly log: Logger, private readonly errors: Counter<'plugin' | 'hook' | 'instance'>) {}
 
   /** Count a failure reported elsewhere (start and stop are logged by their callers). */
   count(p: LivePlugin, hook: PluginHook): void {
-    this.errors.inc({ plugin: p.name, hook });
+    this.errors.inc({ plugin: p.name, hook, instance: p.id });
   }
 
   /**
@@ -43,7 +43,7 @@ export class PluginGuard {
     if (cause instanceof GatehouseError) return cause;
     const e = pluginError('GH_ERR_PLUGIN_FAILED', p.name, cause, p.at);
     markReported(e);
-    this.errors.inc({ plugin: p.name, hook });
+    this.errors.inc({ plugin: p.name, hook, instance: p.id });
     this.log.error({ err: cause, code: e.code, plugin: p.name, at: p.at, hook, route }, e.message);
     return e;
   }

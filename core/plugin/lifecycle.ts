@@ -50,7 +50,7 @@ export async function instantiate(p: ResolvedPlugin, instanceId: string, deps: S
     name,
     instance: instanceId,
     logger: deps.logger.child({ plugin: name, instance: instanceId }),
-    metrics: deps.metrics.forPlugin(name),
+    metrics: deps.metrics.forPlugin(name, instanceId),
     container,
     configDir: deps.configDir,
     upstreams: deps.upstreams,

@@ -45,7 +45,7 @@ export interface TaskMetrics {
   readonly running: Gauge<'plugin' | 'instance' | 'task'>;
   readonly runs: Counter<'plugin' | 'instance' | 'task' | 'result'>;
   /** `gatehouse_plugin_errors_total`, hook `task`. */
-  readonly errors: Counter<'plugin' | 'hook'>;
+  readonly errors: Counter<'plugin' | 'hook' | 'instance'>;
 }
 
 /**
@@ -98,7 +98,7 @@ export class TaskRunner {
         failed = true;
         if (!signal.aborted) {
           this.metrics.runs.inc({ ...labels, result: 'failed' });
-          this.metrics.errors.inc({ plugin: t.plugin, hook: 'task' });
+          this.metrics.errors.inc({ plugin: t.plugin, hook: 'task', instance: t.instance });
           this.log.error({ err, plugin: t.plugin, instance: t.instance, task: t.name, retryInMs: backoff }, `task ${t.name} failed`);
         }
       } finally {

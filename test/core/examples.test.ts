@@ -79,7 +79,7 @@ t.test('custom plugin: the TypeScript plugin loaded by path changes requests and
   t.equal(JSON.parse(other.body).headers['x-request-id'], id, 'the upstream saw the same id');
 
   const metrics = await gw.metrics.registry.metrics();
-  t.match(metrics, /gatehouse_add_headers_responses_total\{route="api"\} 2/, 'the plugin counts under its own prefix');
+  t.match(metrics, /gatehouse_add_headers_responses_total\{route="api",instance="add-headers#1"\} 2/, 'the plugin counts under its own prefix');
 });
 
 t.test('custom plugin: override: false keeps headers already present', async (t) => {

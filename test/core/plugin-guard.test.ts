@@ -91,7 +91,7 @@ async function fixture(t: Test, probe: Record<string, unknown>) {
   t.teardown(async () => { await gw.close(100); await be.close(); });
   const port = gw.addresses.http!.port;
   const errorsTotal = async (hook: string) => {
-    const m = new RegExp(`^gatehouse_plugin_errors_total\\{plugin="guard-probe",hook="${hook}"\\} (\\d+)$`, 'm').exec(await gw.metrics.registry.metrics());
+    const m = new RegExp(`^gatehouse_plugin_errors_total\\{plugin="guard-probe",hook="${hook}",instance="guard-probe#2"\\} (\\d+)$`, 'm').exec(await gw.metrics.registry.metrics());
     return m ? Number(m[1]) : 0;
   };
   return { port, url: `http://127.0.0.1:${port}`, seen, lines, errorsTotal };

@@ -211,8 +211,8 @@ t.test("each plugin's metrics are registered under gatehouse_<snake_name>_", asy
   await request(`${url}/x`);
   await request(`${url}/y`);
   const text = await gw.metrics.registry.metrics();
-  t.match(text, /^gatehouse_rate_limiter_hits_total 2$/m, 'route plugin metric, prefixed and counted');
-  t.match(text, /^gatehouse_geo_ip_lookups_total 2$/m, 'global plugin metric, prefixed and counted');
+  t.match(text, /^gatehouse_rate_limiter_hits_total\{instance="rate-limiter#1"\} 2$/m, 'route plugin metric, prefixed, counted, labelled with its instance');
+  t.match(text, /^gatehouse_geo_ip_lookups_total\{instance="geo-ip#1"\} 2$/m, 'global plugin metric, prefixed, counted, labelled with its instance');
   t.notMatch(text, /^hits_total/m, 'never unprefixed');
 });
 

@@ -100,7 +100,7 @@ t.test('plugin admin endpoints', async (t) => {
       if (c.code) t.equal(JSON.parse(res.body).error.code, c.code);
     });
   }
-  t.match(await gw.metrics.registry.metrics(), /gatehouse_plugin_errors_total\{plugin="service-probe",hook="admin"\} 1/, 'the failing endpoint is counted once');
+  t.match(await gw.metrics.registry.metrics(), /gatehouse_plugin_errors_total\{plugin="service-probe",hook="admin",instance="service-probe#1"\} 1/, 'the failing endpoint is counted once');
   t.equal((await request(`${admin}/plugins/other%231/state`, { headers: auth })).status, 404, 'an instance that does not exist');
 });
 
@@ -132,7 +132,7 @@ t.test('tasks: a failing run is retried after a backoff, counted; a periodic one
       t.ok(runs >= c.runs[0] && runs <= c.runs[1], `${runs} runs in ${c.waitMs} ms`);
       const text = await gw.metrics.registry.metrics();
       t.match(text, c.metric);
-      if (c.options.failing) t.match(text, /gatehouse_plugin_errors_total\{plugin="service-probe",hook="task"\} 2/, 'failures counted as plugin errors');
+      if (c.options.failing) t.match(text, /gatehouse_plugin_errors_total\{plugin="service-probe",hook="task",instance="service-probe#1"\} 2/, 'failures counted as plugin errors');
     });
   }
 });

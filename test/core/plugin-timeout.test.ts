@@ -52,7 +52,7 @@ async function fixture(t: Test) {
   const configFile = join(dir, 'gatehouse.json');
   const write = (pluginTimeout: number, probes: Record<string, unknown>[]) => writeFileSync(configFile, JSON.stringify(config(pluginTimeout, probes)));
   const errorsTotal = async (gw: Gateway, hook: string) => {
-    const m = new RegExp(`^gatehouse_plugin_errors_total\\{plugin="slow-probe",hook="${hook}"\\} (\\d+)$`, 'm').exec(await gw.metrics.registry.metrics());
+    const m = new RegExp(`^gatehouse_plugin_errors_total\\{plugin="slow-probe",hook="${hook}",instance="slow-probe#\\d+"\\} (\\d+)$`, 'm').exec(await gw.metrics.registry.metrics());
     return m ? Number(m[1]) : 0;
   };
   return { config, configFile, write, errorsTotal };

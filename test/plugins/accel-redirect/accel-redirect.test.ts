@@ -120,8 +120,8 @@ t.test('accel-redirect: gatehouse follows X-Accel-Redirect like nginx', async (t
     const near = await request(`${url}/archivei_acceleration/1`);
     t.equal(near.body, 'app GET /archivei_acceleration/1', 'a path merely starting with the same letters is not internal');
     const text = await gw.metrics.registry.metrics();
-    t.match(text, /gatehouse_accel_redirect_internal_refused_total \d+/, 'refusals counted');
-    t.match(text, /gatehouse_accel_redirect_redirects_total\{location="\/archivei_accel\/"\} \d+/, 'redirects counted per location');
+    t.match(text, /gatehouse_accel_redirect_internal_refused_total\{instance="accel-redirect#1"\} \d+/, 'refusals counted');
+    t.match(text, /gatehouse_accel_redirect_redirects_total\{location="\/archivei_accel\/",instance="accel-redirect#1"\} \d+/, 'redirects counted per location');
   });
 });
 

@@ -182,8 +182,9 @@ t.test('hash-rewrite: cache and single flight', async (t) => {
 
   t.test('metrics', async (t) => {
     const text = await gw.metrics.registry.metrics();
-    for (const name of ['lookups_total{result="found"}', 'lookups_total{result="not_found"}', 'lookups_total{result="error"}', 'cache_hits_total', 'cache_misses_total', 'metadata_duration_seconds_bucket', 'streamed_bytes_total']) {
-      t.match(text, `gatehouse_hash_rewrite_${name}`, name);
+    // One series per plugin instance (the routes above declare several).
+    for (const name of ['lookups_total{result="found",instance="hash-rewrite#\\d+"}', 'lookups_total{result="not_found",instance="hash-rewrite#\\d+"}', 'lookups_total{result="error",instance="hash-rewrite#\\d+"}', 'cache_hits_total', 'cache_misses_total', 'metadata_duration_seconds_bucket', 'streamed_bytes_total']) {
+      t.match(text, new RegExp(`gatehouse_hash_rewrite_${name.replace(/[{}]/g, '\\$&')}`), name);
     }
   });
 });

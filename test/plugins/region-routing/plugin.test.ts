@@ -49,9 +49,9 @@ t.test('respond mode over a regionData.cfg in the original format', async (t) =>
   t.match(JSON.parse(json.body), { region: 'us-west-2' }, 'Accept: application/json gets JSON');
 
   const metrics = await gw.metrics.registry.metrics();
-  t.match(metrics, /gatehouse_region_routing_requests_total\{region="us-west-2",source="hint"\} \d+/, 'counted by region and source (hint)');
-  t.match(metrics, /gatehouse_region_routing_requests_total\{region="us-west-2",source="ip"\} \d+/, 'counted by source (ip)');
-  t.match(metrics, /gatehouse_region_routing_requests_total\{region="none",source="none"\} \d+/, 'counted by source (none)');
+  t.match(metrics, /gatehouse_region_routing_requests_total\{region="us-west-2",source="hint",instance="region-routing#1"\} \d+/, 'counted by region and source (hint)');
+  t.match(metrics, /gatehouse_region_routing_requests_total\{region="us-west-2",source="ip",instance="region-routing#1"\} \d+/, 'counted by source (ip)');
+  t.match(metrics, /gatehouse_region_routing_requests_total\{region="none",source="none",instance="region-routing#1"\} \d+/, 'counted by source (none)');
 });
 
 t.test('X-Forwarded-For is ignored from an untrusted peer', async (t) => {
@@ -126,7 +126,7 @@ t.test('watch: a changed file is picked up; a bad one keeps the old table', asyn
   writeFileSync(file, section('third', 'not-a-cidr'));
   await new Promise((r) => setTimeout(r, 1500));
   t.match((await request(`${url}/regionInfo`)).body, 'region="second"', 'a bad file keeps the old table');
-  t.match(await gw.metrics.registry.metrics(), /gatehouse_region_routing_file_reloads_total\{result="failed"\} [1-9]/, 'the rejection is counted');
+  t.match(await gw.metrics.registry.metrics(), /gatehouse_region_routing_file_reloads_total\{result="failed",instance="region-routing#1"\} [1-9]/, 'the rejection is counted');
 });
 
 t.test('HTTPS with a certificate from gatehouse cert, as the original deployment ran', async (t) => {
