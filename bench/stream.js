@@ -97,7 +97,10 @@ if (opt('role') === 'backend') {
   server.listen(0, '127.0.0.1', () => process.send({ type: 'ready', port: server.address().port }));
   process.on('message', (msg) => {
     if (msg.type === 'calls') process.send({ type: 'calls', n: metadataCalls });
-    if (msg.type === 'stop') server.close(() => process.exit(0)) && server.closeAllConnections();
+    if (msg.type === 'stop') {
+      server.close(() => process.exit(0));
+      server.closeAllConnections();
+    }
   });
   return;
 }

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type GaugeConfiguration, type HistogramConfiguration } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { gcRequested } from '../tuning/young-gc';
 import { RequestStats, StatsHistogram } from './request-stats';
 import { pluginMetrics, type PluginMetrics } from './plugin-metrics';
@@ -6,7 +6,6 @@ import { pluginMetrics, type PluginMetrics } from './plugin-metrics';
 export type { PluginMetrics } from './plugin-metrics';
 import type { TaskMetrics } from '../plugin/tasks';
 
-type Named<T> = Omit<T, 'registers'>;
 
 /** Core metrics of one gateway, in a registry of its own (several gateways can share a process). */
 export class GatewayMetrics {
@@ -51,6 +50,8 @@ export class GatewayMetrics {
         for (const [upstream, n] of read()) this.set({ upstream }, n);
       },
     });
+    // prom-client calls collect() with the metric as `this`; the gateway's count is read through `self`.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     this.inflight = new Gauge({ name: 'gatehouse_inflight_requests', help: 'Requests being handled now', registers, collect() { this.set(self.inflightNow); } });
     new Counter({ name: 'gatehouse_body_gc_total', help: 'Young-generation collections run after each server.tuning.gcEveryMiB of relayed body', registers, collect() { this.reset(); this.inc(gcRequested()); } });

@@ -1,5 +1,4 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import { ERRORS, GatehouseError } from '../errors';
 import { answerFailure } from '../plugin/guard';
