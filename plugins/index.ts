@@ -1,4 +1,4 @@
-import type { PluginDefinition } from '../core/plugin/contract';
+import type { PluginDefinition } from '../core/plugin-api';
 import respond from './respond';
 import hashRewrite from './hash-rewrite';
 import accelRedirect from './accel-redirect';

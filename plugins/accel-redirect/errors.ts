@@ -1,4 +1,4 @@
-import { defineErrors } from '../../core/plugin/errors';
+import { defineErrors } from '../../core/plugin-api';
 
 /** accel-redirect's errors, `GH_ERR_ACCEL_REDIRECT_<WHAT>`. */
 export const errors = defineErrors('accel-redirect', {

@@ -1,7 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { GatehouseError } from '../../core/errors';
-import { definePlugin } from '../../core/plugin/contract';
-import type { Context } from '../../core/pipeline/context';
+import { GatehouseError, definePlugin, type Context } from '../../core/plugin-api';
 import { Locations } from './locations';
 import { errors } from './errors';
 import { schema, type AccelRedirectOptions } from './schema';

@@ -1,4 +1,4 @@
-import type { JsonSchema } from '../../core/plugin/contract';
+import type { JsonSchema } from '../../core/plugin-api';
 
 /** One internal location: where paths under its prefix are fetched from. */
 export interface LocationOptions {

@@ -1,4 +1,4 @@
-import { defineErrors } from '../../core/plugin/errors';
+import { defineErrors } from '../../core/plugin-api';
 
 /** hash-rewrite's errors, `GH_ERR_HASH_REWRITE_<WHAT>`. */
 export const errors = defineErrors('hash-rewrite', {

@@ -1,7 +1,5 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import { GatehouseError } from '../../core/errors';
-import { definePlugin } from '../../core/plugin/contract';
-import type { Context } from '../../core/pipeline/context';
+import { GatehouseError, definePlugin, type Context } from '../../core/plugin-api';
 import { contentDisposition } from './disposition';
 import { FileLookup, type FileRecord } from './lookup';
 import { checkHash, compilePattern } from './pattern';

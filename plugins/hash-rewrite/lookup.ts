@@ -1,8 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { LRUCache } from 'lru-cache';
-import { GatehouseError } from '../../core/errors';
-import type { PluginMetrics } from '../../core/observe/metrics';
+import { GatehouseError, type PluginMetrics } from '../../core/plugin-api';
 import { errors } from './errors';
 
 /** The parts of a metadata file record that the plugin uses. */

@@ -1,4 +1,4 @@
-import { GatehouseError } from '../../core/errors';
+import { GatehouseError } from '../../core/plugin-api';
 import { HASH_LENGTHS } from './schema';
 
 /** Where the two placeholders are in a compiled path pattern. */

@@ -1,4 +1,4 @@
-import { MAX_DURATION_MS, type JsonSchema } from '../../core/plugin/contract';
+import { MAX_DURATION_MS, type JsonSchema } from '../../core/plugin-api';
 
 /** Hex digest length of every hash type the plugin knows (hashlib names, as Pacifica stores them). */
 export const HASH_LENGTHS: Readonly<Record<string, number>> = Object.freeze({

@@ -1,8 +1,6 @@
 import { readFileSync, stat, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { definePlugin } from '../../core/plugin/contract';
-import { GatehouseError } from '../../core/errors';
-import type { Context } from '../../core/pipeline/context';
+import { GatehouseError, definePlugin, type Context } from '../../core/plugin-api';
 import { schema, type RegionRoutingOptions } from './options';
 import { buildRegionNameMap, buildRegionTable, findRegionByHint, normalizeRegions, parseRegionFile, type Region } from './regions';
 import { renderRegionJson, renderRegionXml } from './xml';

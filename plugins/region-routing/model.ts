@@ -4,7 +4,7 @@
  * `regions.ts` is the public entry point and re-exports what callers need from here.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { PrefixTable, PrefixTableError, parseCidr } from '../../core/net/prefix-table';
+import { PrefixTable, PrefixTableError, parseCidr } from '../../core/plugin-api';
 
 /** One update server of a region. At least one of `ip` and `ipv6` is set. */
 export interface RegionServer {

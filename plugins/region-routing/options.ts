@@ -1,4 +1,4 @@
-import type { JsonSchema } from '../../core/plugin/contract';
+import type { JsonSchema } from '../../core/plugin-api';
 import type { RegionsOptions } from './regions';
 import { regionsOptionsSchema } from './schema';
 

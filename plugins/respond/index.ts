@@ -1,4 +1,4 @@
-import { definePlugin } from '../../core/plugin/contract';
+import { definePlugin } from '../../core/plugin-api';
 import { schema, type RespondOptions } from './schema';
 
 /**

@@ -1,4 +1,4 @@
-import type { JsonSchema } from '../../core/plugin/contract';
+import type { JsonSchema } from '../../core/plugin-api';
 
 /** Options of the `respond` plugin. */
 export interface RespondOptions {

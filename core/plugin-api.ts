@@ -1,0 +1,16 @@
+/**
+ * The plugin API: everything a plugin, built-in or custom, may import from core. Built-in
+ * plugins import only this module (a test enforces it), so core's insides can change without
+ * touching them; custom plugins get the same through the package (`import … from 'gatehouse'`).
+ * @packageDocumentation
+ */
+export { definePlugin, MAX_DURATION_MS, type PluginDefinition, type PluginInstance, type PluginScope, type JsonSchema } from './plugin/contract';
+export { defineErrors, type ErrorDefinition, type PluginErrors } from './plugin/errors';
+export type { TaskOptions } from './plugin/tasks';
+export type { AdminRoute, AdminRequest, AdminMethod } from './server/admin-router';
+export type { Context, Middleware, ForwardOptions } from './pipeline/context';
+export { stateKey, type StateKey } from './pipeline/state';
+export type { ReadBodyOptions } from './pipeline/body';
+export type { PluginMetrics } from './observe/plugin-metrics';
+export { GatehouseError, ERRORS, type ErrorCode, type PluginErrorCode } from './errors';
+export { PrefixTable, PrefixTableError, buildPrefixTable, parseCidr, type ParsedCidr, type PrefixTableErrorCode } from './net/prefix-table';
