@@ -1,6 +1,7 @@
 import type { JsonSchema } from '../../core/plugin/contract';
 import type { RegionsOptions } from './regions';
 import { regionsOptionsSchema } from './schema';
+import { anyCase, FRAMING_HEADERS, HEADER_NAME_PATTERN } from '../../core/plugin/header-syntax';
 
 /** Options of the `region-routing` plugin, after validation and defaults. */
 export interface RegionRoutingOptions {
@@ -37,6 +38,10 @@ export const schema: JsonSchema = {
       description: 'route mode: region name → upstream name (every region needs one). Default: {}.',
     },
     fallback: { type: 'string', description: 'route mode: upstream for requests that match no region. Default: none (404).' },
-    header: { type: 'string', default: 'x-gatehouse-region', description: 'route mode: request header carrying the region name upstream. Default: x-gatehouse-region.' },
+    header: {
+      type: 'string', default: 'x-gatehouse-region', pattern: HEADER_NAME_PATTERN, not: { pattern: anyCase([...FRAMING_HEADERS, 'host']) },
+      errorMessage: `a header name is a token (letters, digits, !#$%&'*+.^_\`|~-), and not host or one of ${FRAMING_HEADERS.join(', ')}`,
+      description: 'route mode: request header carrying the region name upstream. Default: x-gatehouse-region.',
+    },
   },
 };
