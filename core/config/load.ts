@@ -50,6 +50,7 @@ export async function loadConfig(file?: string, options: { cwd?: string; env?: N
     if (cause instanceof GatehouseError) throw cause;
     const err = cause as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') throw new GatehouseError('GH_ERR_CONFIG_NOT_FOUND', `config file ${resolve(cwd, file ?? '')} does not exist`, { cause });
+    if (err.code === 'EISDIR') throw new GatehouseError('GH_ERR_CONFIG_NOT_FOUND', `${resolve(cwd, file ?? '')} is a directory; pass -c with the config file itself`, { cause });
     throw new GatehouseError('GH_ERR_CONFIG_PARSE', `${file}: ${err.message}`, { cause });
   }
   if (!found || found.isEmpty) {

@@ -31,7 +31,7 @@ export function plainDataProblems(root: unknown): PlainProblem[] {
   const problems: PlainProblem[] = [];
   if (root === undefined) return problems; // reported by the schema as a missing config
   if (typeof root === 'function') {
-    return [{ path: [], message: 'found a function, expected the config object (a .js config exports the object itself: module.exports = { routes: [...] })'}];
+    return [{ path: [], message: 'found a function, expected the config object (a JavaScript config exports the object itself: module.exports = { routes: [...] }, or export default { ... })'}];
   }
   // Depth-first with an explicit stack; `ancestors` holds the objects on the current path.
   type Frame = { value: unknown; path: (string | number)[]; exit?: boolean };
