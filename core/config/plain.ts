@@ -67,7 +67,15 @@ export function plainDataProblems(root: unknown): PlainProblem[] {
     }
     ancestors.set(value, path);
     stack.push({ value, path, exit: true });
-    const entries: [string | number, unknown][] = isArray ? (value as unknown[]).map((v, i) => [i, v]) : Object.entries(value);
+    // Indexed by hand: Array.prototype.map on an array whose own `constructor` was replaced
+    // (possible in a .js config) throws from its species lookup.
+    const entries: [string | number, unknown][] = [];
+    if (isArray) {
+      const list = value as unknown[];
+      for (let i = 0; i < list.length; i++) entries.push([i, list[i]]);
+      const extra = Object.keys(list).filter((k) => !/^\d+$/.test(k));
+      if (extra.length) problems.push({ path, message: `found an array with extra properties (${extra.slice(0, 3).map((k) => JSON.stringify(k)).join(', ')}), ${EXPECTED}` });
+    } else entries.push(...Object.entries(value));
     for (let i = entries.length - 1; i >= 0; i--) stack.push({ value: entries[i][1], path: [...path, entries[i][0]] });
   }
   return problems;

@@ -24,7 +24,9 @@ export function parseWithPositions(file: string, text = readFileSync(file, 'utf8
       const msg = /Maximum call stack size exceeded/.test(e.message) ? 'nested too deeply to parse' : e.message.split('\n')[0];
       return `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${msg}`;
     });
-    throw new GatehouseError('GH_ERR_CONFIG_PARSE', msgs.join('\n'), { details: msgs });
+    // One message: a single error on its line; several under a summary, indented like GH_ERR_CONFIG_INVALID's.
+    const text = msgs.length === 1 ? msgs[0] : `${file}: ${doc.errors.length} parse error(s)${doc.errors.length > msgs.length ? `, the first ${msgs.length}` : ''}:\n  ${msgs.join('\n  ')}`;
+    throw new GatehouseError('GH_ERR_CONFIG_PARSE', text, { details: msgs });
   }
   const at = (offset: number): string => {
     const p = lineCounter.linePos(offset);

@@ -30,11 +30,12 @@ export function buildIfStale(): void {
 
 /**
  * Run the CLI to its end; a run still going after `ms` is killed (SIGKILL) and reported with
- * its signal, so a command that should have failed cannot hang the test.
+ * its signal, so a command that should have failed cannot hang the test. `env` replaces the
+ * environment (default: this process's, without tap's and ts-node's variables).
  */
-export function runCli(args: string[], opts: { cwd?: string; ms?: number; uid?: number } = {}): Promise<CliResult> {
+export function runCli(args: string[], opts: { cwd?: string; ms?: number; uid?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   const started = Date.now();
-  const spawnOpts: SpawnOptions = { cwd: opts.cwd ?? ROOT, env: childEnv() };
+  const spawnOpts: SpawnOptions = { cwd: opts.cwd ?? ROOT, env: opts.env ?? childEnv() };
   let child;
   if (opts.uid === undefined) child = spawn(process.execPath, [BIN, ...args], spawnOpts);
   else {
