@@ -100,10 +100,21 @@ export async function main(argv: string[], out: Out = console): Promise<number> 
         return await start(args.config);
     }
   } catch (err) {
-    out.error(err instanceof GatehouseError ? `${err.code}: ${err.message}` : String((err as Error)?.stack ?? err));
+    out.error(describeFailure(err));
     return 1;
   }
   return 1;
+}
+
+/**
+ * One message for an operator, never a stack trace: a catalogued error as `CODE: message`;
+ * anything else is a gatehouse bug, reported as GH_ERR_INTERNAL with the place it was thrown.
+ */
+export function describeFailure(err: unknown): string {
+  if (err instanceof GatehouseError) return `${err.code}: ${err.message}`;
+  const e = err instanceof Error ? err : new Error(String(err));
+  const at = e.stack?.split('\n').find((l) => /^\s+at /.test(l))?.trim();
+  return `GH_ERR_INTERNAL: unexpected ${e.name}: ${e.message}${at ? ` (${at}; please report it)` : ''}`;
 }
 
 async function cert(args: { host?: string; 'san-ip'?: string[]; 'san-dns'?: string[]; days?: string; out?: string }, out: Out): Promise<number> {
@@ -112,8 +123,8 @@ async function cert(args: { host?: string; 'san-ip'?: string[]; 'san-dns'?: stri
     return 1;
   }
   const days = args.days === undefined ? 3650 : Number(args.days);
-  if (!Number.isInteger(days) || days < 1) {
-    out.error(`gatehouse cert: --days must be a positive whole number, got ${args.days}`);
+  if (!Number.isInteger(days) || days < 1 || days > 36500) {
+    out.error(`gatehouse cert: --days must be a whole number from 1 to 36500 (100 years), got ${args.days}`);
     return 1;
   }
   const pair = await generateCertificate({ host: args.host, sanIps: args['san-ip'], sanDns: args['san-dns'], days });

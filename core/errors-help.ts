@@ -9,6 +9,8 @@ export const ERROR_HELP: Record<ErrorCode, string> = {
   GH_ERR_CONFIG_PARSE: 'The config file is not valid YAML/JSON, or a JS/TS config threw while loading. The message names the file and the parser\'s complaint.',
   GH_ERR_CONFIG_ENV: 'A `${VAR}` without a default names an unset environment variable. Set it, or write `${VAR:-default}`.',
   GH_ERR_CONFIG_INVALID: 'The config breaks core\'s schema or a plugin\'s, or a cross-field rule. Every problem is listed with file, line:column and JSON path; `gatehouse validate` prints the same list.',
+  GH_ERR_LISTEN: 'A listener (http, https or admin) could not be opened: the port is in use, the address is not on this machine, or the host does not resolve. The message names the listener, the address and the system\'s reason; free the port or change the config.',
+  GH_ERR_TLS: 'The https listener\'s certificate or key cannot be used: a file is missing, unreadable, not PEM, or the key does not match the certificate (or a selfSigned directory cannot be written). The message names the file.',
   GH_ERR_PLUGIN_NOT_FOUND: 'A plugin key is neither a built-in name, nor a file next to the config, nor an installed package. Check the spelling (the closest name is suggested) or install it.',
   GH_ERR_PLUGIN_LOAD: 'A plugin\'s module or its `create` threw. The message names the plugin and its declaration path; fix the options or the plugin.',
   GH_ERR_PLUGIN_START: 'A plugin\'s `start` failed (a file it opens, a service it connects to). Nothing was left running; fix the cause and start again.',

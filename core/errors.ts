@@ -9,6 +9,8 @@ export const ERRORS = {
   GH_ERR_CONFIG_PARSE: { status: 500, message: 'Configuration file cannot be parsed' },
   GH_ERR_CONFIG_ENV: { status: 500, message: 'Configuration references an unset environment variable' },
   GH_ERR_CONFIG_INVALID: { status: 500, message: 'Configuration is invalid' },
+  GH_ERR_LISTEN: { status: 500, message: 'A listener could not be opened' },
+  GH_ERR_TLS: { status: 500, message: 'The TLS certificate or key cannot be used' },
   GH_ERR_PLUGIN_NOT_FOUND: { status: 500, message: 'Plugin cannot be found' },
   GH_ERR_PLUGIN_LOAD: { status: 500, message: 'Plugin failed to load' },
   GH_ERR_PLUGIN_START: { status: 500, message: 'Plugin failed to start' },

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 export { definePlugin, MAX_DURATION_MS, type PluginDefinition, type PluginInstance, type PluginScope, type JsonSchema } from './plugin/contract';
+export { anyCase, FRAMING_HEADERS, HEADER_NAME_PATTERN, HEADER_VALUE_PATTERN } from './plugin/header-syntax';
 export { defineErrors, type ErrorDefinition, type PluginErrors } from './plugin/errors';
 export type { TaskOptions } from './plugin/tasks';
 export type { AdminRoute, AdminRequest, AdminMethod } from './server/admin-router';

@@ -1,11 +1,11 @@
 import { dirname, resolve } from 'node:path';
-import { isIP } from 'node:net';
 import { GatehouseError } from '../errors';
-import { ipCidr } from '../net/ip';
 import type { PluginDefinition } from '../plugin/contract';
 import { resolvePlugin } from '../plugin/loader';
+import { crossCheck } from './checks';
 import { findConfig, firstSearchPlaces } from './find';
 import { interpolateAll, missingError } from './interpolate';
+import { plainDataProblems } from './plain';
 import { coreSchema } from './schema';
 import type { ConfigSource } from './source';
 import type { GatehouseConfig, PluginDeclaration } from './types';
@@ -50,6 +50,7 @@ export async function loadConfig(file?: string, options: { cwd?: string; env?: N
     if (cause instanceof GatehouseError) throw cause;
     const err = cause as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') throw new GatehouseError('GH_ERR_CONFIG_NOT_FOUND', `config file ${resolve(cwd, file ?? '')} does not exist`, { cause });
+    if (err.code === 'EISDIR') throw new GatehouseError('GH_ERR_CONFIG_NOT_FOUND', `${resolve(cwd, file ?? '')} is a directory; pass -c with the config file itself`, { cause });
     throw new GatehouseError('GH_ERR_CONFIG_PARSE', `${file}: ${err.message}`, { cause });
   }
   if (!found || found.isEmpty) {
@@ -63,6 +64,12 @@ export function validateConfig(raw: unknown, ctx: { file?: string; source?: Conf
   const file = ctx.file ?? '<inline>';
   const dir = ctx.file ? dirname(ctx.file) : process.cwd();
   const source = ctx.source;
+  // Everything below walks the value recursively and clones it: it must be a tree of JSON data.
+  const notPlain = plainDataProblems(raw);
+  if (notPlain.length) {
+    const lines = notPlain.map((p) => formatAt(source, p.path, p.message));
+    throw new GatehouseError('GH_ERR_CONFIG_INVALID', `${file}: ${lines.length} error(s):\n  ${lines.join('\n  ')}`, { details: lines });
+  }
   // Unset variables are reported with the file and line:column of each placeholder, together
   // with every other error; the empty value each one leaves gets no second error.
   const interpolated = interpolateAll(raw, ctx.env ?? process.env, (path, message) => formatAt(source, path, message));
@@ -107,9 +114,10 @@ export function validateConfig(raw: unknown, ctx: { file?: string; source?: Conf
     return out;
   };
 
-  const globalPlugins = resolveList(config.plugins, ['plugins']);
-  const routePlugins = (Array.isArray(config.routes) ? config.routes : []).map((r, i) => resolveList(r?.plugins, ['routes', i, 'plugins']));
-  crossCheck(config, source, errors);
+  const top = (config && typeof config === 'object' ? config : {}) as Partial<GatehouseConfig>;
+  const globalPlugins = resolveList(top.plugins, ['plugins']);
+  const routePlugins = (Array.isArray(top.routes) ? top.routes : []).map((r, i) => resolveList(r?.plugins, ['routes', i, 'plugins']));
+  crossCheck(config, source, errors, dir);
 
   if (errors.length === missing.length && missing.length) throw missingError(missing);
   if (errors.length) {
@@ -117,36 +125,6 @@ export function validateConfig(raw: unknown, ctx: { file?: string; source?: Conf
   }
   if (!config.server.http && !config.server.https) config.server.http = { port: 8080, host: '0.0.0.0', redirectToHttps: false };
   return Object.freeze({ file, dir, config: deepFreeze(config), globalPlugins, routePlugins });
-}
-
-/** Rules JSON Schema cannot express: references between sections, CIDRs, TLS sources. */
-function crossCheck(config: GatehouseConfig, source: ConfigSource | undefined, errors: string[]): void {
-  const upstreams = config.upstreams && typeof config.upstreams === 'object' ? Object.keys(config.upstreams) : [];
-  (Array.isArray(config.routes) ? config.routes : []).forEach((r, i) => {
-    if (!r || typeof r !== 'object') return;
-    if (r.upstream !== undefined && !upstreams.includes(r.upstream)) {
-      const hint = upstreams.length ? `; declared upstreams: ${upstreams.join(', ')}` : '; no upstreams are declared';
-      errors.push(formatAt(source, ['routes', i, 'upstream'], `unknown upstream "${r.upstream}"${hint}`));
-    }
-    if (r.upstream === undefined && !(Array.isArray(r.plugins) && r.plugins.length) && !(Array.isArray(config.plugins) && config.plugins.length)) {
-      errors.push(formatAt(source, ['routes', i], 'a route needs an upstream or at least one plugin to answer'));
-    }
-    const m = r.match ?? {};
-    const kinds = ['path', 'pathExact', 'pathRegex'].filter((k) => (m as Record<string, unknown>)[k] !== undefined);
-    if (kinds.length > 1) errors.push(formatAt(source, ['routes', i, 'match'], `use only one of path, pathExact, pathRegex (found ${kinds.join(', ')})`));
-  });
-  (config.server?.trustProxy ?? []).forEach((c, i) => {
-    if (typeof c === 'string' && !isIP(c) && !ipCidr().isValidCIDR(c)) {
-      errors.push(formatAt(source, ['server', 'trustProxy', i], `found ${JSON.stringify(c)}, expected an IP address or CIDR such as 10.0.0.0/8`));
-    }
-  });
-  const https = config.server?.https;
-  if (https && !https.selfSigned && !(https.cert && https.key)) {
-    errors.push(formatAt(source, ['server', 'https'], 'https needs cert and key files, or selfSigned: {}'));
-  }
-  if (https && https.selfSigned && (https.cert || https.key)) {
-    errors.push(formatAt(source, ['server', 'https'], 'use either cert/key or selfSigned, not both'));
-  }
 }
 
 /** Freeze an object graph so that validated options can never change under a plugin. */

@@ -54,7 +54,7 @@ export const coreSchema: JsonSchema = {
               properties: {
                 hosts: { type: 'array', items: { type: 'string' }, minItems: 1, default: ['localhost', '127.0.0.1'], description: 'Common name (first) and subject alternative names. Default: [localhost, 127.0.0.1].' },
                 dir: { type: 'string', default: './data/tls', description: 'Where the certificate is kept. Default: ./data/tls.' },
-                days: { type: 'integer', minimum: 1, default: 3650, description: 'Validity in days. Default: 3650.' },
+                days: { type: 'integer', minimum: 1, maximum: 36500, default: 3650, description: 'Validity in days, at most 36500 (100 years; beyond, the certificate dates overflow). Default: 3650.' },
               },
             },
           },
@@ -126,7 +126,10 @@ export const coreSchema: JsonSchema = {
       additionalProperties: {
         type: 'object', additionalProperties: false, required: ['targets'],
         properties: {
-          targets: { type: 'array', minItems: 1, items: { type: 'string', format: 'uri', pattern: '^(http|https|ws|wss)://' }, description: 'Base URLs, used round robin.' },
+          targets: {
+            type: 'array', minItems: 1, description: 'Base URLs, used round robin.',
+            items: { type: 'string', format: 'uri', pattern: '^(http|https|ws|wss)://', errorMessage: 'expected an http(s) or ws(s) URL such as http://127.0.0.1:3000 (port 1-65535)' },
+          },
           timeout: timeoutMs('Idle time on the upstream socket before a 504.', 60000),
           maxSockets: { type: 'integer', minimum: 1, default: 256, description: 'Connections per target. Default: 256.' },
           maxFreeSockets: { type: 'integer', minimum: 0, default: 64, description: 'Idle keep-alive connections kept per target. Default: 64.' },

@@ -9,6 +9,9 @@ export interface ConfigSource {
   locate(path: readonly (string | number)[], key?: string): string | undefined;
 }
 
+/** yaml's limit on alias expansion (its own default): `count of alias uses × size of what each names`. */
+const MAX_ALIAS_COUNT = 100;
+
 /** Parse YAML or JSON (a YAML subset) keeping positions for error messages. */
 export function parseWithPositions(file: string, text = readFileSync(file, 'utf8')): { value: unknown; source: ConfigSource } {
   const lineCounter = new LineCounter();
@@ -17,16 +20,30 @@ export function parseWithPositions(file: string, text = readFileSync(file, 'utf8
     // The first few errors are the useful ones; later ones usually cascade from them.
     const msgs = doc.errors.slice(0, 5).map((e) => {
       const pos = e.linePos?.[0];
-      return `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`;
+      // yaml turns its own stack overflow on deeply nested flow collections into a parse error.
+      const msg = /Maximum call stack size exceeded/.test(e.message) ? 'nested too deeply to parse' : e.message.split('\n')[0];
+      return `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${msg}`;
     });
-    throw new GatehouseError('GH_ERR_CONFIG_PARSE', msgs.join('\n'), { details: msgs });
+    // One message: a single error on its line; several under a summary, indented like GH_ERR_CONFIG_INVALID's.
+    const text = msgs.length === 1 ? msgs[0] : `${file}: ${doc.errors.length} parse error(s)${doc.errors.length > msgs.length ? `, the first ${msgs.length}` : ''}:\n  ${msgs.join('\n  ')}`;
+    throw new GatehouseError('GH_ERR_CONFIG_PARSE', text, { details: msgs });
   }
   const at = (offset: number): string => {
     const p = lineCounter.linePos(offset);
     return `${p.line}:${p.col}`;
   };
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (cause) {
+    // yaml throws a ReferenceError when aliases expand past maxAliasCount (a "billion laughs" file).
+    const why = cause instanceof ReferenceError && /alias/i.test(cause.message)
+      ? `YAML aliases expand past ${MAX_ALIAS_COUNT} copies (an alias bomb?); write the values out instead`
+      : (cause as Error).message;
+    throw new GatehouseError('GH_ERR_CONFIG_PARSE', `${file}: ${why}`, { cause });
+  }
   return {
-    value: doc.toJS({ maxAliasCount: 100 }),
+    value,
     source: {
       file,
       locate(path, key) {

@@ -1,5 +1,6 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { fullFormats } from 'ajv-formats/dist/formats';
 import { closest } from 'fastest-levenshtein';
 import type { JsonSchema } from '../plugin/contract';
 import type { ConfigSource } from './source';
@@ -10,13 +11,17 @@ import type { ConfigSource } from './source';
  * once a config is loaded the compiled validators (and the code ajv generated for them) are
  * garbage; a reload compiles afresh. `useDefaults` fills in documented defaults; `verbose`
  * keeps the schema beside each error so that messages can list what was expected.
+ * `strictNumbers` refuses Infinity and NaN (YAML's `.inf`, `.nan`, `1e400`) where a number goes.
  * `code.optimize: false` skips ajv's optimisation passes over the generated code: each validator
  * runs once per load, and the garbage of those passes was enough for V8 to double its young
  * generation at start-up (heap committed after start 29.5 → 20 MiB; bench/README.md).
  */
 export function createValidators(): (schema: JsonSchema) => ValidateFunction {
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: false, allowUnionTypes: true, code: { optimize: false } });
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: false, allowUnionTypes: true, strictNumbers: true, code: { optimize: false } });
   addFormats(ajv);
+  // RFC 3986 syntax alone accepts `http://127.0.0.1:99999`, which Node's URL (and so every
+  // connection) refuses: a `uri` must also parse as a WHATWG URL.
+  ajv.addFormat('uri', (s: string) => (fullFormats.uri as (v: string) => boolean)(s) && URL.canParse(s));
   const compiled = new Map<object, ValidateFunction>();
   return (schema) => {
     let v = compiled.get(schema);
@@ -43,6 +48,8 @@ export function pointerToPath(pointer: string): (string | number)[] {
 }
 
 const show = (v: unknown): string => {
+  // JSON has no Infinity or NaN (YAML's .inf, .nan, 1e400): JSON.stringify would say null.
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
   const s = JSON.stringify(v);
   if (s === undefined) return String(v);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
@@ -51,6 +58,12 @@ const show = (v: unknown): string => {
 /** Human message for one ajv error: what was found, what was expected. */
 function describe(e: ErrorObject): { message: string; key?: string } {
   const p = e.params as Record<string, unknown>;
+  // A schema may say in words what its pattern or `not` means (`errorMessage`, the name
+  // ajv-errors and editors' YAML language servers use); type errors keep the generic text.
+  const own = (e.parentSchema as { errorMessage?: unknown } | undefined)?.errorMessage;
+  if (typeof own === 'string' && e.keyword !== 'type' && e.keyword !== 'required' && e.keyword !== 'additionalProperties') {
+    return { message: `found ${show(e.propertyName ?? e.data)}: ${own}`, key: e.propertyName };
+  }
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String(p.additionalProperty);
@@ -66,6 +79,8 @@ function describe(e: ErrorObject): { message: string; key?: string } {
       return { message: `found ${show(e.data)}, expected ${String(p.type)}` };
     case 'propertyNames':
       return { message: `invalid key name ${show(p.propertyName)}` };
+    case 'not':
+      return { message: `found ${show(e.propertyName ?? e.data)}, which is not allowed here`, key: e.propertyName };
     default:
       return { message: `found ${show(e.data)}, expected it to ${(e.message ?? e.keyword).replace(/^must /, '')}` };
   }

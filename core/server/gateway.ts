@@ -18,10 +18,8 @@ import { setGcEvery } from '../tuning/young-gc';
 import { createAdminServer } from './admin';
 import { applyServerLimits, clientErrorHandler, closeUnusedConnections, listen, queuedResponse, redirectToHttps, refuseConnect, serverOptions, trackConnections } from './listeners';
 import { Runtime, type RouteRuntime } from './runtime';
-import { persistedCertificate } from './tls';
+import { httpsCertificate } from './tls';
 import { hostOf, hostProblem, normalizePath, TargetRefused } from './request-target';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 
 const CLOSE = { connection: 'close' } as const;
 
@@ -92,18 +90,31 @@ export class Gateway {
     return { logger: this.logger, metrics: this.metrics, container: this.container, clientIp: (req: http.IncomingMessage) => this.trust.clientIp(normalizeIp(req.socket.remoteAddress), req.headers['x-forwarded-for']) };
   }
 
-  /** Open the listeners declared in the config. */
+  /**
+   * Open the listeners declared in the config. A certificate that cannot be used (GH_ERR_TLS)
+   * or a bind that fails (GH_ERR_LISTEN, naming the listener and address) closes the gateway
+   * (listeners already open, plugins) before the error is thrown: nothing is left half running.
+   */
   async listen(): Promise<this> {
+    try {
+      await this.openListeners();
+    } catch (err) {
+      await this.close(0).catch(() => undefined);
+      throw err;
+    }
+    this.ready = true;
+    this.logger.info({ addresses: this.addresses, config: this.loaded.file }, 'gatehouse listening');
+    return this;
+  }
+
+  private async openListeners(): Promise<void> {
     const { server, admin } = this.loaded.config;
     if (server.https) {
       const h = server.https;
-      const tls = h.selfSigned
-        ? await persistedCertificate(resolve(this.loaded.dir, h.selfSigned.dir), h.selfSigned.hosts, h.selfSigned.days)
-        : { cert: readFileSync(resolve(this.loaded.dir, h.cert!), 'utf8'), key: readFileSync(resolve(this.loaded.dir, h.key!), 'utf8') };
-      const s = https.createServer({ ...tls, ...serverOptions(server) }, (req, res) => this.handleRequest(req, res, true));
+      const s = https.createServer({ ...(await httpsCertificate(this.loaded.dir, h)), ...serverOptions(server) }, (req, res) => this.handleRequest(req, res, true));
       this.servers.https = s;
       this.wire(s, true);
-      this.addresses.https = await listen(s, h.port, h.host);
+      this.addresses.https = await listen(s, h.port, h.host, 'https');
     }
     if (server.http) {
       const redirect = server.http.redirectToHttps && this.addresses.https;
@@ -111,16 +122,13 @@ export class Gateway {
         redirect ? (req, res) => redirectToHttps(req, res, this.addresses.https!.port) : (req, res) => this.handleRequest(req, res, false));
       this.servers.http = s;
       this.wire(s, false);
-      this.addresses.http = await listen(s, server.http.port, server.http.host);
+      this.addresses.http = await listen(s, server.http.port, server.http.host, 'http');
     }
     if (admin) {
       this.servers.admin = createAdminServer(this, admin.token);
       trackConnections(this.servers.admin, 'connection');
-      this.addresses.admin = await listen(this.servers.admin, admin.port, admin.host);
+      this.addresses.admin = await listen(this.servers.admin, admin.port, admin.host, 'admin');
     }
-    this.ready = true;
-    this.logger.info({ addresses: this.addresses, config: this.loaded.file }, 'gatehouse listening');
-    return this;
   }
 
   private wire(s: http.Server, secure: boolean): void {

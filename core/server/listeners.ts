@@ -2,7 +2,7 @@ import type http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { rawJsonAnswer, type ErrorCode } from '../errors';
+import { GatehouseError, rawJsonAnswer, type ErrorCode } from '../errors';
 import type { GatehouseConfig } from '../config/types';
 
 /**
@@ -109,12 +109,25 @@ export function queuedResponse(socket: Socket, res: http.ServerResponse, settle:
   res.once('close', () => socket.off('close', onSocketClose));
 }
 
-/** Resolve with the bound address once listening. */
-export function listen(s: http.Server, port: number, host: string): Promise<AddressInfo> {
+const BIND_HINTS: Record<string, string> = {
+  EADDRINUSE: 'the address is already in use (another process, or another gatehouse listener, holds the port)',
+  EACCES: 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)',
+  EADDRNOTAVAIL: 'the host is not an address of this machine',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name could not be resolved (DNS unavailable)',
+};
+
+/** Resolve with the bound address once listening; a bind failure names the listener and the address (GH_ERR_LISTEN). */
+export function listen(s: http.Server, port: number, host: string, name = 'http'): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
-    s.once('error', reject);
+    const fail = (err: NodeJS.ErrnoException) => {
+      const code = err.code ?? 'unknown';
+      const why = BIND_HINTS[code] ?? err.message;
+      reject(new GatehouseError('GH_ERR_LISTEN', `cannot open the ${name} listener on ${host}:${port}: ${why} (${code})`, { cause: err }));
+    };
+    s.once('error', fail);
     s.listen(port, host, () => {
-      s.off('error', reject);
+      s.off('error', fail);
       resolve(s.address() as AddressInfo);
     });
   });

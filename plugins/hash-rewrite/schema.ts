@@ -43,7 +43,9 @@ export const schema: JsonSchema = {
       description: 'The archive: a declared upstream name or an http(s) base URL; the file is GET {archive}/<_id>. Required in stream mode, unused in x-accel mode.',
     },
     accelPrefix: {
-      type: 'string', pattern: '^/[^\\s?#]*$', default: '/archivei_accel',
+      // It becomes part of the X-Accel-Redirect header: visible ASCII only, as Node takes in a header value.
+      type: 'string', pattern: '^/[!\\x22$-\\x3e@-~]*$', default: '/archivei_accel',
+      errorMessage: 'an absolute path of visible ASCII characters (percent-encode others), without spaces, ? or #',
       description: 'x-accel mode: prefix of the X-Accel-Redirect path (an nginx internal location). Default: /archivei_accel.',
     },
     path: {

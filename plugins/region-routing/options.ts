@@ -1,4 +1,4 @@
-import type { JsonSchema } from '../../core/plugin-api';
+import { anyCase, FRAMING_HEADERS, HEADER_NAME_PATTERN, type JsonSchema } from '../../core/plugin-api';
 import type { RegionsOptions } from './regions';
 import { regionsOptionsSchema } from './schema';
 
@@ -37,6 +37,10 @@ export const schema: JsonSchema = {
       description: 'route mode: region name → upstream name (every region needs one). Default: {}.',
     },
     fallback: { type: 'string', description: 'route mode: upstream for requests that match no region. Default: none (404).' },
-    header: { type: 'string', default: 'x-gatehouse-region', description: 'route mode: request header carrying the region name upstream. Default: x-gatehouse-region.' },
+    header: {
+      type: 'string', default: 'x-gatehouse-region', pattern: HEADER_NAME_PATTERN, not: { pattern: anyCase([...FRAMING_HEADERS, 'host']) },
+      errorMessage: `a header name is a token (letters, digits, !#$%&'*+.^_\`|~-), and not host or one of ${FRAMING_HEADERS.join(', ')}`,
+      description: 'route mode: request header carrying the region name upstream. Default: x-gatehouse-region.',
+    },
   },
 };
