@@ -14,7 +14,7 @@ const autocannon = require('autocannon');
 
 if (process.argv[2] === 'child') {
   require('reflect-metadata');
-  const { createGateway } = require('../dist/core');
+  const { createGateway } = require('../dist/app');
   const regions = {};
   for (let r = 0; r < 100; r++) {
     regions[`r${r}`] = {

@@ -144,8 +144,8 @@ const PIN = !argv.includes('--no-pin') && CAN_PIN;
 const GOAL_RSS_MIB = 100;
 const GOAL_RATIO = 0.8;
 
-if (!fs.existsSync(path.join(ROOT, 'dist', 'core', 'cli.js'))) {
-  console.error('Build first: npx tsc -p .  (dist/core/cli.js is missing)');
+if (!fs.existsSync(path.join(ROOT, 'dist', 'app', 'cli.js'))) {
+  console.error('Build first: npx tsc -p .  (dist/app/cli.js is missing)');
   process.exit(1);
 }
 

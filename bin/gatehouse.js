@@ -2,7 +2,7 @@
 'use strict';
 // Runs the compiled CLI (npm install / npm ci build it through the `prepare` script).
 require('reflect-metadata');
-require('../dist/core/cli.js')
+require('../dist/app/cli.js')
   .main(process.argv.slice(2))
   .then((code) => {
     process.exitCode = code;

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { ipCidr } from '../net/ip';
+import { coreSchemaAt, defaultsOf } from './defaults';
+import { parseCidr, type PrefixTableError } from '../net/prefix-table';
 import { tlsProblems } from '../server/tls';
 import type { ConfigSource } from './source';
 import { formatAt } from './validate';
@@ -26,8 +27,12 @@ export function crossCheck(config: unknown, source: ConfigSource | undefined, er
   const server: Loose = isObject(c.server) ? c.server : {};
   if (Array.isArray(server.trustProxy)) {
     server.trustProxy.forEach((cidr: unknown, i: number) => {
-      if (typeof cidr === 'string' && !isIP(cidr) && !ipCidr().isValidCIDR(cidr)) {
-        report(['server', 'trustProxy', i], `found ${JSON.stringify(cidr)}, expected an IP address or CIDR such as 10.0.0.0/8`);
+      if (typeof cidr !== 'string' || isIP(cidr)) return;
+      // The parser the trusted-proxy table itself uses (core/net/prefix-table.ts), so what passes here loads.
+      try {
+        parseCidr(cidr);
+      } catch (err) {
+        report(['server', 'trustProxy', i], `found ${JSON.stringify(cidr)}, expected an IP address or CIDR such as 10.0.0.0/8 (${(err as PrefixTableError).reason ?? (err as Error).message})`);
       }
     });
   }
@@ -109,9 +114,10 @@ function checkListeners(c: Loose, report: Report): void {
     if (typeof port === 'number' && typeof host === 'string' && port !== 0) list.push({ name, at: block.port === undefined ? path : [...path, 'port'], port, host });
   };
   // No listener block means the default http listener (filled in after validation).
-  add('http', ['server', 'http'], server.http ?? (server.https === undefined ? {} : undefined), { port: 8080, host: '0.0.0.0' });
-  add('https', ['server', 'https'], server.https, { port: 8443, host: '0.0.0.0' });
-  add('admin', ['admin'], c.admin, { port: 9901, host: '127.0.0.1' });
+  const dflt = (path: string[]): { port: number; host: string } => defaultsOf(coreSchemaAt(path)) as { port: number; host: string };
+  add('http', ['server', 'http'], server.http ?? (server.https === undefined ? {} : undefined), dflt(['server', 'http']));
+  add('https', ['server', 'https'], server.https, dflt(['server', 'https']));
+  add('admin', ['admin'], c.admin, dflt(['admin']));
   list.forEach((l, i) => {
     const earlier = list.slice(0, i).find((e) => e.port === l.port && overlap(e.host, l.host));
     if (earlier) {

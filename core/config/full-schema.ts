@@ -1,5 +1,4 @@
-import { builtinPlugins } from '../../plugins';
-import type { JsonSchema } from '../plugin/contract';
+import type { JsonSchema, PluginDefinition } from '../plugin/contract';
 import { WHOLE_PLACEHOLDER } from './interpolate';
 import { coreSchema } from './schema';
 
@@ -29,14 +28,14 @@ function allowPlaceholders(node: unknown): void {
  * `${VAR}` placeholders accepted where the loader converts them to numbers or booleans.
  * Custom plugins (paths, packages) stay open: their schema is only known at load.
  */
-export function fullSchema(): JsonSchema {
+export function fullSchema(plugins: readonly PluginDefinition[]): JsonSchema {
   const schema = structuredClone(coreSchema) as Record<string, any>;
   const entry = {
     description: 'One plugin: `- <plugin-name>: {options}`. Built-ins by name; custom ones by path (./x.ts) or package name.',
     type: 'object',
     minProperties: 1,
     maxProperties: 1,
-    properties: Object.fromEntries(builtinPlugins.map((p) => [p.name, p.schema])),
+    properties: Object.fromEntries(plugins.map((p) => [p.name, p.schema])),
     additionalProperties: { type: ['object', 'null'], description: 'A custom plugin by path or package name; its own schema is checked at load.' },
   };
   schema.properties.plugins.items = entry;

@@ -7,6 +7,7 @@ import { findConfig, firstSearchPlaces } from './find';
 import { interpolateAll, missingError } from './interpolate';
 import { plainDataProblems } from './plain';
 import { coreSchema } from './schema';
+import { coreSchemaAt, defaultsOf } from './defaults';
 import type { ConfigSource } from './source';
 import type { GatehouseConfig, PluginDeclaration } from './types';
 import { createValidators, formatAt, formatErrors, pathToPointer } from './validate';
@@ -41,7 +42,7 @@ export { searchPlaces } from './find';
  * schema and every declared plugin's schema, and freeze it. All problems are
  * reported in one GH_ERR_CONFIG_INVALID error; nothing partial is ever returned.
  */
-export async function loadConfig(file?: string, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<LoadedConfig> {
+export async function loadConfig(file?: string, options: { cwd?: string; env?: NodeJS.ProcessEnv; plugins?: readonly PluginDefinition[] } = {}): Promise<LoadedConfig> {
   const cwd = options.cwd ?? process.cwd();
   let found;
   try {
@@ -56,11 +57,14 @@ export async function loadConfig(file?: string, options: { cwd?: string; env?: N
   if (!found || found.isEmpty) {
     throw new GatehouseError('GH_ERR_CONFIG_NOT_FOUND', file ? `config file ${file} is empty` : `no config found in ${cwd} (looked for ${firstSearchPlaces.join(', ')}, .gatehouserc*, gatehouse.config.*); pass -c FILE`);
   }
-  return validateConfig(found.config, { file: found.filepath, source: found.source, env: options.env });
+  return validateConfig(found.config, { file: found.filepath, source: found.source, env: options.env, plugins: options.plugins });
 }
 
-/** Validate an already parsed config object (used by loadConfig and by createGateway with inline config). */
-export function validateConfig(raw: unknown, ctx: { file?: string; source?: ConfigSource; env?: NodeJS.ProcessEnv } = {}): LoadedConfig {
+/**
+ * Validate an already parsed config object (used by loadConfig and by createGateway with inline
+ * config). `plugins`: the definitions plugin keys may name (the built-ins, from the caller).
+ */
+export function validateConfig(raw: unknown, ctx: { file?: string; source?: ConfigSource; env?: NodeJS.ProcessEnv; plugins?: readonly PluginDefinition[] } = {}): LoadedConfig {
   const file = ctx.file ?? '<inline>';
   const dir = ctx.file ? dirname(ctx.file) : process.cwd();
   const source = ctx.source;
@@ -92,7 +96,7 @@ export function validateConfig(raw: unknown, ctx: { file?: string; source?: Conf
       const path = [...base, i];
       let definition: PluginDefinition;
       try {
-        definition = resolvePlugin(key, dir);
+        definition = resolvePlugin(key, dir, ctx.plugins ?? []);
       } catch (e) {
         errors.push(formatAt(source, path, (e as Error).message, key));
         return;
@@ -123,7 +127,8 @@ export function validateConfig(raw: unknown, ctx: { file?: string; source?: Conf
   if (errors.length) {
     throw new GatehouseError('GH_ERR_CONFIG_INVALID', `${file}: ${errors.length} error(s):\n  ${errors.join('\n  ')}`, { details: errors });
   }
-  if (!config.server.http && !config.server.https) config.server.http = { port: 8080, host: '0.0.0.0', redirectToHttps: false };
+  // No listener declared: the http one with its schema defaults.
+  if (!config.server.http && !config.server.https) config.server.http = defaultsOf(coreSchemaAt(['server', 'http'])) as GatehouseConfig['server']['http'];
   return Object.freeze({ file, dir, config: deepFreeze(config), globalPlugins, routePlugins });
 }
 

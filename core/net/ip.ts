@@ -1,16 +1,5 @@
 import { isIP } from 'node:net';
-import type IPCIDR from 'ip-cidr';
 import { PrefixTable, PrefixTableError } from './prefix-table';
-
-/**
- * The ip-cidr class, required on first use: only configs with CIDRs in `trustProxy` need it,
- * and it brings a big-number library along.
- */
-export function ipCidr(): typeof IPCIDR {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require('ip-cidr') as { default?: typeof IPCIDR } & typeof IPCIDR;
-  return mod.default ?? mod; // compiled from an ES module: the class is `exports.default`
-}
 
 /** `::ffff:1.2.3.4` → `1.2.3.4`, so IPv4 rules apply to dual-stack sockets. */
 export function normalizeIp(ip: string | undefined): string {

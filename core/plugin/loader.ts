@@ -2,19 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import Module from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { closest } from 'fastest-levenshtein';
-import { builtinPlugins } from '../../plugins';
 import { GatehouseError } from '../errors';
 import type { PluginDefinition } from './contract';
-
-const builtins = new Map<string, PluginDefinition>(builtinPlugins.map((p) => [p.name, p]));
-
-/** Names of the built-in plugins, in plugins/index.ts order. */
-export const builtinNames: readonly string[] = builtinPlugins.map((p) => p.name);
-
-/** Built-in plugin definitions by name. */
-export function builtinPlugin(name: string): PluginDefinition | undefined {
-  return builtins.get(name);
-}
 
 /**
  * Let `require` load TypeScript plugins when gatehouse itself runs as compiled JS.
@@ -47,12 +36,14 @@ function looksLikePath(key: string): boolean {
 }
 
 /**
- * Resolve a plugin key from the config: a built-in name, a path relative to the
- * config directory (.ts, .js, .mjs, .cjs) or an installed package name.
+ * Resolve a plugin key from the config: the name of one of `known` (the built-ins and any
+ * definitions an embedder passed, given by the composition root: core knows no plugin), a path
+ * relative to the config directory (.ts, .js, .mjs, .cjs) or an installed package name.
  */
-export function resolvePlugin(key: string, configDir: string): PluginDefinition {
-  const builtin = builtins.get(key);
-  if (builtin) return builtin;
+export function resolvePlugin(key: string, configDir: string, known: readonly PluginDefinition[]): PluginDefinition {
+  const named = known.find((p) => p.name === key);
+  if (named) return named;
+  const names = known.map((p) => p.name);
   let file: string;
   if (looksLikePath(key)) {
     file = resolve(configDir, key);
@@ -61,7 +52,7 @@ export function resolvePlugin(key: string, configDir: string): PluginDefinition 
     try {
       file = require.resolve(key, { paths: [configDir, process.cwd()] });
     } catch {
-      const hint = builtinNames.length ? `; did you mean "${closest(key, [...builtinNames])}"? Built-in plugins: ${builtinNames.join(', ')}` : '';
+      const hint = names.length ? `; did you mean "${closest(key, names)}"? Built-in plugins: ${names.join(', ')}` : '';
       throw new GatehouseError('GH_ERR_PLUGIN_NOT_FOUND', `unknown plugin "${key}" (not built in, not an installed package)${hint}`);
     }
   }

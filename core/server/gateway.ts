@@ -12,6 +12,7 @@ import { createLogger } from '../observe/logger';
 import { GatewayMetrics } from '../observe/metrics';
 import { RequestContext } from '../pipeline/request-context';
 import type { ForwardOptions } from '../pipeline/context';
+import type { PluginDefinition } from '../plugin/contract';
 import { framingProblem } from '../proxy/framing';
 import { Forwarder } from '../proxy/forwarder';
 import { setGcEvery } from '../tuning/young-gc';
@@ -37,6 +38,12 @@ export interface GatewayOptions {
   env?: NodeJS.ProcessEnv;
   /** Logger to use; default: pino on stdout at the config's level. */
   logger?: Logger;
+  /**
+   * Plugin definitions the config may name (`- <name>: {…}`), besides paths and packages. Core
+   * itself knows none: the package's entry point (app/index.ts) passes the built-ins and adds
+   * these, so embedders and tests can declare typed plugin objects.
+   */
+  plugins?: readonly PluginDefinition[];
 }
 
 /** A running (or ready to run) gateway. */
@@ -287,8 +294,8 @@ export class Gateway {
   async reload(): Promise<void> {
     try {
       const next = typeof this.options.config === 'object'
-        ? validateConfig(this.options.config, { env: this.options.env })
-        : await loadConfig(this.loaded.file, { cwd: this.options.cwd, env: this.options.env });
+        ? validateConfig(this.options.config, { env: this.options.env, plugins: this.options.plugins })
+        : await loadConfig(this.loaded.file, { cwd: this.options.cwd, env: this.options.env, plugins: this.options.plugins });
       const old = this.runtime;
       // The old generation's tasks stop before the new plugins start (never two delivery loops
       // at once), and run again if the new generation cannot start.
@@ -353,7 +360,7 @@ export class Gateway {
 /** Load and validate a config, create and start its plugins. Call `listen()` to serve. */
 export async function createGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const loaded = typeof options.config === 'object'
-    ? validateConfig(options.config, { env: options.env })
-    : await loadConfig(options.config, { cwd: options.cwd, env: options.env });
+    ? validateConfig(options.config, { env: options.env, plugins: options.plugins })
+    : await loadConfig(options.config, { cwd: options.cwd, env: options.env, plugins: options.plugins });
   return new Gateway(loaded, options).init();
 }

@@ -13,7 +13,7 @@ const backend = http.createServer((req, res) => {
 backend.listen(port, '127.0.0.1', () => {
   console.error(`demo backend on http://127.0.0.1:${port}; gatehouse on http://127.0.0.1:${process.env.PORT || 8080}`);
   require('reflect-metadata');
-  require('../../dist/core/cli.js')
+  require('../../dist/app/cli.js')
     .main(['start', '-c', path.join(__dirname, 'gatehouse.yaml')])
     .then((code) => {
       backend.close();

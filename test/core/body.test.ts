@@ -2,7 +2,7 @@ import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
-import { stateKey } from '../../core';
+import { stateKey } from '../../app';
 import { RequestContext } from '../../core/pipeline/request-context';
 import { tempDir } from '../helpers/gatehouse-process';
 import { raw, request, startBackend, startGateway } from '../helpers/servers';

@@ -8,7 +8,7 @@ import { request, startBackend } from '../helpers/servers';
 /** The real CLI, compiled, as users run it: `node bin/gatehouse.js …`. */
 const ROOT = resolve(__dirname, '../..');
 const BIN = join(ROOT, 'bin', 'gatehouse.js');
-const CLI_JS = join(ROOT, 'dist', 'core', 'cli.js');
+const CLI_JS = join(ROOT, 'dist', 'app', 'cli.js');
 
 /** Environment for the child: no ts-node, no tap loaders, so .ts plugins go through gatehouse's own loader. */
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {

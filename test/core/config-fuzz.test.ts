@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import t, { type Test } from 'tap';
 import { parse, stringify } from 'yaml';
-import { validateConfig } from '../../core/config/load';
+import { validateConfig } from '../../app';
 import { GatehouseError } from '../../core/errors';
 import { buildIfStale, pooled, ROOT, runCli } from '../helpers/cli-run';
 import { mutateData, mutateText, prng } from '../helpers/config-mutations';
@@ -56,7 +56,7 @@ const INLINE: Record<string, unknown>[] = [
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 require(workerData.root + '/node_modules/reflect-metadata');
-const { validateConfig, loadConfig } = require(workerData.root + '/dist/core/config/load.js');
+const { validateConfig, loadConfig } = require(workerData.root + '/dist/app/index.js');
 const { GatehouseError } = require(workerData.root + '/dist/core/errors.js');
 const env = workerData.env;
 parentPort.on('message', async (job) => {

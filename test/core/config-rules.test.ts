@@ -1,7 +1,7 @@
 import t from 'tap';
-import { validateConfig } from '../../core/config/load';
+import { validateConfig } from '../../app';
 import { GatehouseError } from '../../core/errors';
-import { createGateway } from '../../core/server/gateway';
+import { createGateway } from '../../app';
 import { request } from '../helpers/servers';
 import pino from 'pino';
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { loadConfig, GatehouseError, type LoadedConfig } from '../../core';
+import { loadConfig, GatehouseError, type LoadedConfig } from '../../app';
 
 /**
  * Config loading, table-driven: each case writes its files to a temp dir, loads them

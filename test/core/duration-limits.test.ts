@@ -1,5 +1,5 @@
 import t from 'tap';
-import { validateConfig } from '../../core/config/load';
+import { validateConfig } from '../../app';
 import { coreSchema } from '../../core/config/schema';
 import { MAX_DURATION_MS } from '../../core/plugin/contract';
 import { builtinPlugins } from '../../plugins';

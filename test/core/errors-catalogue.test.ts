@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { definePlugin } from '../../core';
+import { definePlugin } from '../../app';
 import { errorCatalogue, errorCatalogueMarkdown } from '../../core/errors-doc';
 import { defineErrors } from '../../core/plugin/errors';
 import { builtinPlugins } from '../../plugins';

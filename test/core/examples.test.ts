@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import t from 'tap';
-import { createGateway, loadConfig, type Gateway } from '../../core';
+import { createGateway, loadConfig, type Gateway } from '../../app';
 import { echo, request, startBackend, testLogger } from '../helpers/servers';
 
 const EXAMPLES = resolve(__dirname, '../../examples');

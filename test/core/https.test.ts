@@ -3,7 +3,7 @@ import https from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import t from 'tap';
-import { createGateway, generateCertificate } from '../../core';
+import { createGateway, generateCertificate } from '../../app';
 import { request, startBackend, testLogger } from '../helpers/servers';
 
 /** GET over TLS trusting only `ca`; resolves with status, body and the peer certificate's fingerprint. */

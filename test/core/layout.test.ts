@@ -36,3 +36,10 @@ t.test('built-in plugins import only the plugin API from core, and only their ow
 t.test('the plugin API module exports only from core', async (t) => {
   for (const target of imports(resolve(ROOT, 'core/plugin-api.ts'))) t.ok(target.startsWith('core/'), target);
 });
+
+t.test('core never imports plugins/ or app/: the built-ins are passed in by the composition root', async (t) => {
+  for (const file of tsFiles(resolve(ROOT, 'core'))) {
+    const outside = imports(file).filter((target) => target.startsWith('plugins') || target.startsWith('app'));
+    t.same(outside, [], relative(ROOT, file));
+  }
+});

@@ -4,7 +4,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { createGateway, type Gateway } from '../../core';
+import { createGateway, type Gateway } from '../../app';
 import { request, startBackend } from '../helpers/servers';
 import { tempDir, until } from '../helpers/gatehouse-process';
 

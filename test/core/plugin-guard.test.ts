@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { createGateway } from '../../core';
+import { createGateway } from '../../app';
 import { request, startBackend } from '../helpers/servers';
 import { tempDir } from '../helpers/gatehouse-process';
 

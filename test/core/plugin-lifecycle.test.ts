@@ -3,7 +3,7 @@ import t, { type Test } from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { container as rootContainer } from 'tsyringe';
-import { createGateway, TOKENS, type Gateway } from '../../core';
+import { createGateway, TOKENS, type Gateway } from '../../app';
 import { raw, request, startBackend, testLogger } from '../helpers/servers';
 import { tempDir } from '../helpers/gatehouse-process';
 

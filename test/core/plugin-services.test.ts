@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createGateway, type Gateway } from '../../core';
+import { createGateway, type Gateway } from '../../app';
 import { request, testLogger } from '../helpers/servers';
 import { tempDir } from '../helpers/gatehouse-process';
 

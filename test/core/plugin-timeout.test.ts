@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { createGateway, type Gateway } from '../../core';
+import { createGateway, type Gateway } from '../../app';
 import { request, startBackend } from '../helpers/servers';
 import { tempDir } from '../helpers/gatehouse-process';
 

@@ -99,7 +99,7 @@ t.test('bytes written to an idle pooled socket are handled as by Node\'s own age
 t.test('server.tuning.readBuffer: used on tested Node majors only, and can be switched off', async (t) => {
   const { useReadBuffer } = await import('../../core/tuning/read-buffer');
   const { Runtime } = await import('../../core/server/runtime');
-  const { validateConfig } = await import('../../core/config/load');
+  const { validateConfig } = await import('../../app');
   const { GatewayMetrics } = await import('../../core/observe/metrics');
   const warnings: unknown[] = [];
   const log = { warn: (o: unknown) => warnings.push(o) } as never;

@@ -8,7 +8,7 @@ import { builtinPlugins } from '../../plugins';
 
 const FILE = resolve(__dirname, '../../config.schema.json');
 /** Exactly what `gatehouse schema > config.schema.json` writes (console.log adds the newline). */
-const expected = `${JSON.stringify(fullSchema(), null, 2)}\n`;
+const expected = `${JSON.stringify(fullSchema(builtinPlugins), null, 2)}\n`;
 
 const HOW = `config.schema.json is out of date with core/config/schema.ts and the built-in plugin schemas.
 Regenerate it with either of:

@@ -36,3 +36,22 @@ t.test('TrustedProxies.clientIp walks X-Forwarded-For right to left', async (t) 
   ];
   for (const c of cases) t.test(c.desc, async (t) => t.equal(trust.clientIp(c.peer, c.xff), c.want));
 });
+
+t.test('validation accepts exactly what the trusted-proxy table loads', async (t) => {
+  const { validateConfig } = await import('../../app');
+  const cases: { desc: string; entry: string; refused?: RegExp }[] = [
+    { desc: 'a network', entry: '10.0.0.0/8' },
+    { desc: 'an address', entry: '10.0.0.1' },
+    { desc: 'an IPv6 network', entry: 'fd00::/8' },
+    { desc: 'host bits set past the prefix', entry: '10.0.0.1/8', refused: /trustProxy\/0: found "10.0.0.1\/8".*host bits are set/ },
+    { desc: 'a prefix too long', entry: '10.0.0.0/33', refused: /exceeds 32/ },
+    { desc: 'not an address', entry: 'localhost', refused: /expected an IP address or CIDR/ },
+  ];
+  for (const c of cases) {
+    await t.test(c.desc, async (t) => {
+      const make = () => validateConfig({ server: { trustProxy: [c.entry] }, routes: [{ plugins: [{ respond: {} }] }] });
+      if (c.refused) t.throws(make, { code: 'GH_ERR_CONFIG_INVALID', message: c.refused });
+      else t.doesNotThrow(() => new TrustedProxies(make().config.server.trustProxy), 'validated, and the table loads it');
+    });
+  }
+});

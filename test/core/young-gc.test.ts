@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
-import { generateCertificate } from '../../core';
+import { generateCertificate } from '../../app';
 import { countBodyBytes, gcRequested, setGcEvery } from '../../core/tuning/young-gc';
 import { request, startBackend, startGateway } from '../helpers/servers';
 

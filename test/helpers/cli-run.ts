@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 /** The real CLI, compiled, as users run it: `node bin/gatehouse.js …`. */
 export const ROOT = resolve(__dirname, '../..');
 const BIN = join(ROOT, 'bin', 'gatehouse.js');
-const CLI_JS = join(ROOT, 'dist', 'core', 'cli.js');
+const CLI_JS = join(ROOT, 'dist', 'app', 'cli.js');
 
 /** What a finished CLI run left. */
 export interface CliResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; ms: number }

@@ -9,7 +9,7 @@ const BIN = join(ROOT, 'bin/gatehouse.js');
 
 /** bin/gatehouse.js runs dist/; build it once when absent (CI builds it in `npm ci`). */
 export function ensureBuilt(): void {
-  if (!existsSync(join(ROOT, 'dist/core/cli.js'))) execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', ROOT], { stdio: 'inherit' });
+  if (!existsSync(join(ROOT, 'dist/app/cli.js'))) execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', ROOT], { stdio: 'inherit' });
 }
 
 /** A fresh temp dir, removed at teardown. */

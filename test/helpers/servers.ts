@@ -2,7 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
-import { createGateway, type Gateway } from '../../core';
+import { createGateway, type Gateway } from '../../app';
 
 /** A silent logger for tests (set GATEHOUSE_TEST_LOG=debug to see logs). */
 export const testLogger = () => pino({ level: process.env.GATEHOUSE_TEST_LOG ?? 'silent' });

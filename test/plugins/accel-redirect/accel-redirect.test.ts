@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { createGateway } from '../../../core';
+import { createGateway } from '../../../app';
 import { normalizePath } from '../../../plugins/accel-redirect/locations';
 import { fetchBuffer, sha256, startArchive } from '../../helpers/pacifica';
 import { request, startBackend, startGateway, testLogger } from '../../helpers/servers';

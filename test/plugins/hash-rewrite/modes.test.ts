@@ -1,5 +1,5 @@
 import t from 'tap';
-import { createGateway } from '../../../core';
+import { createGateway } from '../../../app';
 import { hashOf, startArchive, startMetadata } from '../../helpers/pacifica';
 import { request, startBackend, startGateway, testLogger } from '../../helpers/servers';
 

@@ -2,7 +2,7 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import t from 'tap';
-import { createGateway, generateCertificate } from '../../../core';
+import { createGateway, generateCertificate } from '../../../app';
 import { request, startBackend, startGateway, testLogger } from '../../helpers/servers';
 
 const FIXTURE = join(__dirname, 'fixtures', 'regionData.cfg');

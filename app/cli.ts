@@ -1,12 +1,11 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { fullSchema } from './config/full-schema';
-import { loadConfig } from './config/load';
-import { GatehouseError } from './errors';
-import { errorCatalogueMarkdown } from './errors-doc';
+import { fullSchema } from '../core/config/full-schema';
+import { GatehouseError } from '../core/errors';
+import { errorCatalogueMarkdown } from '../core/errors-doc';
 import { builtinPlugins } from '../plugins';
-import { createGateway } from './server/gateway';
-import { generateCertificate, writeCertificate } from './server/tls';
+import { createGateway, loadConfig } from './index';
+import { generateCertificate, writeCertificate } from '../core/server/tls';
 
 const HELP: Record<string, string> = {
   main: `gatehouse — a programmable reverse proxy
@@ -89,7 +88,7 @@ export async function main(argv: string[], out: Out = console): Promise<number> 
         return 0;
       }
       case 'schema':
-        out.log(JSON.stringify(fullSchema(), null, 2));
+        out.log(JSON.stringify(fullSchema(builtinPlugins), null, 2));
         return 0;
       case 'cert':
         return await cert(args, out);
