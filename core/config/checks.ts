@@ -24,6 +24,10 @@ export function crossCheck(config: unknown, source: ConfigSource | undefined, er
   const c: Loose = config;
   checkRoutes(c, report);
   checkUpstreams(c.upstreams, report);
+  // Nothing reads the store yet (core/store is the next piece of work): a value that would
+  // silently be ignored, say a Redis URL meant to share state, is refused instead.
+  const storeDefault = coreSchemaAt(['store']).default;
+  if (c.store !== undefined && c.store !== storeDefault) report(['store'], `found ${JSON.stringify(c.store)}: only the default store (${String(storeDefault)}) is accepted until the state store is built; remove the key`);
   const server: Loose = isObject(c.server) ? c.server : {};
   if (Array.isArray(server.trustProxy)) {
     server.trustProxy.forEach((cidr: unknown, i: number) => {

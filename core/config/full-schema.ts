@@ -34,8 +34,12 @@ export function fullSchema(plugins: readonly PluginDefinition[]): JsonSchema {
     description: 'One plugin: `- <plugin-name>: {options}`. Built-ins by name; custom ones by path (./x.ts) or package name.',
     type: 'object',
     minProperties: 1,
-    maxProperties: 1,
-    properties: Object.fromEntries(plugins.map((p) => [p.name, p.schema])),
+    maxProperties: 2,
+    properties: { id: (schema.properties.plugins.items as Record<string, any>).properties.id, ...Object.fromEntries(plugins.map((p) => [p.name, p.schema])) },
+    // One plugin and optionally its id (the loader says the same in words); the id alone is none.
+    if: { minProperties: 2 },
+    then: { required: ['id'] },
+    not: { required: ['id'], maxProperties: 1 },
     additionalProperties: { type: ['object', 'null'], description: 'A custom plugin by path or package name; its own schema is checked at load.' },
   };
   schema.properties.plugins.items = entry;

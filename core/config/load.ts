@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { GatehouseError } from '../errors';
 import type { PluginDefinition } from '../plugin/contract';
-import { resolvePlugin } from '../plugin/loader';
+import { checkInstanceIds, deepFreeze, resolveDeclarations, type DeclarationContext, type ResolvedPlugin } from './declarations';
 import { crossCheck } from './checks';
 import { findConfig, firstSearchPlaces } from './find';
 import { interpolateAll, missingError } from './interpolate';
@@ -9,19 +9,11 @@ import { plainDataProblems } from './plain';
 import { coreSchema } from './schema';
 import { coreSchemaAt, defaultsOf } from './defaults';
 import type { ConfigSource } from './source';
-import type { GatehouseConfig, PluginDeclaration } from './types';
+import type { GatehouseConfig } from './types';
 import { createValidators, formatAt, formatErrors, pathToPointer } from './validate';
 import type { ErrorObject } from 'ajv';
 
-/** A plugin declaration resolved to its definition, with validated and frozen options. */
-export interface ResolvedPlugin {
-  /** The key as written (built-in name, path or package). */
-  readonly key: string;
-  readonly definition: PluginDefinition;
-  readonly options: Readonly<Record<string, unknown>>;
-  /** JSON path of the declaration, e.g. `/routes/0/plugins/1`. */
-  readonly at: string;
-}
+export type { ResolvedPlugin } from './declarations';
 
 /** A configuration ready to run. */
 export interface LoadedConfig {
@@ -87,40 +79,14 @@ export function validateConfig(raw: unknown, ctx: { file?: string; source?: Conf
   const validate = validatorFor(coreSchema);
   if (!validate(config)) errors.push(...formatErrors(reported(validate.errors), source));
 
-  const resolveList = (list: unknown, base: (string | number)[]): ResolvedPlugin[] => {
-    if (!Array.isArray(list)) return [];
-    const out: ResolvedPlugin[] = [];
-    list.forEach((decl: PluginDeclaration, i) => {
-      if (!decl || typeof decl !== 'object' || Object.keys(decl).length !== 1) return; // reported by the core schema
-      const [key] = Object.keys(decl);
-      const path = [...base, i];
-      let definition: PluginDefinition;
-      try {
-        definition = resolvePlugin(key, dir, ctx.plugins ?? []);
-      } catch (e) {
-        errors.push(formatAt(source, path, (e as Error).message, key));
-        return;
-      }
-      const opts = structuredClone(decl[key] ?? {}) as Record<string, unknown>;
-      let check;
-      try {
-        check = validatorFor(definition.schema);
-      } catch (e) {
-        errors.push(formatAt(source, path, `plugin "${definition.name}" has an invalid schema: ${(e as Error).message}`, key));
-        return;
-      }
-      if (!check(opts)) {
-        errors.push(...formatErrors(reported(check.errors, pathToPointer([...path, key])), source, [...path, key]).map((l) => `${l} (plugin ${definition.name})`));
-        return;
-      }
-      out.push({ key, definition, options: deepFreeze(opts), at: `/${path.join('/')}` });
-    });
-    return out;
-  };
-
   const top = (config && typeof config === 'object' ? config : {}) as Partial<GatehouseConfig>;
-  const globalPlugins = resolveList(top.plugins, ['plugins']);
-  const routePlugins = (Array.isArray(top.routes) ? top.routes : []).map((r, i) => resolveList(r?.plugins, ['routes', i, 'plugins']));
+  const declared: DeclarationContext = {
+    dir, source, errors, reported, validatorFor, plugins: ctx.plugins ?? [],
+    upstreams: top.upstreams && typeof top.upstreams === 'object' ? Object.keys(top.upstreams) : [],
+  };
+  const globalPlugins = resolveDeclarations(top.plugins, ['plugins'], declared);
+  const routePlugins = (Array.isArray(top.routes) ? top.routes : []).map((r, i) => resolveDeclarations(r?.plugins, ['routes', i, 'plugins'], declared));
+  checkInstanceIds([globalPlugins, ...routePlugins], source, errors);
   crossCheck(config, source, errors, dir);
 
   if (errors.length === missing.length && missing.length) throw missingError(missing);
@@ -132,11 +98,4 @@ export function validateConfig(raw: unknown, ctx: { file?: string; source?: Conf
   return Object.freeze({ file, dir, config: deepFreeze(config), globalPlugins, routePlugins });
 }
 
-/** Freeze an object graph so that validated options can never change under a plugin. */
-export function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
+export { deepFreeze } from './declarations';

@@ -1,14 +1,23 @@
 import { MAX_DURATION_MS, type JsonSchema } from '../plugin/contract';
 
+/** A plugin instance's own id: a log field, a metric label and its admin path; never `<name>#<n>`, the default ids. */
+const INSTANCE_ID: JsonSchema = {
+  type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', maxLength: 64,
+  description: 'Instance id of this declaration (logs, metrics, /plugins/<id>/ on the admin API). Default: <plugin-name>#<n>, the n-th declaration of the plugin.',
+};
+
 const pluginList = (description: string): JsonSchema => ({
   type: 'array',
   description,
   default: [],
   items: {
-    description: 'One plugin: `- <plugin-name>: {options}`. Built-ins by name; custom ones by path (./x.ts) or package name.',
+    description: 'One plugin: `- <plugin-name>: {options}`, optionally with `id: <instance id>` beside it. Built-ins by name; custom ones by path (./x.ts) or package name.',
     type: 'object',
     minProperties: 1,
-    maxProperties: 1,
+    maxProperties: 2,
+    properties: { id: INSTANCE_ID },
+    // The id alone is no declaration (two plugin keys are refused by the loader, in words).
+    not: { required: ['id'], maxProperties: 1 },
   },
 });
 

@@ -79,6 +79,21 @@ export interface PluginInstance {
   stop?(): Promise<void> | void;
 }
 
+/** What a plugin's `validate` is given: no I/O services, only what checks need. */
+export interface ValidateScope {
+  readonly name: string;
+  /** Directory of the config file, for resolving relative paths in options. */
+  readonly configDir: string;
+  /** Names of the upstreams declared in the config. */
+  readonly upstreams: readonly string[];
+}
+
+/** A problem `validate` found: a JSON pointer within the plugin's options (`''`: the options as a whole) and what is wrong. */
+export interface ConfigProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
 /** A plugin definition, as exported by a plugin module. */
 export interface PluginDefinition<O = any> {
   /** kebab-case: folder, config key, log field and metric prefix. */
@@ -87,7 +102,14 @@ export interface PluginDefinition<O = any> {
   readonly schema: JsonSchema;
   /** The plugin's error codes (`defineErrors(name, …)`), listed in docs/errors.md. */
   readonly errors?: PluginErrors;
-  /** Build an instance from validated, defaulted and frozen options. */
+  /**
+   * Everything `start` would refuse that the schema cannot say, checked before anything runs
+   * (files read and parsed, names cross-checked against the config): `gatehouse validate` and
+   * every start and reload call it, and its problems join the one config report with their
+   * line:column. Synchronous; throwing counts as one problem.
+   */
+  validate?(options: Readonly<O>, scope: ValidateScope): readonly ConfigProblem[] | void;
+  /** Build an instance from validated, defaulted and frozen options: wiring only, no I/O (that is `start`'s). */
   create(options: Readonly<O>, scope: PluginScope): PluginInstance | Promise<PluginInstance>;
 }
 

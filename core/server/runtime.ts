@@ -79,7 +79,7 @@ export class Runtime {
       for (const p of list) {
         const n = (seen.get(p.definition.name) ?? 0) + 1;
         seen.set(p.definition.name, n);
-        const live = await instantiate(p, `${p.definition.name}#${n}`, scopeDeps);
+        const live = await instantiate(p, p.id ?? `${p.definition.name}#${n}`, scopeDeps);
         created.push(live);
         out.push(live);
       }

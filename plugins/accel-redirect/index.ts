@@ -20,13 +20,15 @@ export default definePlugin<AccelRedirectOptions>({
   name: 'accel-redirect',
   schema,
   errors,
+  validate(options, scope) {
+    // JSON pointer escaping (RFC 6901): a prefix such as /archivei_accel/ is one key.
+    const at = (prefix: string) => `/locations/${prefix.replace(/~/g, '~0').replace(/\//g, '~1')}/upstream`;
+    return Object.entries(options.locations)
+      .filter(([, l]) => l.upstream !== undefined && !scope.upstreams.includes(l.upstream))
+      .map(([prefix, l]) => ({ path: at(prefix), message: `upstream "${l.upstream}" is not declared (declared: ${scope.upstreams.join(', ') || 'none'})` }));
+  },
   create(options, scope) {
     const locations = new Locations(options.locations);
-    for (const l of locations.all) {
-      if (l.upstream && !scope.upstreams.includes(l.upstream)) {
-        throw new TypeError(`location ${l.prefix}: upstream "${l.upstream}" is not declared (declared: ${scope.upstreams.join(', ') || 'none'})`);
-      }
-    }
     const keep = [...new Set(options.keepHeaders.map((h) => h.toLowerCase()))];
     const redirects = scope.metrics.counter({ name: 'redirects_total', help: 'X-Accel-Redirect answers served from an internal location', labelNames: ['location'] });
     const invalid = scope.metrics.counter({ name: 'invalid_redirects_total', help: 'X-Accel-Redirect answers that could not be served (502)' });

@@ -5,6 +5,7 @@ import { FileLookup, type FileRecord } from './lookup';
 import { checkHash, compilePattern } from './pattern';
 import { errors } from './errors';
 import { schema, type HashRewriteOptions } from './schema';
+import { isUrl, validateOptions } from './validate';
 
 /** Key of the per-request state of a file being streamed (stream mode). */
 const STREAMING = 'hash-rewrite';
@@ -27,17 +28,10 @@ export default definePlugin<HashRewriteOptions>({
   name: 'hash-rewrite',
   schema,
   errors,
+  validate: validateOptions,
   create(options, scope) {
     const { mode, archive } = options;
-    if (mode === 'stream' && !archive) throw new TypeError('mode "stream" needs an archive (an upstream name or an http(s) URL)');
-    const archiveIsUrl = archive !== undefined && /^https?:\/\//i.test(archive);
-    if (mode === 'stream' && archive && !archiveIsUrl && !scope.upstreams.includes(archive)) {
-      throw new TypeError(`archive "${archive}" is neither an http(s) URL nor a declared upstream (declared: ${scope.upstreams.join(', ') || 'none'})`);
-    }
-    if (archiveIsUrl) new URL(archive!); // throws on a malformed URL, at load
-    if (options.cache.negativeTtl > options.cache.ttl) {
-      throw new TypeError(`cache.negativeTtl (${options.cache.negativeTtl}) must not exceed cache.ttl (${options.cache.ttl})`);
-    }
+    const archiveIsUrl = archive !== undefined && isUrl(archive);
     const pattern = compilePattern(options.path);
     const accepted = new Set(options.hashTypes);
     const accelPrefix = options.accelPrefix.replace(/\/+$/, '');

@@ -1,6 +1,6 @@
 import { readFileSync, stat, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { GatehouseError, definePlugin, type Context } from '../../core/plugin-api';
+import { GatehouseError, definePlugin, type ConfigProblem, type Context, type ValidateScope } from '../../core/plugin-api';
 import { schema, type RegionRoutingOptions } from './options';
 import { buildRegionNameMap, buildRegionTable, findRegionByHint, normalizeRegions, parseRegionFile, type Region } from './regions';
 import { renderRegionJson, renderRegionXml } from './xml';
@@ -36,15 +36,37 @@ function checkUpstreams(options: RegionRoutingOptions, byRegion: ReadonlyMap<str
  * `region-routing`: which region serves a client, by `regionHint` first and then by
  * longest-prefix match of the client IP over every region's IPv4/IPv6 CIDRs.
  */
+/** Region names match case-insensitively everywhere, as hints do. */
+function upstreamsByRegion(options: RegionRoutingOptions): Map<string, string> {
+  return new Map(Object.entries(options.upstreams).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+/** The regions file (or inline regions) parsed and, in route mode, checked against the config's upstreams: what start would refuse. */
+function validateOptions(options: Readonly<RegionRoutingOptions>, scope: ValidateScope): ConfigProblem[] {
+  const file = options.regionsFile ? resolve(scope.configDir, options.regionsFile) : undefined;
+  let tables: Tables;
+  try {
+    tables = buildTables(options, file);
+  } catch (err) {
+    return [{ path: file ? '/regionsFile' : '/regions', message: (err as Error).message }];
+  }
+  try {
+    if (options.mode === 'route') checkUpstreams(options, upstreamsByRegion(options), tables.regions, scope.upstreams);
+  } catch (err) {
+    return [{ path: '/upstreams', message: (err as Error).message }];
+  }
+  return [];
+}
+
 export default definePlugin<RegionRoutingOptions>({
   name: 'region-routing',
   schema,
+  validate: validateOptions,
   create(options, scope) {
     const file = options.regionsFile ? resolve(scope.configDir, options.regionsFile) : undefined;
-    let tables = buildTables(options, file);
-    // Region names match case-insensitively everywhere, as hints do.
-    const upstreamOf = new Map(Object.entries(options.upstreams).map(([k, v]) => [k.toLowerCase(), v]));
-    if (options.mode === 'route') checkUpstreams(options, upstreamOf, tables.regions, scope.upstreams);
+    // Built in start (the file is read there); validate has parsed and checked the same file.
+    let tables!: Tables;
+    const upstreamOf = upstreamsByRegion(options);
     const requests = scope.metrics.counter({ name: 'requests_total', help: 'Region lookups by region and by how it was found', labelNames: ['region', 'source'] });
     const reloads = scope.metrics.counter({ name: 'file_reloads_total', help: 'Regions file reloads by result', labelNames: ['result'] });
     const render = { shuffle: options.shuffle, lineBreaks: options.lineBreaks };
@@ -83,7 +105,7 @@ export default definePlugin<RegionRoutingOptions>({
 
     // Polled against the mtime of the file actually loaded, so that a change made between
     // the load and the first poll is not missed (fs.watchFile compares poll to poll only).
-    let loadedMtime = file ? statSync(file).mtimeMs : 0;
+    let loadedMtime = 0;
     const reload = (mtimeMs: number): void => {
       loadedMtime = mtimeMs; // a bad file is reported once, not on every poll
       try {
@@ -101,6 +123,9 @@ export default definePlugin<RegionRoutingOptions>({
     return {
       handle: options.mode === 'respond' ? respond : route,
       start() {
+        if (file) loadedMtime = statSync(file).mtimeMs;
+        tables = buildTables(options, file);
+        if (options.mode === 'route') checkUpstreams(options, upstreamOf, tables.regions, scope.upstreams);
         if (!file || !options.watch) return;
         timer = setInterval(() => {
           stat(file, (err, st) => {

@@ -7,8 +7,7 @@ t.test('admin API: health open, everything else behind the bearer token', async 
   const be = await startBackend();
   const { gw, url, adminUrl } = await startGateway({
     admin: { token: TOKEN },
-    store: 'redis://user:hunter2@127.0.0.1:6379',
-    upstreams: { be: { targets: [be.url] } },
+    upstreams: { be: { targets: [be.url] }, secretive: { targets: ['http://user:hunter2@127.0.0.1:9'] } },
     routes: [{ name: 'all', match: { path: '/' }, upstream: 'be', plugins: [] }],
   });
   t.teardown(async () => { await gw.close(100); await be.close(); });

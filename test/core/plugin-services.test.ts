@@ -152,3 +152,20 @@ t.test('scope services refuse bad declarations in create', async (t) => {
     });
   }
 });
+
+t.test('an id: in the declaration names the instance (logs, metrics, admin path)', async (t) => {
+  g.__ghServices = undefined;
+  const dir = tempDir(t);
+  const plugin = join(dir, 'service-probe.js');
+  writeFileSync(plugin, PROBE);
+  const gw = await createGateway({
+    config: { server: { http: { port: 0, host: '127.0.0.1' } }, admin: { port: 0, token: TOKEN }, routes: [{ plugins: [{ [plugin]: { generation: 7 }, id: 'edge' }, { respond: {} }] }] },
+    logger: testLogger(),
+  });
+  await gw.listen();
+  t.teardown(() => gw.close(100));
+  const admin = `http://127.0.0.1:${gw.addresses.admin!.port}`;
+  const res = await request(`${admin}/plugins/edge/state`, { headers: auth });
+  t.same(JSON.parse(res.body), { instance: 'edge', generation: 7 }, 'scope.instance is the id, and the admin path uses it');
+  t.match(await gw.metrics.registry.metrics(), /gatehouse_plugin_tasks_running\{plugin="service-probe",instance="edge",task="loop"\} 1/, 'metrics are labelled with it');
+});

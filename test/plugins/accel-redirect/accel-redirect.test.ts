@@ -139,7 +139,7 @@ t.test('accel-redirect options are checked at load', async (t) => {
     { desc: 'a prefix must be a path', options: { locations: { archive: { upstream: 'archive' } } }, error: /locations: found "archive", expected it to match pattern/ },
     { desc: 'upstream or target, not both', options: { locations: { '/a/': { upstream: 'archive', target: 'http://x' } } }, error: /locations/ },
     { desc: 'one of them is needed', options: { locations: { '/a/': { stripPrefix: true } } }, error: /locations/ },
-    { desc: 'an undeclared upstream', options: { locations: { '/a/': { upstream: 'archiv' } } }, error: /location \/a\/: upstream "archiv" is not declared/ },
+    { desc: 'an undeclared upstream', options: { locations: { '/a/': { upstream: 'archiv' } } }, error: /locations\/\/a\/\/upstream: upstream "archiv" is not declared/ },
     { desc: 'an unknown key', options: { locations: { '/a/': { upstream: 'archive' } }, keep: [] }, error: /unknown key "keep"/ },
   ];
   for (const c of cases) {

@@ -102,7 +102,7 @@ t.test('configuration errors name the region and key', async (t) => {
     { desc: 'route mode without an upstream for a region', regions: { east: { publicIps: ['10.0.0.0/8'], servers: [server] } }, extra: { mode: 'route' }, want: /region "east" has no entry in upstreams/ },
     { desc: 'route mode with an unknown upstream', regions: { east: { publicIps: ['10.0.0.0/8'], servers: [server] } }, extra: { mode: 'route', upstreams: { east: 'nope' } }, want: /unknown upstream "nope"/ },
   ];
-  for (const c of cases) await t.rejects(bad(c.regions, c.extra), { code: 'GH_ERR_PLUGIN_LOAD', message: c.want }, c.desc);
+  for (const c of cases) await t.rejects(bad(c.regions, c.extra), { code: 'GH_ERR_CONFIG_INVALID', message: c.want }, c.desc);
   await t.rejects(createGateway({ logger: testLogger(), config: { routes: [{ match: { path: '/' }, plugins: [{ 'region-routing': { mode: 'respond' } }] }] } }), { code: 'GH_ERR_CONFIG_INVALID' }, 'neither regions nor regionsFile');
 });
 
