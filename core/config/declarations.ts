@@ -23,6 +23,8 @@ export interface DeclarationContext {
   readonly source: ConfigSource | undefined;
   readonly plugins: readonly PluginDefinition[];
   readonly upstreams: readonly string[];
+  /** `server.tuning.typescript`: compile `.ts` plugins with core's require hook. */
+  readonly compileTypeScript: boolean;
   readonly validatorFor: (schema: JsonSchema) => ValidateFunction;
   /** Drops ajv errors under unset `${VAR}`s (reported once already). */
   readonly reported: (list: readonly ErrorObject[] | null | undefined, under?: string) => ErrorObject[];
@@ -61,7 +63,7 @@ export function resolveDeclarations(list: unknown, base: (string | number)[], ct
     }
     let definition: PluginDefinition;
     try {
-      definition = resolvePlugin(key, ctx.dir, ctx.plugins);
+      definition = resolvePlugin(key, ctx.dir, ctx.plugins, ctx.compileTypeScript);
     } catch (e) {
       ctx.errors.push(formatAt(ctx.source, path, (e as Error).message, key));
       return;

@@ -83,6 +83,7 @@ export function validateConfig(raw: unknown, ctx: { file?: string; source?: Conf
   const declared: DeclarationContext = {
     dir, source, errors, reported, validatorFor, plugins: ctx.plugins ?? [],
     upstreams: top.upstreams && typeof top.upstreams === 'object' ? Object.keys(top.upstreams) : [],
+    compileTypeScript: top.server?.tuning?.typescript !== false,
   };
   const globalPlugins = resolveDeclarations(top.plugins, ['plugins'], declared);
   const routePlugins = (Array.isArray(top.routes) ? top.routes : []).map((r, i) => resolveDeclarations(r?.plugins, ['routes', i, 'plugins'], declared));

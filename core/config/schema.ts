@@ -102,6 +102,10 @@ export const coreSchema: JsonSchema = {
               type: 'boolean', default: true,
               description: "Plain-HTTP upstream sockets read into one reused 64 KiB buffer (half the allocations when streaming). It relies on Node internals, so it is used only on Node majors the test suite has run on; on others Node's stock agent is used and a warning logged once. Default: true.",
             },
+            typescript: {
+              type: 'boolean', default: true,
+              description: "Compile `.ts` plugins when they are loaded, with the typescript package and a require hook of core's (only when no TypeScript loader runs already, such as ts-node or Node's type stripping). Off: .ts plugins need such a loader, or compiling to .js. Default: true.",
+            },
             gcEveryMiB: {
               type: 'number', minimum: 0, default: 8,
               description: 'Run a young-generation garbage collection after this many MiB of body relayed (upstream answers and forwarded request bodies), so the chunks Node copies out are freed while few; V8 alone waits for about 32 MiB of them, which shows in peak memory when streaming. 0: leave it to V8. Default: 8.',

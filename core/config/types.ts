@@ -21,6 +21,8 @@ export interface GatehouseConfig {
     tuning: {
       /** Reuse one read buffer for plain-HTTP upstream sockets. */
       readBuffer: boolean;
+      /** Compile `.ts` plugins on load (core's require hook). */
+      typescript: boolean;
       /** MiB of relayed body between young-generation collections (0: off). */
       gcEveryMiB: number;
     };

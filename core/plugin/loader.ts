@@ -1,35 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
-import Module from 'node:module';
+import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { closest } from 'fastest-levenshtein';
 import { GatehouseError } from '../errors';
 import type { PluginDefinition } from './contract';
-
-/**
- * Let `require` load TypeScript plugins when gatehouse itself runs as compiled JS.
- * Under a TS runtime (ts-node, Node's own type stripping) its `.ts` loader is kept.
- * Any other existing `.ts` hook is not trusted to compile: instrumentation (pirates,
- * used by coverage tools and tap's processinfo) registers pass-through `.ts` hooks.
- */
-function ensureTypeScriptLoader(): void {
-  const exts = (Module as unknown as { _extensions: Record<string, unknown> })._extensions;
-  const current = exts['.ts'] as { gatehouse?: true } | undefined;
-  const p = process as unknown as Record<symbol, unknown> & { features: { typescript?: unknown } };
-  if (current && (current.gatehouse || p[Symbol.for('ts-node.register.instance')] || p.features.typescript)) return;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const ts = require('typescript') as typeof import('typescript');
-  exts['.ts'] = function loadTs(mod: NodeJS.Module & { _compile(code: string, file: string): void }, file: string) {
-    const out = ts.transpileModule(readFileSync(file, 'utf8'), {
-      fileName: file,
-      compilerOptions: {
-        module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true,
-        experimentalDecorators: true, emitDecoratorMetadata: true, sourceMap: false,
-      },
-    });
-    mod._compile(out.outputText, file);
-  };
-  (exts['.ts'] as { gatehouse?: true }).gatehouse = true;
-}
+import { ensureTypeScriptLoader, typeScriptLoaded } from '../tuning/typescript';
 
 function looksLikePath(key: string): boolean {
   return key.startsWith('./') || key.startsWith('../') || isAbsolute(key);
@@ -40,7 +14,7 @@ function looksLikePath(key: string): boolean {
  * definitions an embedder passed, given by the composition root: core knows no plugin), a path
  * relative to the config directory (.ts, .js, .mjs, .cjs) or an installed package name.
  */
-export function resolvePlugin(key: string, configDir: string, known: readonly PluginDefinition[]): PluginDefinition {
+export function resolvePlugin(key: string, configDir: string, known: readonly PluginDefinition[], compileTypeScript = true): PluginDefinition {
   const named = known.find((p) => p.name === key);
   if (named) return named;
   const names = known.map((p) => p.name);
@@ -56,7 +30,10 @@ export function resolvePlugin(key: string, configDir: string, known: readonly Pl
       throw new GatehouseError('GH_ERR_PLUGIN_NOT_FOUND', `unknown plugin "${key}" (not built in, not an installed package)${hint}`);
     }
   }
-  if (/\.[cm]?ts$/.test(file)) ensureTypeScriptLoader();
+  if (/\.[cm]?ts$/.test(file)) {
+    if (!compileTypeScript && !typeScriptLoaded()) throw new GatehouseError('GH_ERR_PLUGIN_LOAD', `plugin "${key}" is TypeScript (${file}), and server.tuning.typescript is off with no TypeScript loader running: compile it to .js, or turn the switch on`);
+    if (compileTypeScript) ensureTypeScriptLoader();
+  }
   let mod: unknown;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

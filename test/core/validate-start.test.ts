@@ -36,6 +36,7 @@ const cases: { desc: string; yaml: string; files?: Record<string, string>; code:
   { desc: 'a declaration with a second key that is not id', yaml: `${HTTP}${ROUTE}      - respond: {}\n        hash-rewrite: {}\n`, code: 'GH_ERR_CONFIG_INVALID', message: /\/routes\/0\/plugins\/0: one plugin per declaration, found "respond" and "hash-rewrite"/ },
   { desc: 'a store other than the default (nothing reads it yet)', yaml: `${HTTP}store: redis://127.0.0.1:6379\n${ROUTE}      - respond: {}\n`, code: 'GH_ERR_CONFIG_INVALID', message: /\/store: found "redis:\/\/127\.0\.0\.1:6379": only the default store/ },
   { desc: 'trustProxy with host bits set past the prefix', yaml: `server: { http: { port: 0, host: 127.0.0.1 }, trustProxy: [10.0.0.1/8] }\n${ROUTE}      - respond: {}\n`, code: 'GH_ERR_CONFIG_INVALID', message: /\/server\/trustProxy\/0: .*host bits are set/ },
+  { desc: 'a .ts plugin with server.tuning.typescript off (and no loader running)', files: { 'stamp.ts': "export default { name: 'stamp', schema: { type: 'object' }, create: () => ({}) };\n" }, yaml: `server: { http: { port: 0, host: 127.0.0.1 }, tuning: { typescript: false } }\n${ROUTE}      - ./stamp.ts: {}\n`, code: 'GH_ERR_CONFIG_INVALID', message: /plugin "\.\/stamp\.ts" is TypeScript .*server\.tuning\.typescript is off/ },
 ];
 
 t.test('validate and start agree on broken configs', async (t) => {
