@@ -112,11 +112,17 @@ export async function main(argv: string[], out: Out = console): Promise<number> 
 export function describeFailure(err: unknown): string {
   if (err instanceof GatehouseError) return `${err.code}: ${err.message}`;
   const e = err instanceof Error ? err : new Error(String(err));
-  const at = e.stack?.split('\n').find((l) => /^\s+at /.test(l))?.trim();
+  const at = e.stack
+    ?.split('\n')
+    .find((l) => /^\s+at /.test(l))
+    ?.trim();
   return `GH_ERR_INTERNAL: unexpected ${e.name}: ${e.message}${at ? ` (${at}; please report it)` : ''}`;
 }
 
-async function cert(args: { host?: string; 'san-ip'?: string[]; 'san-dns'?: string[]; days?: string; out?: string }, out: Out): Promise<number> {
+async function cert(
+  args: { host?: string; 'san-ip'?: string[]; 'san-dns'?: string[]; days?: string; out?: string },
+  out: Out,
+): Promise<number> {
   if (!args.host) {
     out.error(`gatehouse cert: --host is required\n\n${HELP.cert}`);
     return 1;
@@ -139,7 +145,10 @@ async function start(config: string | undefined): Promise<number> {
     process.on('SIGHUP', () => void gw.reload().catch(() => undefined));
     const stop = (signal: string) => {
       gw.logger.info({ signal }, 'shutting down');
-      void gw.close().then(() => resolveExit(0), () => resolveExit(1));
+      void gw.close().then(
+        () => resolveExit(0),
+        () => resolveExit(1),
+      );
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

@@ -12,7 +12,8 @@ export { builtinPlugins };
 
 /** The built-ins and the caller's own definitions (which may not reuse a built-in's name). */
 function withBuiltins(plugins: readonly core.PluginDefinition[] = []): core.PluginDefinition[] {
-  for (const p of plugins) if (builtinPlugins.some((b) => b.name === p.name)) throw new TypeError(`plugin "${p.name}" is a built-in plugin's name`);
+  for (const p of plugins)
+    if (builtinPlugins.some((b) => b.name === p.name)) throw new TypeError(`plugin "${p.name}" is a built-in plugin's name`);
   return [...builtinPlugins, ...plugins];
 }
 

@@ -39,7 +39,8 @@ function area(cf) {
   return `other (${path.basename(url)})`;
 }
 
-const label = (cf) => `${cf.functionName || '(anonymous)'} ${cf.url ? `${cf.url.replace(/^.*\/(node_modules|dist|bench)\//, '$1/').replace(/^file:\/\//, '')}:${cf.lineNumber + 1}` : ''}`.trim();
+const label = (cf) =>
+  `${cf.functionName || '(anonymous)'} ${cf.url ? `${cf.url.replace(/^.*\/(node_modules|dist|bench)\//, '$1/').replace(/^file:\/\//, '')}:${cf.lineNumber + 1}` : ''}`.trim();
 
 function load(file) {
   const prof = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -83,13 +84,18 @@ for (const p of profiles) {
   const per = p.requests ? (us) => `${(us / p.requests).toFixed(2).padStart(7)} µs/req` : () => '';
   const pct = (us) => `${((100 * us) / p.busy).toFixed(1).padStart(5)}%`;
   const who = p.meta ? `${p.meta.role}${p.meta.variant ? ` (${p.meta.variant})` : ''}, ${p.requests} requests` : 'unknown process';
-  console.log(`\n== ${path.basename(p.file)}: ${who}; ${(p.busy / 1e6).toFixed(2)} s busy${p.requests ? `, ${(p.busy / p.requests).toFixed(1)} µs CPU per request` : ''}`);
+  console.log(
+    `\n== ${path.basename(p.file)}: ${who}; ${(p.busy / 1e6).toFixed(2)} s busy${p.requests ? `, ${(p.busy / p.requests).toFixed(1)} µs CPU per request` : ''}`,
+  );
   console.log('self time by area');
   for (const [a, us] of sorted(p.areas)) if (us / p.busy >= 0.001) console.log(`  ${pct(us)} ${per(us)}  ${a}`);
   console.log(`top ${TOP} functions by self time`);
   for (const [k, us] of sorted(p.self).slice(0, TOP)) console.log(`  ${pct(us)} ${per(us)}  ${k}`);
   console.log(`top ${TOP} JS functions by inclusive time (dist/, node_modules/, bench/)`);
-  for (const [k, us] of sorted(p.incl).filter(([k]) => /dist\/|node_modules\/|bench\//.test(k)).slice(0, TOP)) console.log(`  ${pct(us)} ${per(us)}  ${k}`);
+  for (const [k, us] of sorted(p.incl)
+    .filter(([k]) => /dist\/|node_modules\/|bench\//.test(k))
+    .slice(0, TOP))
+    console.log(`  ${pct(us)} ${per(us)}  ${k}`);
 }
 
 if (profiles.length === 2) {
@@ -100,10 +106,14 @@ if (profiles.length === 2) {
   }
   const diff = (ma, mb) => {
     const keys = new Set([...ma.keys(), ...mb.keys()]);
-    return [...keys].map((k) => [k, (mb.get(k) || 0) / b.requests - (ma.get(k) || 0) / a.requests]).sort((x, y) => Math.abs(y[1]) - Math.abs(x[1]));
+    return [...keys]
+      .map((k) => [k, (mb.get(k) || 0) / b.requests - (ma.get(k) || 0) / a.requests])
+      .sort((x, y) => Math.abs(y[1]) - Math.abs(x[1]));
   };
   const f = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`.padStart(8);
-  console.log(`\n== per request: B (${b.meta.role}) - A (${a.meta.role}) = ${f(b.busy / b.requests - a.busy / a.requests)} µs CPU per request (${(b.busy / b.requests).toFixed(1)} vs ${(a.busy / a.requests).toFixed(1)})`);
+  console.log(
+    `\n== per request: B (${b.meta.role}) - A (${a.meta.role}) = ${f(b.busy / b.requests - a.busy / a.requests)} µs CPU per request (${(b.busy / b.requests).toFixed(1)} vs ${(a.busy / a.requests).toFixed(1)})`,
+  );
   console.log('by area (µs/req)');
   for (const [k, d] of diff(a.areas, b.areas)) if (Math.abs(d) >= 0.05) console.log(`  ${f(d)}  ${k}`);
   console.log(`largest self-time differences (µs/req), top ${TOP}`);

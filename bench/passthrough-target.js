@@ -45,7 +45,11 @@ async function backend() {
   // Longer than the proxies' idle upstream sockets (30 s), so no pooled socket is closed under them.
   server.keepAliveTimeout = 65000;
   server.headersTimeout = 66000;
-  close = () => new Promise((r) => { server.close(() => r()); server.closeAllConnections(); });
+  close = () =>
+    new Promise((r) => {
+      server.close(() => r());
+      server.closeAllConnections();
+    });
   return listenOn(server);
 }
 
@@ -64,7 +68,12 @@ async function bare() {
       res.end();
     });
   });
-  close = () => new Promise((r) => { server.close(() => r()); server.closeAllConnections(); agent.destroy(); });
+  close = () =>
+    new Promise((r) => {
+      server.close(() => r());
+      server.closeAllConnections();
+      agent.destroy();
+    });
   return listenOn(server);
 }
 
@@ -78,16 +87,21 @@ async function gatehouse() {
   const pluginCount = process.env.BENCH_PLUGINS === undefined ? 5 : Number(process.env.BENCH_PLUGINS);
   const gateway = await createGateway({
     config: {
-      server: { http: { port: 0, host: '127.0.0.1' }, ...(deployment ? { trustProxy: ['10.0.0.0/8', '172.16.0.0/12', '127.0.0.0/8'] } : {}) },
+      server: {
+        http: { port: 0, host: '127.0.0.1' },
+        ...(deployment ? { trustProxy: ['10.0.0.0/8', '172.16.0.0/12', '127.0.0.0/8'] } : {}),
+      },
       // The access log goes to this process's stdout, which bench/passthrough.js points at a temp file.
       log: accessLog ? { accessLog: true, level: 'info' } : { accessLog: false, level: 'warn' },
       upstreams: { backend: { targets: [`http://127.0.0.1:${backendPort}`] } },
-      routes: [{
-        name: 'bench',
-        match: { path: '/' },
-        upstream: 'backend',
-        plugins: Array.from({ length: pluginCount }, () => ({ [pluginPath]: {} })),
-      }],
+      routes: [
+        {
+          name: 'bench',
+          match: { path: '/' },
+          upstream: 'backend',
+          plugins: Array.from({ length: pluginCount }, () => ({ [pluginPath]: {} })),
+        },
+      ],
     },
   });
   await gateway.listen();
@@ -105,7 +119,8 @@ async function profileStart(interval) {
   const inspector = require('node:inspector');
   const session = new inspector.Session();
   session.connect();
-  const post = (method, params) => new Promise((resolve, reject) => session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
+  const post = (method, params) =>
+    new Promise((resolve, reject) => session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
   await post('Profiler.enable');
   await post('Profiler.setSamplingInterval', { interval });
   await post('Profiler.start');

@@ -76,11 +76,13 @@ const CLEAN_PCT = Number(opt('clean-threshold', 10));
 const RETRIES = Number(opt('retries', 1));
 const RETRY_WAIT = 10; // seconds to wait (at most) for an idle machine before a retry
 const RETRY_BUDGET = 30; // seconds spent waiting for retries in one benchmark, at most
-const EXTRAS = argv.flatMap((a, i) => (a === '--extra' && argv[i + 1] ? [argv[i + 1]] : [])).map((spec) => {
-  const m = spec.match(/^([^=]+)=(.+?)(?::(\d+))?$/);
-  if (!m) throw new Error(`--extra ${spec}: expected LABEL=DIST_DIR[:PLUGINS]`);
-  return { label: m[1], dist: path.resolve(m[2]), plugins: m[3] === undefined ? 5 : Number(m[3]) };
-});
+const EXTRAS = argv
+  .flatMap((a, i) => (a === '--extra' && argv[i + 1] ? [argv[i + 1]] : []))
+  .map((spec) => {
+    const m = spec.match(/^([^=]+)=(.+?)(?::(\d+))?$/);
+    if (!m) throw new Error(`--extra ${spec}: expected LABEL=DIST_DIR[:PLUGINS]`);
+    return { label: m[1], dist: path.resolve(m[2]), plugins: m[3] === undefined ? 5 : Number(m[3]) };
+  });
 const { CAN_PIN, pinner } = require('./cpu-pin');
 const PIN = !argv.includes('--no-pin') && CAN_PIN;
 
@@ -195,7 +197,8 @@ function isClean(r) {
 
 function gitDescribe() {
   try {
-    const run = (...a) => execFileSync('git', a, { cwd: path.join(__dirname, '..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const run = (...a) =>
+      execFileSync('git', a, { cwd: path.join(__dirname, '..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     const dirty = run('status', '--porcelain', '--', 'core', 'plugins').split('\n').filter(Boolean).length;
     return `git ${run('rev-parse', '--short', 'HEAD')}${dirty ? ` + ${dirty} uncommitted file(s) under core/ and plugins/` : ''}`;
   } catch {
@@ -212,12 +215,16 @@ function parentCpu() {
 // Load generation
 function get(port) {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode, body, headers: res.headers }));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => {
+          body += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode, body, headers: res.headers }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -225,7 +232,10 @@ function get(port) {
 function cannon(port, connections, seconds, latencies) {
   return new Promise((resolve, reject) => {
     // Every request comes as if through a load balancer (the deployment target trusts loopback and walks the chain).
-    const instance = autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration: seconds, pipelining: 1, headers: { 'x-forwarded-for': '203.0.113.7' } }, (err, result) => (err ? reject(err) : resolve(result)));
+    const instance = autocannon(
+      { url: `http://127.0.0.1:${port}/`, connections, duration: seconds, pipelining: 1, headers: { 'x-forwarded-for': '203.0.113.7' } },
+      (err, result) => (err ? reject(err) : resolve(result)),
+    );
     if (latencies) {
       // autocannon's own histogram has 1 ms resolution; the 'response' event carries a float in ms.
       instance.on('response', (_client, statusCode, _bytes, ms) => {
@@ -262,15 +272,22 @@ async function main() {
     dist: `dist built ${fs.statSync(path.join(__dirname, '..', 'dist', 'core', 'server', 'gateway.js')).mtime.toISOString()}`,
     git: gitDescribe(),
   };
-  console.log(`passthrough benchmark: node ${machine.node}, ${machine.cpus} CPU(s) (${machine.model}), http-proxy ${machine.httpProxy}, autocannon ${machine.autocannon}`);
+  console.log(
+    `passthrough benchmark: node ${machine.node}, ${machine.cpus} CPU(s) (${machine.model}), http-proxy ${machine.httpProxy}, autocannon ${machine.autocannon}`,
+  );
   console.log(`gatehouse: ${machine.dist}, ${machine.git}`);
-  console.log(`runs: ${WARMUP}s warm-up + ${DURATION}s measured, ${FORKS} fork(s) x ${ROUNDS} round(s), throughput at ${CONNECTIONS} connections, latency at 1 connection`);
-  console.log(PIN
-    ? 'layout: load generator (this process) and backend pinned to CPU 0, the proxy under test to CPU 1; direct: generator CPU 0, backend CPU 1'
-    : `layout: unpinned${CAN_PIN ? ' (--no-pin)' : ' (taskset unavailable or < 2 CPUs)'}: every process placed by the scheduler`);
+  console.log(
+    `runs: ${WARMUP}s warm-up + ${DURATION}s measured, ${FORKS} fork(s) x ${ROUNDS} round(s), throughput at ${CONNECTIONS} connections, latency at 1 connection`,
+  );
+  console.log(
+    PIN
+      ? 'layout: load generator (this process) and backend pinned to CPU 0, the proxy under test to CPU 1; direct: generator CPU 0, backend CPU 1'
+      : `layout: unpinned${CAN_PIN ? ' (--no-pin)' : ' (taskset unavailable or < 2 CPUs)'}: every process placed by the scheduler`,
+  );
   console.log(`load average before: ${loadBefore.map((x) => x.toFixed(2)).join(' ')}`);
   const idleBefore = await waitIdle(WAIT_IDLE);
-  if (idleBefore >= 15) console.log(`warning: the machine is not idle (${idleBefore.toFixed(0)}% of a core busy before start); numbers will be noisy`);
+  if (idleBefore >= 15)
+    console.log(`warning: the machine is not idle (${idleBefore.toFixed(0)}% of a core busy before start); numbers will be noisy`);
 
   const logFile = path.join(os.tmpdir(), `gatehouse-bench-access-${process.pid}.log`);
   const children = new Set();
@@ -299,9 +316,17 @@ async function main() {
     const startProxies = async () => {
       const bare = spawnChild('bare', ['bare', String(backendPort)]);
       const gh = spawnChild('gatehouse', ['gatehouse', String(backendPort)]);
-      const ghLog = logFd === undefined ? undefined : spawnChild('gatehouse+log', ['gatehouse', String(backendPort), 'access-log'], { stdout: logFd });
-      const ghDeploy = logFd === undefined ? undefined : spawnChild('gatehouse deployment', ['gatehouse', String(backendPort), 'deployment'], { stdout: logFd });
-      const extras = EXTRAS.map((x) => spawnChild(x.label, ['gatehouse', String(backendPort)], { env: { ...process.env, BENCH_GATEHOUSE_DIST: x.dist, BENCH_PLUGINS: String(x.plugins) } }));
+      const ghLog =
+        logFd === undefined ? undefined : spawnChild('gatehouse+log', ['gatehouse', String(backendPort), 'access-log'], { stdout: logFd });
+      const ghDeploy =
+        logFd === undefined
+          ? undefined
+          : spawnChild('gatehouse deployment', ['gatehouse', String(backendPort), 'deployment'], { stdout: logFd });
+      const extras = EXTRAS.map((x) =>
+        spawnChild(x.label, ['gatehouse', String(backendPort)], {
+          env: { ...process.env, BENCH_GATEHOUSE_DIST: x.dist, BENCH_PLUGINS: String(x.plugins) },
+        }),
+      );
       const ts = [
         { key: 'direct', label: 'direct (backend)', port: backendPort, proxy: null },
         { key: 'bare', label: 'bare http-proxy', port: (await bare.ready).port, proxy: bare },
@@ -311,11 +336,18 @@ async function main() {
       ts.push({ key: 'gatehouse', label: 'gatehouse, 5 no-op plugins', port: ghReady.port, proxy: gh });
       for (const [i, c] of extras.entries()) ts.push({ key: `extra${i}`, label: EXTRAS[i].label, port: (await c.ready).port, proxy: c });
       if (ghLog) ts.push({ key: 'gatehouseLog', label: 'gatehouse + access log', port: (await ghLog.ready).port, proxy: ghLog });
-      if (ghDeploy) ts.push({ key: 'gatehouseDeploy', label: 'gatehouse deployment (log, trustProxy, 5 plugins)', port: (await ghDeploy.ready).port, proxy: ghDeploy });
+      if (ghDeploy)
+        ts.push({
+          key: 'gatehouseDeploy',
+          label: 'gatehouse deployment (log, trustProxy, 5 plugins)',
+          port: (await ghDeploy.ready).port,
+          proxy: ghDeploy,
+        });
       // Sanity: every target answers 200 with the backend's body.
       for (const t of ts) {
         const r = await get(t.port);
-        if (r.status !== 200 || r.body !== 'hello from the backend\n') throw new Error(`${t.label}: unexpected answer ${r.status} ${JSON.stringify(r.body)}`);
+        if (r.status !== 200 || r.body !== 'hello from the backend\n')
+          throw new Error(`${t.label}: unexpected answer ${r.status} ${JSON.stringify(r.body)}`);
       }
       return ts;
     };
@@ -335,7 +367,11 @@ async function main() {
       // gives each half of it, so their req/s ratio is their CPU-efficiency ratio, measured
       // under identical conditions (a VM's speed drifts between sequential runs).
       // --extra builds join the same group, each getting an equal share of the CPU.
-      { key: 'h2h', connections: CONNECTIONS, groups: (ts) => [ts.filter((t) => t.key === 'bare' || t.key === 'gatehouse' || t.key.startsWith('extra'))] },
+      {
+        key: 'h2h',
+        connections: CONNECTIONS,
+        groups: (ts) => [ts.filter((t) => t.key === 'bare' || t.key === 'gatehouse' || t.key.startsWith('extra'))],
+      },
       { key: 'latency', connections: 1, groups: rotate },
     ].filter((sc) => SCENARIO === 'all' || SCENARIO.split(',').includes(sc.key));
     const raw = [];
@@ -368,12 +404,22 @@ async function main() {
         const ok = sorted.length;
         const result = results[i];
         return {
-          scenario: sc.key, round, target: t.key, connections: sc.connections,
-          rps: ok / (wallUs / 1e6), responses: ok, failures: result.non2xx + result.errors + result.timeouts,
-          p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean: sorted.reduce((a, b) => a + b, 0) / (ok || 1),
+          scenario: sc.key,
+          round,
+          target: t.key,
+          connections: sc.connections,
+          rps: ok / (wallUs / 1e6),
+          responses: ok,
+          failures: result.non2xx + result.errors + result.timeouts,
+          p50: percentile(sorted, 50),
+          p99: percentile(sorted, 99),
+          mean: sorted.reduce((a, b) => a + b, 0) / (ok || 1),
           cpuPct: {
-            client: (100 * parentUs) / wallUs, backend: (100 * cpuUs.get(backend)) / wallUs,
-            proxy: t.proxy ? (100 * cpuUs.get(t.proxy)) / wallUs : null, foreign, steal,
+            client: (100 * parentUs) / wallUs,
+            backend: (100 * cpuUs.get(backend)) / wallUs,
+            proxy: t.proxy ? (100 * cpuUs.get(t.proxy)) / wallUs : null,
+            foreign,
+            steal,
           },
           proxyUsPerReq: t.proxy ? cpuUs.get(t.proxy) / ok : null,
         };
@@ -389,7 +435,11 @@ async function main() {
         layout([t]);
         await cannon(t.port, CONNECTIONS, INITIAL_WARMUP);
       }
-      const profiled = CPU_PROF ? targets.filter((t) => t.key === 'bare' || t.key === 'gatehouse' || t.key === 'gatehouseLog' || t.key === 'gatehouseDeploy').map((t) => t.proxy) : [];
+      const profiled = CPU_PROF
+        ? targets
+            .filter((t) => t.key === 'bare' || t.key === 'gatehouse' || t.key === 'gatehouseLog' || t.key === 'gatehouseDeploy')
+            .map((t) => t.proxy)
+        : [];
       for (const c of profiled) await c.command({ type: 'profile-start', interval: 250 });
       for (const sc of scenarios) {
         for (let r = 0; r < ROUNDS; r++) {
@@ -403,7 +453,9 @@ async function main() {
                 row.attempt = attempt;
                 row.fork = fork;
                 const tag = `${group.length > 1 && i ? '+ ' : ''}${group[i].label}`;
-                process.stdout.write(`  ${sc.key.padEnd(10)} fork ${fork + 1}/${FORKS} round ${r + 1}/${ROUNDS}  ${tag.padEnd(28)} ${fmt(row.rps, 0).padStart(7)} req/s  p50 ${fmt(row.p50, 3)} ms  p99 ${fmt(row.p99, 3)} ms  foreign CPU ${fmt(row.cpuPct.foreign, 0)}%${row.cpuPct.steal >= 1 ? ` steal ${fmt(row.cpuPct.steal, 0)}%` : ''}${disturbed ? ' (disturbed)' : ''}${row.failures ? `  FAILURES ${row.failures}` : ''}\n`);
+                process.stdout.write(
+                  `  ${sc.key.padEnd(10)} fork ${fork + 1}/${FORKS} round ${r + 1}/${ROUNDS}  ${tag.padEnd(28)} ${fmt(row.rps, 0).padStart(7)} req/s  p50 ${fmt(row.p50, 3)} ms  p99 ${fmt(row.p99, 3)} ms  foreign CPU ${fmt(row.cpuPct.foreign, 0)}%${row.cpuPct.steal >= 1 ? ` steal ${fmt(row.cpuPct.steal, 0)}%` : ''}${disturbed ? ' (disturbed)' : ''}${row.failures ? `  FAILURES ${row.failures}` : ''}\n`,
+                );
               }
               if (!disturbed || attempt >= RETRIES || waited >= RETRY_BUDGET) break;
               // Another job used the machine meanwhile: wait for quiet (bounded) and measure again.
@@ -469,10 +521,18 @@ function report(targets, allRuns, machine, loadBefore, started, logBytes) {
   const lines = [];
   const out = (s = '') => lines.push(s);
   out();
-  out(`Results: median of ${FORKS * ROUNDS} rounds (${FORKS} sets of fresh proxy processes x ${ROUNDS}); ${DURATION}s per run; latencies in ms (autocannon response times, full resolution)`);
-  out('gatehouse: route with 5 no-op plugins, access log OFF, log level warn (the "+ access log" row: access log ON to a file, level info)');
-  out('CPU% is the share of one core used by each process during the run (client = autocannon); proxy µs/req = proxy CPU time per response;');
-  out(`foreign CPU% = CPU used during a run by processes outside the benchmark, plus hypervisor steal; a run is clean below ${CLEAN_PCT}%, and summaries use clean runs only when there are any`);
+  out(
+    `Results: median of ${FORKS * ROUNDS} rounds (${FORKS} sets of fresh proxy processes x ${ROUNDS}); ${DURATION}s per run; latencies in ms (autocannon response times, full resolution)`,
+  );
+  out(
+    'gatehouse: route with 5 no-op plugins, access log OFF, log level warn (the "+ access log" row: access log ON to a file, level info)',
+  );
+  out(
+    'CPU% is the share of one core used by each process during the run (client = autocannon); proxy µs/req = proxy CPU time per response;',
+  );
+  out(
+    `foreign CPU% = CPU used during a run by processes outside the benchmark, plus hypervisor steal; a run is clean below ${CLEAN_PCT}%, and summaries use clean runs only when there are any`,
+  );
   const titles = {
     throughput: `throughput, one target at a time (${CONNECTIONS} connections)`,
     h2h: `throughput head to head: bare http-proxy and gatehouse loaded at the same time, sharing ${PIN ? 'CPU 1' : 'the machine'} (${CONNECTIONS} connections each)`,
@@ -487,7 +547,9 @@ function report(targets, allRuns, machine, loadBefore, started, logBytes) {
       const picked = pick(sc, t.key);
       if (!picked.total) continue;
       const a = agg(picked);
-      out(`| ${t.label} | ${fmt(a.rps, 0)} | ${fmt(a.p50, 3)} | ${fmt(a.p99, 3)} | ${fmt(a.proxyUsPerReq, 1)} | ${fmt(a.client, 0)} / ${fmt(a.backend, 0)} / ${fmt(a.proxy, 0)} | ${a.clean}/${a.total} | ${fmt(a.foreign, 0)} |${a.failures ? ` ${a.failures} FAILURES` : ''}`);
+      out(
+        `| ${t.label} | ${fmt(a.rps, 0)} | ${fmt(a.p50, 3)} | ${fmt(a.p99, 3)} | ${fmt(a.proxyUsPerReq, 1)} | ${fmt(a.client, 0)} / ${fmt(a.backend, 0)} / ${fmt(a.proxy, 0)} | ${a.clean}/${a.total} | ${fmt(a.foreign, 0)} |${a.failures ? ` ${a.failures} FAILURES` : ''}`,
+      );
     }
   }
 
@@ -500,7 +562,8 @@ function report(targets, allRuns, machine, loadBefore, started, logBytes) {
   const p99Delta1 = paired('latency', 'gatehouse', 'bare', (g, b) => g.p99 - b.p99);
   const lat1Ratio = paired('latency', 'gatehouse', 'bare', (g, b) => g.rps / b.rps);
   const p50DeltaN = paired('throughput', 'gatehouse', 'bare', (g, b) => g.p50 - b.p50);
-  const range = (x, d) => `${fmt(x.median, d)} [${fmt(x.min, d)} .. ${fmt(x.max, d)}]${x.n ? (x.clean ? ` (${x.clean} clean pair${x.clean > 1 ? 's' : ''})` : ' (DISTURBED: no clean pair)') : ''}`;
+  const range = (x, d) =>
+    `${fmt(x.median, d)} [${fmt(x.min, d)} .. ${fmt(x.max, d)}]${x.n ? (x.clean ? ` (${x.clean} clean pair${x.clean > 1 ? 's' : ''})` : ' (DISTURBED: no clean pair)') : ''}`;
   out();
   out('ratios and deltas: median over rounds [min .. max]; each round pairs runs made back to back (head to head: at the same time)');
   out(`  throughput  gatehouse / bare req/s          ${range(rpsRatio, 3)}`);
@@ -519,11 +582,32 @@ function report(targets, allRuns, machine, loadBefore, started, logBytes) {
     out(`  access log  1 conn p50 delta vs bare (ms)   ${range(logP50, 3)}`);
   }
   if (targets.some((t) => t.key === 'gatehouseDeploy')) {
-    out(`  deployment  gatehouse deployment / bare req/s ${range(paired('throughput', 'gatehouseDeploy', 'bare', (g, b) => g.rps / b.rps), 3)}`);
-    out(`  deployment  1 conn p50 delta vs bare (ms)   ${range(paired('latency', 'gatehouseDeploy', 'bare', (g, b) => g.p50 - b.p50), 3)}`);
+    out(
+      `  deployment  gatehouse deployment / bare req/s ${range(
+        paired('throughput', 'gatehouseDeploy', 'bare', (g, b) => g.rps / b.rps),
+        3,
+      )}`,
+    );
+    out(
+      `  deployment  1 conn p50 delta vs bare (ms)   ${range(
+        paired('latency', 'gatehouseDeploy', 'bare', (g, b) => g.p50 - b.p50),
+        3,
+      )}`,
+    );
   }
   for (const t of targets.filter((x) => x.key.startsWith('extra'))) {
-    out(`  extra       ${t.label} / bare req/s: ${range(paired('throughput', t.key, 'bare', (g, b) => g.rps / b.rps), 3)}; head to head: ${range(paired('h2h', t.key, 'bare', (g, b) => g.rps / b.rps), 3)}; 1 conn p50 delta (ms): ${range(paired('latency', t.key, 'bare', (g, b) => g.p50 - b.p50), 3)}`);
+    out(
+      `  extra       ${t.label} / bare req/s: ${range(
+        paired('throughput', t.key, 'bare', (g, b) => g.rps / b.rps),
+        3,
+      )}; head to head: ${range(
+        paired('h2h', t.key, 'bare', (g, b) => g.rps / b.rps),
+        3,
+      )}; 1 conn p50 delta (ms): ${range(
+        paired('latency', t.key, 'bare', (g, b) => g.p50 - b.p50),
+        3,
+      )}`,
+    );
   }
   out();
   // The req/s goal is judged on the sequential runs (each proxy alone on its CPU, as deployed);
@@ -533,15 +617,35 @@ function report(targets, allRuns, machine, loadBefore, started, logBytes) {
   const passP50 = p50Delta1.median <= GOAL_P50_DELTA_MS;
   const verdict = (x, pass) => (Number.isNaN(x) ? 'n/a (scenario not run)' : pass ? 'PASS' : 'MISS');
   const caveat = (x) => (x.n && !x.clean ? ', from disturbed runs only: rerun on a quiet machine' : '');
-  out(`goal: gatehouse >= ${GOAL_RPS_RATIO}x bare http-proxy req/s              ${verdict(rpsBasis.median, passRps)} (${rpsBasis === h2hRatio ? 'head to head' : 'one at a time'} ${fmt(rpsBasis.median, 3)}x${caveat(rpsBasis)}; head to head ${fmt(h2hRatio.median, 3)}x)`);
-  out(`goal: p50 at 1 connection within +${GOAL_P50_DELTA_MS} ms of bare http-proxy  ${verdict(p50Delta1.median, passP50)} (${p50Delta1.median >= 0 ? '+' : ''}${fmt(p50Delta1.median, 3)} ms${caveat(p50Delta1)})`);
+  out(
+    `goal: gatehouse >= ${GOAL_RPS_RATIO}x bare http-proxy req/s              ${verdict(rpsBasis.median, passRps)} (${rpsBasis === h2hRatio ? 'head to head' : 'one at a time'} ${fmt(rpsBasis.median, 3)}x${caveat(rpsBasis)}; head to head ${fmt(h2hRatio.median, 3)}x)`,
+  );
+  out(
+    `goal: p50 at 1 connection within +${GOAL_P50_DELTA_MS} ms of bare http-proxy  ${verdict(p50Delta1.median, passP50)} (${p50Delta1.median >= 0 ? '+' : ''}${fmt(p50Delta1.median, 3)} ms${caveat(p50Delta1)})`,
+  );
   const loadAfter = os.loadavg();
   out();
-  out(`load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(' ')}; total ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  out(
+    `load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(' ')}; total ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
   console.log(lines.join('\n'));
 
   if (JSON_OUT) {
-    fs.writeFileSync(JSON_OUT, JSON.stringify({ machine, options: { DURATION, WARMUP, FORKS, ROUNDS, CONNECTIONS, PIN }, loadBefore, loadAfter, raw: allRuns, summary: { rpsRatio, h2hRatio, h2hCpu, bareDirect, cpuRatio, p50Delta1, p99Delta1, p50DeltaN, passRps, passP50 } }, null, 2));
+    fs.writeFileSync(
+      JSON_OUT,
+      JSON.stringify(
+        {
+          machine,
+          options: { DURATION, WARMUP, FORKS, ROUNDS, CONNECTIONS, PIN },
+          loadBefore,
+          loadAfter,
+          raw: allRuns,
+          summary: { rpsRatio, h2hRatio, h2hCpu, bareDirect, cpuRatio, p50Delta1, p99Delta1, p50DeltaN, passRps, passP50 },
+        },
+        null,
+        2,
+      ),
+    );
     console.log(`raw results written to ${JSON_OUT}`);
   }
   process.exitCode = 0; // a MISS is a result, not a crash

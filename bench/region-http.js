@@ -20,33 +20,46 @@ if (process.argv[2] === 'child') {
     regions[`r${r}`] = {
       publicIps: Array.from({ length: 100 }, (_, i) => (r === 0 && i === 0 ? '127.0.0.0/8' : `${10 + (r % 200)}.${i}.${r}.0/24`)),
       publicIpsV6: Array.from({ length: 100 }, (_, i) => `2001:db8:${r.toString(16)}:${i.toString(16)}::/64`),
-      servers: [{ ip: '192.0.2.1', name: 'smt.example', registryName: 'registry.example', fingerprint: 'AA:BB' }, { ip: '192.0.2.2', name: 'smt2.example', registryName: 'registry.example', fingerprint: 'AA:BB' }],
+      servers: [
+        { ip: '192.0.2.1', name: 'smt.example', registryName: 'registry.example', fingerprint: 'AA:BB' },
+        { ip: '192.0.2.2', name: 'smt2.example', registryName: 'registry.example', fingerprint: 'AA:BB' },
+      ],
     };
   }
-  const body = '<regionSMTdata>\n<smtInfo SMTserverIP="192.0.2.1" SMTserverName="smt.example" SMTregistryName="registry.example" fingerprint="AA:BB" region="r0"/>\n<smtInfo SMTserverIP="192.0.2.2" SMTserverName="smt2.example" SMTregistryName="registry.example" fingerprint="AA:BB" region="r0"/>\n</regionSMTdata>';
+  const body =
+    '<regionSMTdata>\n<smtInfo SMTserverIP="192.0.2.1" SMTserverName="smt.example" SMTregistryName="registry.example" fingerprint="AA:BB" region="r0"/>\n<smtInfo SMTserverIP="192.0.2.2" SMTserverName="smt2.example" SMTregistryName="registry.example" fingerprint="AA:BB" region="r0"/>\n</regionSMTdata>';
   createGateway({
     config: {
       server: { http: { port: 0, host: '127.0.0.1' } },
       log: { level: 'warn', accessLog: false },
       routes: [
-        { match: { pathExact: '/respond' }, plugins: [{ respond: { body, headers: { 'content-type': 'application/xml; charset=utf-8' } } }] },
+        {
+          match: { pathExact: '/respond' },
+          plugins: [{ respond: { body, headers: { 'content-type': 'application/xml; charset=utf-8' } } }],
+        },
         { match: { pathExact: '/regionInfo' }, plugins: [{ 'region-routing': { regions } }] },
       ],
     },
-  }).then((gw) => gw.listen()).then((gw) => process.send({ port: gw.addresses.http.port }));
+  })
+    .then((gw) => gw.listen())
+    .then((gw) => process.send({ port: gw.addresses.http.port }));
   return;
 }
 
 const seconds = Number(process.argv[2] ?? 5);
 const connections = Number(process.argv[3] ?? 20);
-const run = (url, duration) => new Promise((resolve, reject) => autocannon({ url, connections, duration }, (err, r) => (err ? reject(err) : resolve(r))));
+const run = (url, duration) =>
+  new Promise((resolve, reject) => autocannon({ url, connections, duration }, (err, r) => (err ? reject(err) : resolve(r))));
 
 (async () => {
   const child = fork(__filename, ['child']);
   const { port } = await new Promise((resolve) => child.once('message', resolve));
   // A B B A order, averaged, so that warm-up and machine drift fall on both sides alike.
   const sums = {};
-  const targets = [['respond', '/respond'], ['region-routing', '/regionInfo']];
+  const targets = [
+    ['respond', '/respond'],
+    ['region-routing', '/regionInfo'],
+  ];
   for (const [name, path] of [...targets, ...[...targets].reverse()]) {
     const url = `http://127.0.0.1:${port}${path}`;
     await run(url, 1);

@@ -151,7 +151,10 @@ const rows = [
   ['ip-cidr objects', `${fmt(PREFIXES)} prefixes`, baselineBuildMs, baselineBuildCpu, `${fmt(rate(PREFIXES, baselineBuildMs))} prefixes/s`],
   ['ip-cidr linear scan', `${fmt(baselineDone)} lookups`, baselineMs, baselineCpu, `${baseRate.toFixed(2)} lookups/s`],
 ];
-const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = os
+  .loadavg()
+  .map((x) => x.toFixed(2))
+  .join(' ');
 console.log(`Region table, node ${process.version}, ${os.cpus().length} CPUs, load average ${load}, seed ${SEED}`);
 console.log(`${fmt(PREFIXES)} prefixes (half IPv4 /8-/32, half IPv6 /16-/64), mixed IPv4 / mapped IPv4 / IPv6 lookups`);
 console.log('');
@@ -162,7 +165,9 @@ console.log('');
 console.log(`lookup rate ratio, trie / linear scan: ${fmt(trieRate / baseRate)}x`);
 const { nodes, leaves } = trie.stats;
 const mib = (nodes * 64 + leaves * 40) / 1048576;
-console.log(`compiled trie: ${fmt(nodes)} nodes (64 B) + ${fmt(leaves)} leaves (40 B) = ${mib.toFixed(1)} MiB; ${fmt(hits)} of ${fmt(LOOKUPS)} lookups matched`);
+console.log(
+  `compiled trie: ${fmt(nodes)} nodes (64 B) + ${fmt(leaves)} leaves (40 B) = ${mib.toFixed(1)} MiB; ${fmt(hits)} of ${fmt(LOOKUPS)} lookups matched`,
+);
 console.log(`baseline cross-check: ${mismatches} of ${fmt(baselineDone)} answers differ`);
 const ok = buildMs < 1000 && trieRate >= 1_000_000 && mismatches === 0;
 console.log(`goals (build < 1 s, >= 1,000,000 lookups/s, answers agree): ${ok ? 'met' : 'NOT met'}`);

@@ -65,7 +65,9 @@ if (opt('role') === 'backend') {
     const url = new URL(req.url, 'http://x');
     if (req.method === 'POST' && url.pathname === '/sink') {
       let n = 0;
-      req.on('data', (c) => { n += c.length; });
+      req.on('data', (c) => {
+        n += c.length;
+      });
       return req.on('end', () => res.end(String(n)));
     }
     if (url.pathname === '/files') {
@@ -87,7 +89,9 @@ if (opt('role') === 'backend') {
       status = 206;
     }
     res.writeHead(status, {
-      'content-type': 'application/octet-stream', 'content-length': end - start + 1, 'accept-ranges': 'bytes',
+      'content-type': 'application/octet-stream',
+      'content-length': end - start + 1,
+      'accept-ranges': 'bytes',
       ...(status === 206 ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}),
     });
     if (req.method === 'HEAD') return res.end();
@@ -113,10 +117,13 @@ if (opt('role') === 'bare') {
   const server = http.createServer((req, res) => {
     const upload = req.method === 'POST';
     const headers = upload ? { 'content-length': req.headers['content-length'] } : { range: req.headers.range || '' };
-    const up = http.request({ host: '127.0.0.1', port: upstreamPort, path: upload ? '/sink' : `/${FILE_ID}`, method: req.method, headers, agent }, (pr) => {
-      res.writeHead(pr.statusCode, pr.headers);
-      pr.pipe(res);
-    });
+    const up = http.request(
+      { host: '127.0.0.1', port: upstreamPort, path: upload ? '/sink' : `/${FILE_ID}`, method: req.method, headers, agent },
+      (pr) => {
+        res.writeHead(pr.statusCode, pr.headers);
+        pr.pipe(res);
+      },
+    );
     up.on('error', () => res.destroy());
     res.on('close', () => up.destroy());
     if (upload) req.pipe(up);
@@ -208,11 +215,21 @@ function spawnRole(args) {
     proc.once('exit', (code) => reject(new Error(`backend exited (${code})`)));
     proc.on('message', (m) => m.type === 'ready' && resolve(m.port));
   });
-  const calls = () => new Promise((resolve) => {
-    proc.once('message', (m) => resolve(m.n));
-    proc.send({ type: 'calls' });
-  });
-  return { proc, ready, calls, stop: () => new Promise((r) => { proc.once('exit', r); proc.send({ type: 'stop' }); }) };
+  const calls = () =>
+    new Promise((resolve) => {
+      proc.once('message', (m) => resolve(m.n));
+      proc.send({ type: 'calls' });
+    });
+  return {
+    proc,
+    ready,
+    calls,
+    stop: () =>
+      new Promise((r) => {
+        proc.once('exit', r);
+        proc.send({ type: 'stop' });
+      }),
+  };
 }
 
 /** `gatehouse start -c config.json` as an operator runs it; resolves with its port once listening. */
@@ -222,15 +239,26 @@ function spawnGatehouse(backendPort) {
     log: { level: 'info', accessLog: false },
     upstreams: { archive: { targets: [`http://127.0.0.1:${backendPort}`] } },
     routes: [
-      { name: 'stream', match: { path: '/files/' }, plugins: [{ 'hash-rewrite': { metadata: `http://127.0.0.1:${backendPort}`, archive: 'archive' } }] },
-      { name: 'accel', match: { path: '/accel/' }, plugins: [{ 'hash-rewrite': { metadata: `http://127.0.0.1:${backendPort}`, mode: 'x-accel', path: '/accel/:hashtype/:hashsum' } }] },
+      {
+        name: 'stream',
+        match: { path: '/files/' },
+        plugins: [{ 'hash-rewrite': { metadata: `http://127.0.0.1:${backendPort}`, archive: 'archive' } }],
+      },
+      {
+        name: 'accel',
+        match: { path: '/accel/' },
+        plugins: [{ 'hash-rewrite': { metadata: `http://127.0.0.1:${backendPort}`, mode: 'x-accel', path: '/accel/:hashtype/:hashsum' } }],
+      },
       { name: 'respond', match: { pathExact: '/respond' }, plugins: [{ respond: { status: 200, body: '' } }] },
       { name: 'sink', match: { pathExact: '/sink' }, upstream: 'archive' },
     ],
   };
   const cfgFile = path.join(TMP, 'stream-bench.gatehouse.json');
   fs.writeFileSync(cfgFile, JSON.stringify(config, null, 2));
-  const proc = spawn(process.execPath, [...NODE_FLAGS, path.join(ROOT, 'bin', 'gatehouse.js'), 'start', '-c', cfgFile], { cwd: TMP, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...NODE_FLAGS, path.join(ROOT, 'bin', 'gatehouse.js'), 'start', '-c', cfgFile], {
+    cwd: TMP,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const ready = new Promise((resolve, reject) => {
     let buf = '';
     proc.once('exit', (code) => reject(new Error(`gatehouse exited (${code})`)));
@@ -244,11 +272,21 @@ function spawnGatehouse(backendPort) {
           const j = JSON.parse(line);
           if (j.msg === 'gatehouse listening') resolve(j.addresses.http.port);
           else if (j.level >= 40) console.error(`gatehouse: ${line}`);
-        } catch { /* not JSON */ }
+        } catch {
+          /* not JSON */
+        }
       }
     });
   });
-  return { proc, ready, stop: () => new Promise((r) => { proc.once('exit', r); proc.kill('SIGTERM'); }) };
+  return {
+    proc,
+    ready,
+    stop: () =>
+      new Promise((r) => {
+        proc.once('exit', r);
+        proc.kill('SIGTERM');
+      }),
+  };
 }
 
 /** KiB values of /proc/<pid>/status. */
@@ -281,16 +319,26 @@ function resetPeak(pid) {
 function download(url, { hash = false } = {}) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    http.get(url, { agent: false }, (res) => {
-      let bytes = 0;
-      const h = hash ? crypto.createHash('sha256') : undefined;
-      res.on('data', (c) => {
-        bytes += c.length;
-        if (h) h.update(c);
-      });
-      res.on('end', () => resolve({ status: res.statusCode, bytes, seconds: Number(process.hrtime.bigint() - t0) / 1e9, sha256: h && h.digest('hex'), complete: res.complete }));
-      res.on('error', reject);
-    }).on('error', reject);
+    http
+      .get(url, { agent: false }, (res) => {
+        let bytes = 0;
+        const h = hash ? crypto.createHash('sha256') : undefined;
+        res.on('data', (c) => {
+          bytes += c.length;
+          if (h) h.update(c);
+        });
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode,
+            bytes,
+            seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+            sha256: h && h.digest('hex'),
+            complete: res.complete,
+          }),
+        );
+        res.on('error', reject);
+      })
+      .on('error', reject);
   });
 }
 
@@ -301,7 +349,9 @@ function upload(url, bytes) {
     const t0 = process.hrtime.bigint();
     const req = http.request(url, { method: 'POST', agent: false, headers: { 'content-length': bytes } }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (c) => { body += c; });
+      res.setEncoding('utf8').on('data', (c) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode, received: Number(body), seconds: Number(process.hrtime.bigint() - t0) / 1e9 }));
     });
     req.on('error', reject);
@@ -333,10 +383,14 @@ function cannon(url, seconds) {
 }
 
 async function main() {
-  console.log(`stream benchmark: node ${process.version}, ${os.cpus().length} CPU(s) (${os.cpus()[0] && os.cpus()[0].model}), ${SIZE_MIB} MiB file, ${ROUNDS} round(s)`);
-  console.log(PIN
-    ? 'layout: client (this process) and backend pinned to CPU 0, the proxy under test to CPU 1'
-    : `layout: unpinned${CAN_PIN ? ' (--no-pin)' : ' (taskset unavailable or < 2 CPUs)'}`);
+  console.log(
+    `stream benchmark: node ${process.version}, ${os.cpus().length} CPU(s) (${os.cpus()[0] && os.cpus()[0].model}), ${SIZE_MIB} MiB file, ${ROUNDS} round(s)`,
+  );
+  console.log(
+    PIN
+      ? 'layout: client (this process) and backend pinned to CPU 0, the proxy under test to CPU 1'
+      : `layout: unpinned${CAN_PIN ? ' (--no-pin)' : ' (taskset unavailable or < 2 CPUs)'}`,
+  );
   if (NODE_FLAGS.length) console.log(`gatehouse node flags: ${NODE_FLAGS.join(' ')}`);
   if (GC_EVERY !== undefined) console.log(`gatehouse server.tuning.gcEveryMiB: ${GC_EVERY}`);
   const { file, bytes, sum, generated } = ensureFile();
@@ -352,7 +406,18 @@ async function main() {
   const gh = spawnGatehouse(backendPort);
   const ghPort = await gh.ready;
   pin(gh.proc.pid, '1');
-  const results = { sizeMiB: SIZE_MIB, pinned: PIN, nodeFlags: NODE_FLAGS, gcEveryMiB: GC_EVERY === undefined ? 8 : Number(GC_EVERY), direct: [], bare: [], gatehouse: [], cpuPerGiB: { bare: [], gatehouse: [] }, rss: {}, cannon: {} };
+  const results = {
+    sizeMiB: SIZE_MIB,
+    pinned: PIN,
+    nodeFlags: NODE_FLAGS,
+    gcEveryMiB: GC_EVERY === undefined ? 8 : Number(GC_EVERY),
+    direct: [],
+    bare: [],
+    gatehouse: [],
+    cpuPerGiB: { bare: [], gatehouse: [] },
+    rss: {},
+    cannon: {},
+  };
   try {
     const targets = [
       ['direct', `http://127.0.0.1:${backendPort}/${FILE_ID}`],
@@ -363,17 +428,22 @@ async function main() {
     // Warm up: the page cache (file), gatehouse's lookup cache and code paths.
     for (const [label, url] of targets) {
       const warm = await download(url);
-      if (warm.status !== 200 || warm.bytes !== bytes) throw new Error(`warm-up ${label}: status ${warm.status}, ${warm.bytes} of ${bytes} bytes`);
+      if (warm.status !== 200 || warm.bytes !== bytes)
+        throw new Error(`warm-up ${label}: status ${warm.status}, ${warm.bytes} of ${bytes} bytes`);
     }
     const idle = procStatus(gh.proc.pid);
     const bareIdle = procStatus(bare.proc.pid);
     const reset = resetPeak(gh.proc.pid) && resetPeak(bare.proc.pid);
     results.rss.idleKiB = idle.rss;
     results.rss.peakSinceStartKiB = idle.hwm;
-    console.log(`gatehouse pid ${gh.proc.pid}: RSS ${fmtMiB(idle.rss)} after one warm-up download (peak since start ${fmtMiB(idle.hwm)})${reset ? '; peak counters reset' : '; peak counters NOT reset (no clear_refs)'}`);
+    console.log(
+      `gatehouse pid ${gh.proc.pid}: RSS ${fmtMiB(idle.rss)} after one warm-up download (peak since start ${fmtMiB(idle.hwm)})${reset ? '; peak counters reset' : '; peak counters NOT reset (no clear_refs)'}`,
+    );
 
     let sampledMax = 0;
-    const sampler = setInterval(() => { sampledMax = Math.max(sampledMax, procStatus(gh.proc.pid).rss); }, 50);
+    const sampler = setInterval(() => {
+      sampledMax = Math.max(sampledMax, procStatus(gh.proc.pid).rss);
+    }, 50);
     for (let i = 0; i < ROUNDS; i++) {
       // Rotate the order each round so that no target always runs first.
       for (let k = 0; k < targets.length; k++) {
@@ -381,7 +451,8 @@ async function main() {
         const proxyPid = label === 'gatehouse' ? gh.proc.pid : label === 'bare' ? bare.proc.pid : undefined;
         const cpu0 = proxyPid && cpuSeconds(proxyPid);
         const r = await download(url);
-        if (r.status !== 200 || r.bytes !== bytes || !r.complete) throw new Error(`${label}: status ${r.status}, ${r.bytes} of ${bytes} bytes`);
+        if (r.status !== 200 || r.bytes !== bytes || !r.complete)
+          throw new Error(`${label}: status ${r.status}, ${r.bytes} of ${bytes} bytes`);
         const mibs = bytes / MIB / r.seconds;
         results[label].push(mibs);
         let cpuNote = '';
@@ -414,13 +485,21 @@ async function main() {
     console.log('\nstreaming');
     console.log(`  direct from the archive   median ${d.toFixed(0)} MiB/s`);
     console.log(`  bare Node pipe proxy      median ${b.toFixed(0)} MiB/s   ratio ${results.bareRatio.toFixed(2)}x`);
-    console.log(`  gatehouse stream mode     median ${g.toFixed(0)} MiB/s   ratio ${results.ratio.toFixed(2)}x (${(g / b).toFixed(2)}x bare)  (goal >= ${GOAL_RATIO}x direct: ${results.ratio >= GOAL_RATIO ? 'met' : 'NOT met'})`);
+    console.log(
+      `  gatehouse stream mode     median ${g.toFixed(0)} MiB/s   ratio ${results.ratio.toFixed(2)}x (${(g / b).toFixed(2)}x bare)  (goal >= ${GOAL_RATIO}x direct: ${results.ratio >= GOAL_RATIO ? 'met' : 'NOT met'})`,
+    );
     const cb = median(results.cpuPerGiB.bare);
     const cg = median(results.cpuPerGiB.gatehouse);
-    console.log(`  proxy CPU per GiB (load-independent): bare ${cb.toFixed(2)} s, gatehouse ${cg.toFixed(2)} s (${(cg / cb).toFixed(2)}x bare)`);
-    console.log(`  gatehouse peak RSS while streaming ${peakMiB.toFixed(1)} MiB (${fmtMiB(idle.rss)} before; sampled max ${fmtMiB(sampledMax)})  (goal < ${GOAL_RSS_MIB} MiB: ${peakMiB < GOAL_RSS_MIB ? 'met' : 'NOT met'})`);
+    console.log(
+      `  proxy CPU per GiB (load-independent): bare ${cb.toFixed(2)} s, gatehouse ${cg.toFixed(2)} s (${(cg / cb).toFixed(2)}x bare)`,
+    );
+    console.log(
+      `  gatehouse peak RSS while streaming ${peakMiB.toFixed(1)} MiB (${fmtMiB(idle.rss)} before; sampled max ${fmtMiB(sampledMax)})  (goal < ${GOAL_RSS_MIB} MiB: ${peakMiB < GOAL_RSS_MIB ? 'met' : 'NOT met'})`,
+    );
     if (results.rss.barePeakKiB) console.log(`  bare proxy peak RSS ${fmtMiB(results.rss.barePeakKiB)} (${fmtMiB(bareIdle.rss)} before)`);
-    console.log(`  metadata calls: ${results.metadataCalls} for ${ROUNDS + 1 + (VERIFY ? 1 : 0)} downloads through gatehouse (the lookup is cached)`);
+    console.log(
+      `  metadata calls: ${results.metadataCalls} for ${ROUNDS + 1 + (VERIFY ? 1 : 0)} downloads through gatehouse (the lookup is cached)`,
+    );
 
     if (UPLOAD) await uploads(results, bytes, { backendPort, barePort, ghPort, gh, bare });
 
@@ -431,18 +510,30 @@ async function main() {
       await cannon(respond, 1);
       const runs = { accel: [], respond: [] };
       for (let i = 0; i < 2; i++) {
-        for (const [label, url] of i % 2 ? [['respond', respond], ['accel', accel]] : [['accel', accel], ['respond', respond]]) {
+        for (const [label, url] of i % 2
+          ? [
+              ['respond', respond],
+              ['accel', accel],
+            ]
+          : [
+              ['accel', accel],
+              ['respond', respond],
+            ]) {
           const r = await cannon(url, DURATION);
           if (r.non2xx || r.errors) throw new Error(`${label}: ${r.non2xx} non-2xx, ${r.errors} errors`);
           runs[label].push(r.requests.average);
-          console.log(`  cached lookup run ${i + 1} ${label.padEnd(7)} ${r.requests.average.toFixed(0)} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms`);
+          console.log(
+            `  cached lookup run ${i + 1} ${label.padEnd(7)} ${r.requests.average.toFixed(0)} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms`,
+          );
         }
       }
       results.cannon = { accelRps: median(runs.accel), respondRps: median(runs.respond) };
       results.cannon.ratio = results.cannon.accelRps / results.cannon.respondRps;
       console.log('\ncached lookup path (hash-rewrite x-accel answer from the cache) vs core respond');
       console.log(`  respond        ${results.cannon.respondRps.toFixed(0)} req/s`);
-      console.log(`  hash-rewrite   ${results.cannon.accelRps.toFixed(0)} req/s   ratio ${results.cannon.ratio.toFixed(2)}x  (${CONNECTIONS} connections, ${DURATION}s runs)`);
+      console.log(
+        `  hash-rewrite   ${results.cannon.accelRps.toFixed(0)} req/s   ratio ${results.cannon.ratio.toFixed(2)}x  (${CONNECTIONS} connections, ${DURATION}s runs)`,
+      );
     }
   } finally {
     await gh.stop();
@@ -454,7 +545,11 @@ async function main() {
 
 /** Phase 2: the same bytes POSTed directly, through bare and through gatehouse; MiB/s and peak RSS. */
 async function uploads(results, bytes, { backendPort, barePort, ghPort, gh, bare }) {
-  const targets = [['direct', backendPort], ['bare', barePort], ['gatehouse', ghPort]].map(([label, port]) => [label, `http://127.0.0.1:${port}/sink`]);
+  const targets = [
+    ['direct', backendPort],
+    ['bare', barePort],
+    ['gatehouse', ghPort],
+  ].map(([label, port]) => [label, `http://127.0.0.1:${port}/sink`]);
   const reset = resetPeak(gh.proc.pid) && resetPeak(bare.proc.pid);
   const before = { gatehouse: procStatus(gh.proc.pid).rss, bare: procStatus(bare.proc.pid).rss };
   const runs = { direct: [], bare: [], gatehouse: [] };
@@ -463,16 +558,27 @@ async function uploads(results, bytes, { backendPort, barePort, ghPort, gh, bare
     for (let k = 0; k < targets.length; k++) {
       const [label, url] = targets[(i + k) % targets.length];
       const r = await upload(url, bytes);
-      if (r.status !== 200 || r.received !== bytes) throw new Error(`upload ${label}: status ${r.status}, ${r.received} of ${bytes} bytes arrived`);
+      if (r.status !== 200 || r.received !== bytes)
+        throw new Error(`upload ${label}: status ${r.status}, ${r.received} of ${bytes} bytes arrived`);
       runs[label].push(bytes / MIB / r.seconds);
       console.log(`  round ${i + 1} ${label.padEnd(9)} ${r.seconds.toFixed(2)} s  ${(bytes / MIB / r.seconds).toFixed(0)} MiB/s`);
     }
   }
   const d = median(runs.direct);
-  results.upload = { direct: median(runs.direct), bare: median(runs.bare), gatehouse: median(runs.gatehouse), ghPeakKiB: procStatus(gh.proc.pid).hwm, barePeakKiB: procStatus(bare.proc.pid).hwm };
+  results.upload = {
+    direct: median(runs.direct),
+    bare: median(runs.bare),
+    gatehouse: median(runs.gatehouse),
+    ghPeakKiB: procStatus(gh.proc.pid).hwm,
+    barePeakKiB: procStatus(bare.proc.pid).hwm,
+  };
   console.log(`  direct to the sink        median ${d.toFixed(0)} MiB/s`);
-  console.log(`  bare Node pipe proxy      median ${results.upload.bare.toFixed(0)} MiB/s   ratio ${(results.upload.bare / d).toFixed(2)}x   peak RSS ${fmtMiB(results.upload.barePeakKiB)} (${fmtMiB(before.bare)} before)`);
-  console.log(`  gatehouse plain route     median ${results.upload.gatehouse.toFixed(0)} MiB/s   ratio ${(results.upload.gatehouse / d).toFixed(2)}x   peak RSS ${fmtMiB(results.upload.ghPeakKiB)} (${fmtMiB(before.gatehouse)} before)`);
+  console.log(
+    `  bare Node pipe proxy      median ${results.upload.bare.toFixed(0)} MiB/s   ratio ${(results.upload.bare / d).toFixed(2)}x   peak RSS ${fmtMiB(results.upload.barePeakKiB)} (${fmtMiB(before.bare)} before)`,
+  );
+  console.log(
+    `  gatehouse plain route     median ${results.upload.gatehouse.toFixed(0)} MiB/s   ratio ${(results.upload.gatehouse / d).toFixed(2)}x   peak RSS ${fmtMiB(results.upload.ghPeakKiB)} (${fmtMiB(before.gatehouse)} before)`,
+  );
 }
 
 main().catch((err) => {

@@ -68,7 +68,12 @@ export class GatehouseError extends Error {
 }
 
 /** Wrap a failure from inside a plugin so that it names the plugin and keeps the cause. */
-export function pluginError(code: 'GH_ERR_PLUGIN_LOAD' | 'GH_ERR_PLUGIN_START' | 'GH_ERR_PLUGIN_FAILED' | 'GH_ERR_PLUGIN_TIMEOUT', plugin: string, cause: unknown, at?: string): GatehouseError {
+export function pluginError(
+  code: 'GH_ERR_PLUGIN_LOAD' | 'GH_ERR_PLUGIN_START' | 'GH_ERR_PLUGIN_FAILED' | 'GH_ERR_PLUGIN_TIMEOUT',
+  plugin: string,
+  cause: unknown,
+  at?: string,
+): GatehouseError {
   const why = cause instanceof Error ? cause.message : String(cause);
   return new GatehouseError(code, `${ERRORS[code].message}: plugin "${plugin}"${at ? ` (${at})` : ''}: ${why}`, { cause });
 }

@@ -4,7 +4,16 @@
  * touching them; custom plugins get the same through the package (`import … from 'gatehouse'`).
  * @packageDocumentation
  */
-export { definePlugin, MAX_DURATION_MS, type ConfigProblem, type PluginDefinition, type PluginInstance, type PluginScope, type JsonSchema, type ValidateScope } from './plugin/contract';
+export {
+  definePlugin,
+  MAX_DURATION_MS,
+  type ConfigProblem,
+  type PluginDefinition,
+  type PluginInstance,
+  type PluginScope,
+  type JsonSchema,
+  type ValidateScope,
+} from './plugin/contract';
 export { anyCase, FRAMING_HEADERS, HEADER_NAME_PATTERN, HEADER_VALUE_PATTERN } from './plugin/header-syntax';
 export { defineErrors, type ErrorDefinition, type PluginErrors } from './plugin/errors';
 export type { TaskOptions } from './plugin/tasks';

@@ -27,7 +27,11 @@ export function crossCheck(config: unknown, source: ConfigSource | undefined, er
   // Nothing reads the store yet (core/store is the next piece of work): a value that would
   // silently be ignored, say a Redis URL meant to share state, is refused instead.
   const storeDefault = coreSchemaAt(['store']).default;
-  if (c.store !== undefined && c.store !== storeDefault) report(['store'], `found ${JSON.stringify(c.store)}: only the default store (${String(storeDefault)}) is accepted until the state store is built; remove the key`);
+  if (c.store !== undefined && c.store !== storeDefault)
+    report(
+      ['store'],
+      `found ${JSON.stringify(c.store)}: only the default store (${String(storeDefault)}) is accepted until the state store is built; remove the key`,
+    );
   const server: Loose = isObject(c.server) ? c.server : {};
   if (Array.isArray(server.trustProxy)) {
     server.trustProxy.forEach((cidr: unknown, i: number) => {
@@ -36,7 +40,10 @@ export function crossCheck(config: unknown, source: ConfigSource | undefined, er
       try {
         parseCidr(cidr);
       } catch (err) {
-        report(['server', 'trustProxy', i], `found ${JSON.stringify(cidr)}, expected an IP address or CIDR such as 10.0.0.0/8 (${(err as PrefixTableError).reason ?? (err as Error).message})`);
+        report(
+          ['server', 'trustProxy', i],
+          `found ${JSON.stringify(cidr)}, expected an IP address or CIDR such as 10.0.0.0/8 (${(err as PrefixTableError).reason ?? (err as Error).message})`,
+        );
       }
     });
   }
@@ -44,7 +51,8 @@ export function crossCheck(config: unknown, source: ConfigSource | undefined, er
   if (https) {
     const pairGiven = typeof https.cert === 'string' && typeof https.key === 'string';
     if (!https.selfSigned && !pairGiven) report(['server', 'https'], 'https needs cert and key files, or selfSigned: {}');
-    else if (https.selfSigned && (https.cert !== undefined || https.key !== undefined)) report(['server', 'https'], 'use either cert/key or selfSigned, not both');
+    else if (https.selfSigned && (https.cert !== undefined || https.key !== undefined))
+      report(['server', 'https'], 'use either cert/key or selfSigned, not both');
     else if (!https.selfSigned || (isObject(https.selfSigned) && typeof https.selfSigned.dir === 'string')) {
       for (const p of tlsProblems(dir, https as Parameters<typeof tlsProblems>[1]).problems) report(['server', 'https', p.key], p.message);
     }
@@ -67,7 +75,11 @@ function checkRoutes(c: Loose, report: Report): void {
       const firstRoute: unknown = c.routes[first];
       const firstExplicit = isObject(firstRoute) && typeof firstRoute.name === 'string';
       const by = firstExplicit ? `/routes/${first}/name` : `/routes/${first} (unnamed routes are called route-<index>)`;
-      if (explicit !== undefined) report(['routes', i, 'name'], `route name "${name}" is already used by ${by}; route names must be unique (they key metrics and logs)`);
+      if (explicit !== undefined)
+        report(
+          ['routes', i, 'name'],
+          `route name "${name}" is already used by ${by}; route names must be unique (they key metrics and logs)`,
+        );
       else report(['routes', i], `this route's default name "${name}" is already used by ${by}; give this route a name of its own`);
     }
   });
@@ -99,7 +111,12 @@ function checkUpstreams(upstreams: unknown, report: Report): void {
   }
 }
 
-interface Listener { readonly name: string; readonly at: (string | number)[]; readonly port: number; readonly host: string }
+interface Listener {
+  readonly name: string;
+  readonly at: (string | number)[];
+  readonly port: number;
+  readonly host: string;
+}
 
 /** Two binds of one port collide on the same address, or when either is a wildcard of that family. */
 function overlap(a: string, b: string): boolean {
@@ -115,7 +132,8 @@ function checkListeners(c: Loose, report: Report): void {
     if (!isObject(block)) return;
     const port = block.port ?? dflt.port;
     const host = block.host ?? dflt.host;
-    if (typeof port === 'number' && typeof host === 'string' && port !== 0) list.push({ name, at: block.port === undefined ? path : [...path, 'port'], port, host });
+    if (typeof port === 'number' && typeof host === 'string' && port !== 0)
+      list.push({ name, at: block.port === undefined ? path : [...path, 'port'], port, host });
   };
   // No listener block means the default http listener (filled in after validation).
   const dflt = (path: string[]): { port: number; host: string } => defaultsOf(coreSchemaAt(path)) as { port: number; host: string };
@@ -125,7 +143,10 @@ function checkListeners(c: Loose, report: Report): void {
   list.forEach((l, i) => {
     const earlier = list.slice(0, i).find((e) => e.port === l.port && overlap(e.host, l.host));
     if (earlier) {
-      report(l.at, `the ${l.name} listener (${l.host}:${l.port}) would use the port of the ${earlier.name} listener (${earlier.host}:${earlier.port}); give each its own port`);
+      report(
+        l.at,
+        `the ${l.name} listener (${l.host}:${l.port}) would use the port of the ${earlier.name} listener (${earlier.host}:${earlier.port}); give each its own port`,
+      );
     }
   });
 }

@@ -38,7 +38,11 @@ function declaredKey(decl: PluginDeclaration): string | undefined {
 }
 
 /** A plugin's own `validate`: its problems, or what it threw, as lines of the one report. */
-function pluginProblems(definition: PluginDefinition, options: Readonly<Record<string, unknown>>, ctx: DeclarationContext): ConfigProblem[] {
+function pluginProblems(
+  definition: PluginDefinition,
+  options: Readonly<Record<string, unknown>>,
+  ctx: DeclarationContext,
+): ConfigProblem[] {
   if (!definition.validate) return [];
   try {
     return [...(definition.validate(options, { name: definition.name, configDir: ctx.dir, upstreams: ctx.upstreams }) ?? [])];
@@ -58,7 +62,14 @@ export function resolveDeclarations(list: unknown, base: (string | number)[], ct
     if (key === undefined) {
       const keys = Object.keys(decl).filter((k) => k !== 'id');
       // None, or more than two keys in all: the core schema reported it.
-      if (keys.length > 1 && Object.keys(decl).length <= 2) ctx.errors.push(formatAt(ctx.source, path, `one plugin per declaration, found ${keys.map((k) => `"${k}"`).join(' and ')} (only \`id:\` may stand beside the plugin)`));
+      if (keys.length > 1 && Object.keys(decl).length <= 2)
+        ctx.errors.push(
+          formatAt(
+            ctx.source,
+            path,
+            `one plugin per declaration, found ${keys.map((k) => `"${k}"`).join(' and ')} (only \`id:\` may stand beside the plugin)`,
+          ),
+        );
       return;
     }
     let definition: PluginDefinition;
@@ -77,12 +88,17 @@ export function resolveDeclarations(list: unknown, base: (string | number)[], ct
       return;
     }
     if (!check(opts)) {
-      ctx.errors.push(...formatErrors(ctx.reported(check.errors, pathToPointer([...path, key])), ctx.source, [...path, key]).map((l) => `${l} (plugin ${definition.name})`));
+      ctx.errors.push(
+        ...formatErrors(ctx.reported(check.errors, pathToPointer([...path, key])), ctx.source, [...path, key]).map(
+          (l) => `${l} (plugin ${definition.name})`,
+        ),
+      );
       return;
     }
     const options = deepFreeze(opts);
     const problems = pluginProblems(definition, options, ctx);
-    for (const p of problems) ctx.errors.push(`${formatAt(ctx.source, [...path, key, ...pointerToPath(p.path)], p.message)} (plugin ${definition.name})`);
+    for (const p of problems)
+      ctx.errors.push(`${formatAt(ctx.source, [...path, key, ...pointerToPath(p.path)], p.message)} (plugin ${definition.name})`);
     if (problems.length) return;
     out.push({ key, definition, options, at: `/${path.join('/')}`, id: typeof decl.id === 'string' ? decl.id : undefined });
   });
@@ -95,7 +111,14 @@ export function checkInstanceIds(lists: readonly (readonly ResolvedPlugin[])[], 
   for (const p of lists.flat()) {
     if (p.id === undefined) continue;
     const first = seen.get(p.id);
-    if (first) errors.push(formatAt(source, [...pointerToPath(p.at), 'id'], `id "${p.id}" is already the id of the plugin at ${first}; instance ids must be unique`));
+    if (first)
+      errors.push(
+        formatAt(
+          source,
+          [...pointerToPath(p.at), 'id'],
+          `id "${p.id}" is already the id of the plugin at ${first}; instance ids must be unique`,
+        ),
+      );
     else seen.set(p.id, p.at);
   }
 }

@@ -2,7 +2,11 @@ import type { JsonSchema, PluginDefinition } from '../plugin/contract';
 import { WHOLE_PLACEHOLDER } from './interpolate';
 import { coreSchema } from './schema';
 
-const PLACEHOLDER = { type: 'string', pattern: WHOLE_PLACEHOLDER, description: 'An environment placeholder, replaced (and converted) when the config is loaded.' };
+const PLACEHOLDER = {
+  type: 'string',
+  pattern: WHOLE_PLACEHOLDER,
+  description: 'An environment placeholder, replaced (and converted) when the config is loaded.',
+};
 
 /**
  * Let a number or boolean also be written as one `${VAR}` placeholder, as the loader
@@ -35,12 +39,18 @@ export function fullSchema(plugins: readonly PluginDefinition[]): JsonSchema {
     type: 'object',
     minProperties: 1,
     maxProperties: 2,
-    properties: { id: (schema.properties.plugins.items as Record<string, any>).properties.id, ...Object.fromEntries(plugins.map((p) => [p.name, p.schema])) },
+    properties: {
+      id: (schema.properties.plugins.items as Record<string, any>).properties.id,
+      ...Object.fromEntries(plugins.map((p) => [p.name, p.schema])),
+    },
     // One plugin and optionally its id (the loader says the same in words); the id alone is none.
     if: { minProperties: 2 },
     then: { required: ['id'] },
     not: { required: ['id'], maxProperties: 1 },
-    additionalProperties: { type: ['object', 'null'], description: 'A custom plugin by path or package name; its own schema is checked at load.' },
+    additionalProperties: {
+      type: ['object', 'null'],
+      description: 'A custom plugin by path or package name; its own schema is checked at load.',
+    },
   };
   schema.properties.plugins.items = entry;
   schema.properties.routes.items.properties.plugins.items = entry;

@@ -14,7 +14,9 @@ export interface MissingVariable {
 /** The GH_ERR_CONFIG_ENV error for unset variables. */
 export function missingError(missing: readonly MissingVariable[]): GatehouseError {
   const lines = missing.map((m) => m.line);
-  return new GatehouseError('GH_ERR_CONFIG_ENV', `${lines.length} unset environment variable(s):\n  ${lines.join('\n  ')}`, { details: lines });
+  return new GatehouseError('GH_ERR_CONFIG_ENV', `${lines.length} unset environment variable(s):\n  ${lines.join('\n  ')}`, {
+    details: lines,
+  });
 }
 
 /**

@@ -34,7 +34,10 @@ export { searchPlaces } from './find';
  * schema and every declared plugin's schema, and freeze it. All problems are
  * reported in one GH_ERR_CONFIG_INVALID error; nothing partial is ever returned.
  */
-export async function loadConfig(file?: string, options: { cwd?: string; env?: NodeJS.ProcessEnv; plugins?: readonly PluginDefinition[] } = {}): Promise<LoadedConfig> {
+export async function loadConfig(
+  file?: string,
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; plugins?: readonly PluginDefinition[] } = {},
+): Promise<LoadedConfig> {
   const cwd = options.cwd ?? process.cwd();
   let found;
   try {
@@ -42,12 +45,23 @@ export async function loadConfig(file?: string, options: { cwd?: string; env?: N
   } catch (cause) {
     if (cause instanceof GatehouseError) throw cause;
     const err = cause as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') throw new GatehouseError('GH_ERR_CONFIG_NOT_FOUND', `config file ${resolve(cwd, file ?? '')} does not exist`, { cause });
-    if (err.code === 'EISDIR') throw new GatehouseError('GH_ERR_CONFIG_NOT_FOUND', `${resolve(cwd, file ?? '')} is a directory; pass -c with the config file itself`, { cause });
+    if (err.code === 'ENOENT')
+      throw new GatehouseError('GH_ERR_CONFIG_NOT_FOUND', `config file ${resolve(cwd, file ?? '')} does not exist`, { cause });
+    if (err.code === 'EISDIR')
+      throw new GatehouseError(
+        'GH_ERR_CONFIG_NOT_FOUND',
+        `${resolve(cwd, file ?? '')} is a directory; pass -c with the config file itself`,
+        { cause },
+      );
     throw new GatehouseError('GH_ERR_CONFIG_PARSE', `${file}: ${err.message}`, { cause });
   }
   if (!found || found.isEmpty) {
-    throw new GatehouseError('GH_ERR_CONFIG_NOT_FOUND', file ? `config file ${file} is empty` : `no config found in ${cwd} (looked for ${firstSearchPlaces.join(', ')}, .gatehouserc*, gatehouse.config.*); pass -c FILE`);
+    throw new GatehouseError(
+      'GH_ERR_CONFIG_NOT_FOUND',
+      file
+        ? `config file ${file} is empty`
+        : `no config found in ${cwd} (looked for ${firstSearchPlaces.join(', ')}, .gatehouserc*, gatehouse.config.*); pass -c FILE`,
+    );
   }
   return validateConfig(found.config, { file: found.filepath, source: found.source, env: options.env, plugins: options.plugins });
 }
@@ -56,7 +70,10 @@ export async function loadConfig(file?: string, options: { cwd?: string; env?: N
  * Validate an already parsed config object (used by loadConfig and by createGateway with inline
  * config). `plugins`: the definitions plugin keys may name (the built-ins, from the caller).
  */
-export function validateConfig(raw: unknown, ctx: { file?: string; source?: ConfigSource; env?: NodeJS.ProcessEnv; plugins?: readonly PluginDefinition[] } = {}): LoadedConfig {
+export function validateConfig(
+  raw: unknown,
+  ctx: { file?: string; source?: ConfigSource; env?: NodeJS.ProcessEnv; plugins?: readonly PluginDefinition[] } = {},
+): LoadedConfig {
   const file = ctx.file ?? '<inline>';
   const dir = ctx.file ? dirname(ctx.file) : process.cwd();
   const source = ctx.source;
@@ -81,12 +98,19 @@ export function validateConfig(raw: unknown, ctx: { file?: string; source?: Conf
 
   const top = (config && typeof config === 'object' ? config : {}) as Partial<GatehouseConfig>;
   const declared: DeclarationContext = {
-    dir, source, errors, reported, validatorFor, plugins: ctx.plugins ?? [],
+    dir,
+    source,
+    errors,
+    reported,
+    validatorFor,
+    plugins: ctx.plugins ?? [],
     upstreams: top.upstreams && typeof top.upstreams === 'object' ? Object.keys(top.upstreams) : [],
     compileTypeScript: top.server?.tuning?.typescript !== false,
   };
   const globalPlugins = resolveDeclarations(top.plugins, ['plugins'], declared);
-  const routePlugins = (Array.isArray(top.routes) ? top.routes : []).map((r, i) => resolveDeclarations(r?.plugins, ['routes', i, 'plugins'], declared));
+  const routePlugins = (Array.isArray(top.routes) ? top.routes : []).map((r, i) =>
+    resolveDeclarations(r?.plugins, ['routes', i, 'plugins'], declared),
+  );
   checkInstanceIds([globalPlugins, ...routePlugins], source, errors);
   crossCheck(config, source, errors, dir);
 
@@ -95,7 +119,8 @@ export function validateConfig(raw: unknown, ctx: { file?: string; source?: Conf
     throw new GatehouseError('GH_ERR_CONFIG_INVALID', `${file}: ${errors.length} error(s):\n  ${errors.join('\n  ')}`, { details: errors });
   }
   // No listener declared: the http one with its schema defaults.
-  if (!config.server.http && !config.server.https) config.server.http = defaultsOf(coreSchemaAt(['server', 'http'])) as GatehouseConfig['server']['http'];
+  if (!config.server.http && !config.server.https)
+    config.server.http = defaultsOf(coreSchemaAt(['server', 'http'])) as GatehouseConfig['server']['http'];
   return Object.freeze({ file, dir, config: deepFreeze(config), globalPlugins, routePlugins });
 }
 

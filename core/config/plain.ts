@@ -31,7 +31,13 @@ export function plainDataProblems(root: unknown): PlainProblem[] {
   const problems: PlainProblem[] = [];
   if (root === undefined) return problems; // reported by the schema as a missing config
   if (typeof root === 'function') {
-    return [{ path: [], message: 'found a function, expected the config object (a JavaScript config exports the object itself: module.exports = { routes: [...] }, or export default { ... })'}];
+    return [
+      {
+        path: [],
+        message:
+          'found a function, expected the config object (a JavaScript config exports the object itself: module.exports = { routes: [...] }, or export default { ... })',
+      },
+    ];
   }
   // Depth-first with an explicit stack; `ancestors` holds the objects on the current path.
   type Frame = { value: unknown; path: (string | number)[]; exit?: boolean };
@@ -45,9 +51,10 @@ export function plainDataProblems(root: unknown): PlainProblem[] {
       continue;
     }
     if (++values > MAX_VALUES) {
-      return [{ path: [], message: `the config holds more than ${MAX_VALUES} values (shared references expanded)`}];
+      return [{ path: [], message: `the config holds more than ${MAX_VALUES} values (shared references expanded)` }];
     }
-    if (value === null || value === undefined || typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number') continue;
+    if (value === null || value === undefined || typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number')
+      continue;
     if (typeof value !== 'object') {
       problems.push({ path, message: `found ${kindOf(value)}, ${EXPECTED}` });
       continue;
@@ -60,10 +67,15 @@ export function plainDataProblems(root: unknown): PlainProblem[] {
     }
     const seenAt = ancestors.get(value);
     if (seenAt) {
-      return [{ path, message: `refers back to /${seenAt.join('/')} (a YAML alias inside its own anchor, or a cyclic object); a config must be a tree`}];
+      return [
+        {
+          path,
+          message: `refers back to /${seenAt.join('/')} (a YAML alias inside its own anchor, or a cyclic object); a config must be a tree`,
+        },
+      ];
     }
     if (path.length >= MAX_DEPTH) {
-      return [{ path, message: `nested deeper than ${MAX_DEPTH} levels`}];
+      return [{ path, message: `nested deeper than ${MAX_DEPTH} levels` }];
     }
     ancestors.set(value, path);
     stack.push({ value, path, exit: true });
@@ -74,7 +86,14 @@ export function plainDataProblems(root: unknown): PlainProblem[] {
       const list = value as unknown[];
       for (let i = 0; i < list.length; i++) entries.push([i, list[i]]);
       const extra = Object.keys(list).filter((k) => !/^\d+$/.test(k));
-      if (extra.length) problems.push({ path, message: `found an array with extra properties (${extra.slice(0, 3).map((k) => JSON.stringify(k)).join(', ')}), ${EXPECTED}` });
+      if (extra.length)
+        problems.push({
+          path,
+          message: `found an array with extra properties (${extra
+            .slice(0, 3)
+            .map((k) => JSON.stringify(k))
+            .join(', ')}), ${EXPECTED}`,
+        });
     } else entries.push(...Object.entries(value));
     for (let i = entries.length - 1; i >= 0; i--) stack.push({ value: entries[i][1], path: [...path, entries[i][0]] });
   }

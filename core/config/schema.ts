@@ -2,8 +2,11 @@ import { MAX_DURATION_MS, type JsonSchema } from '../plugin/contract';
 
 /** A plugin instance's own id: a log field, a metric label and its admin path; never `<name>#<n>`, the default ids. */
 const INSTANCE_ID: JsonSchema = {
-  type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', maxLength: 64,
-  description: 'Instance id of this declaration (logs, metrics, /plugins/<id>/ on the admin API). Default: <plugin-name>#<n>, the n-th declaration of the plugin.',
+  type: 'string',
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
+  maxLength: 64,
+  description:
+    'Instance id of this declaration (logs, metrics, /plugins/<id>/ on the admin API). Default: <plugin-name>#<n>, the n-th declaration of the plugin.',
 };
 
 const pluginList = (description: string): JsonSchema => ({
@@ -11,7 +14,8 @@ const pluginList = (description: string): JsonSchema => ({
   description,
   default: [],
   items: {
-    description: 'One plugin: `- <plugin-name>: {options}`, optionally with `id: <instance id>` beside it. Built-ins by name; custom ones by path (./x.ts) or package name.',
+    description:
+      'One plugin: `- <plugin-name>: {options}`, optionally with `id: <instance id>` beside it. Built-ins by name; custom ones by path (./x.ts) or package name.',
     type: 'object',
     minProperties: 1,
     maxProperties: 2,
@@ -22,7 +26,11 @@ const pluginList = (description: string): JsonSchema => ({
 });
 
 const timeoutMs = (description: string, dflt: number): JsonSchema => ({
-  type: 'integer', minimum: 0, maximum: MAX_DURATION_MS, default: dflt, description: `${description} At most ${MAX_DURATION_MS}. Default: ${dflt}.`,
+  type: 'integer',
+  minimum: 0,
+  maximum: MAX_DURATION_MS,
+  default: dflt,
+  description: `${description} At most ${MAX_DURATION_MS}. Default: ${dflt}.`,
 });
 
 /** JSON Schema of the core configuration (plugin options are checked by each plugin's schema). */
@@ -41,16 +49,22 @@ export const coreSchema: JsonSchema = {
       description: 'Listeners and client-facing limits.',
       properties: {
         http: {
-          type: 'object', additionalProperties: false,
+          type: 'object',
+          additionalProperties: false,
           description: 'Plain HTTP listener. Default: port 8080 on all interfaces when no https block is given.',
           properties: {
             port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080, description: 'Port (0 picks a free one). Default: 8080.' },
             host: { type: 'string', default: '0.0.0.0', description: 'Bind address. Default: 0.0.0.0.' },
-            redirectToHttps: { type: 'boolean', default: false, description: 'Answer every request with a 308 to the https listener. Default: false.' },
+            redirectToHttps: {
+              type: 'boolean',
+              default: false,
+              description: 'Answer every request with a 308 to the https listener. Default: false.',
+            },
           },
         },
         https: {
-          type: 'object', additionalProperties: false,
+          type: 'object',
+          additionalProperties: false,
           description: 'TLS listener, from cert/key files or a persisted self-signed certificate.',
           properties: {
             port: { type: 'integer', minimum: 0, maximum: 65535, default: 8443, description: 'Port. Default: 8443.' },
@@ -58,125 +72,245 @@ export const coreSchema: JsonSchema = {
             cert: { type: 'string', description: 'PEM certificate file (relative to the config file).' },
             key: { type: 'string', description: 'PEM private key file (relative to the config file).' },
             selfSigned: {
-              type: 'object', additionalProperties: false,
+              type: 'object',
+              additionalProperties: false,
               description: 'Generate a self-signed RSA/SHA-256 certificate once and keep it in `dir`, so clients can pin it.',
               properties: {
-                hosts: { type: 'array', items: { type: 'string' }, minItems: 1, default: ['localhost', '127.0.0.1'], description: 'Common name (first) and subject alternative names. Default: [localhost, 127.0.0.1].' },
+                hosts: {
+                  type: 'array',
+                  items: { type: 'string' },
+                  minItems: 1,
+                  default: ['localhost', '127.0.0.1'],
+                  description: 'Common name (first) and subject alternative names. Default: [localhost, 127.0.0.1].',
+                },
                 dir: { type: 'string', default: './data/tls', description: 'Where the certificate is kept. Default: ./data/tls.' },
-                days: { type: 'integer', minimum: 1, maximum: 36500, default: 3650, description: 'Validity in days, at most 36500 (100 years; beyond, the certificate dates overflow). Default: 3650.' },
+                days: {
+                  type: 'integer',
+                  minimum: 1,
+                  maximum: 36500,
+                  default: 3650,
+                  description: 'Validity in days, at most 36500 (100 years; beyond, the certificate dates overflow). Default: 3650.',
+                },
               },
             },
           },
         },
         trustProxy: {
-          type: 'array', items: { type: 'string' }, default: [],
+          type: 'array',
+          items: { type: 'string' },
+          default: [],
           description: 'CIDRs (or addresses) of proxies whose X-Forwarded-* headers are believed. Default: none.',
         },
         timeouts: {
-          type: 'object', additionalProperties: false, default: {},
+          type: 'object',
+          additionalProperties: false,
+          default: {},
           description: 'Client-side timeouts in milliseconds.',
           properties: {
             headers: timeoutMs('Time allowed to receive the request headers.', 20000),
             request: timeoutMs('Time allowed to receive the whole request (0: none).', 300000),
             keepAlive: timeoutMs('Idle time before a client keep-alive connection is closed.', 5000),
-            send: timeoutMs('Time a response may wait on a client that reads nothing (no write progress while bytes are pending) before the connection is closed and its upstream request with it, like nginx\'s send_timeout. A silent upstream (a long-poll) is not cut: nothing is pending then (0: none).', 60000),
+            send: timeoutMs(
+              "Time a response may wait on a client that reads nothing (no write progress while bytes are pending) before the connection is closed and its upstream request with it, like nginx's send_timeout. A silent upstream (a long-poll) is not cut: nothing is pending then (0: none).",
+              60000,
+            ),
           },
         },
-        maxHeaderSize: { type: 'integer', minimum: 1024, default: 16384, description: 'Largest request header block in bytes (431 beyond). Default: 16384.' },
-        maxHeaderCount: { type: 'integer', minimum: 1, maximum: 10000, default: 100, description: 'Most header lines a request may carry, like Apache\'s LimitRequestFields (431 and the connection closed beyond). Default: 100.' },
-        maxUrlLength: { type: 'integer', minimum: 64, default: 8192, description: 'Longest request target in bytes (414 beyond). Default: 8192.' },
+        maxHeaderSize: {
+          type: 'integer',
+          minimum: 1024,
+          default: 16384,
+          description: 'Largest request header block in bytes (431 beyond). Default: 16384.',
+        },
+        maxHeaderCount: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 10000,
+          default: 100,
+          description:
+            "Most header lines a request may carry, like Apache's LimitRequestFields (431 and the connection closed beyond). Default: 100.",
+        },
+        maxUrlLength: {
+          type: 'integer',
+          minimum: 64,
+          default: 8192,
+          description: 'Longest request target in bytes (414 beyond). Default: 8192.',
+        },
         encodedSlashes: {
-          enum: ['reject', 'keep'], default: 'reject',
-          description: 'Paths are normalised before routing (dot segments resolved, escapes of unreserved characters decoded). `%2F`, `%5C` and `\\` in a path are read as separators by some backends and not by others: reject answers 400; keep passes them on as opaque characters that route rules do not split on. Default: reject.',
+          enum: ['reject', 'keep'],
+          default: 'reject',
+          description:
+            'Paths are normalised before routing (dot segments resolved, escapes of unreserved characters decoded). `%2F`, `%5C` and `\\` in a path are read as separators by some backends and not by others: reject answers 400; keep passes them on as opaque characters that route rules do not split on. Default: reject.',
         },
         shutdownGrace: timeoutMs('How long SIGTERM waits for in-flight requests before closing them.', 10000),
         pluginTimeout: {
-          type: 'integer', minimum: 1, maximum: 2147483647, default: 10000,
-          description: "Longest time in ms a plugin's start() may take, and all plugins' stop() together (GH_ERR_PLUGIN_TIMEOUT beyond): a start that takes longer stops the start or the reload; a stop that does is logged and the rest go on, so SIGTERM exits within shutdownGrace + pluginTimeout. Default: 10000.",
+          type: 'integer',
+          minimum: 1,
+          maximum: 2147483647,
+          default: 10000,
+          description:
+            "Longest time in ms a plugin's start() may take, and all plugins' stop() together (GH_ERR_PLUGIN_TIMEOUT beyond): a start that takes longer stops the start or the reload; a stop that does is logged and the rest go on, so SIGTERM exits within shutdownGrace + pluginTimeout. Default: 10000.",
         },
         tuning: {
-          type: 'object', additionalProperties: false, default: {},
-          description: 'Switches for what gatehouse does with Node and V8 internals (core/tuning/), each of which can be turned off should a Node upgrade misbehave. Process-wide.',
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description:
+            'Switches for what gatehouse does with Node and V8 internals (core/tuning/), each of which can be turned off should a Node upgrade misbehave. Process-wide.',
           properties: {
             readBuffer: {
-              type: 'boolean', default: true,
-              description: "Plain-HTTP upstream sockets read into one reused 64 KiB buffer (half the allocations when streaming). It relies on Node internals, so it is used only on Node majors the test suite has run on; on others Node's stock agent is used and a warning logged once. Default: true.",
+              type: 'boolean',
+              default: true,
+              description:
+                "Plain-HTTP upstream sockets read into one reused 64 KiB buffer (half the allocations when streaming). It relies on Node internals, so it is used only on Node majors the test suite has run on; on others Node's stock agent is used and a warning logged once. Default: true.",
             },
             typescript: {
-              type: 'boolean', default: true,
-              description: "Compile `.ts` plugins when they are loaded, with the typescript package and a require hook of core's (only when no TypeScript loader runs already, such as ts-node or Node's type stripping). Off: .ts plugins need such a loader, or compiling to .js. Default: true.",
+              type: 'boolean',
+              default: true,
+              description:
+                "Compile `.ts` plugins when they are loaded, with the typescript package and a require hook of core's (only when no TypeScript loader runs already, such as ts-node or Node's type stripping). Off: .ts plugins need such a loader, or compiling to .js. Default: true.",
             },
             gcEveryMiB: {
-              type: 'number', minimum: 0, default: 8,
-              description: 'Run a young-generation garbage collection after this many MiB of body relayed (upstream answers and forwarded request bodies), so the chunks Node copies out are freed while few; V8 alone waits for about 32 MiB of them, which shows in peak memory when streaming. 0: leave it to V8. Default: 8.',
+              type: 'number',
+              minimum: 0,
+              default: 8,
+              description:
+                'Run a young-generation garbage collection after this many MiB of body relayed (upstream answers and forwarded request bodies), so the chunks Node copies out are freed while few; V8 alone waits for about 32 MiB of them, which shows in peak memory when streaming. 0: leave it to V8. Default: 8.',
             },
           },
         },
       },
     },
     admin: {
-      type: 'object', additionalProperties: false,
+      type: 'object',
+      additionalProperties: false,
       description: 'Admin API (health, metrics, config, reload). Disabled when absent.',
       required: ['token'],
       properties: {
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 9901, description: 'Port. Default: 9901.' },
         host: { type: 'string', default: '127.0.0.1', description: 'Bind address; keep it on loopback. Default: 127.0.0.1.' },
-        token: { type: 'string', minLength: 16, description: 'Bearer token required for everything but /healthz and /readyz (16+ characters).' },
+        token: {
+          type: 'string',
+          minLength: 16,
+          description: 'Bearer token required for everything but /healthz and /readyz (16+ characters).',
+        },
       },
     },
-    store: { type: 'string', default: 'sqlite:./data/gatehouse.db', description: 'Durable state: sqlite:PATH (embedded) or redis://host:port. Default: sqlite:./data/gatehouse.db.' },
+    store: {
+      type: 'string',
+      default: 'sqlite:./data/gatehouse.db',
+      description: 'Durable state: sqlite:PATH (embedded) or redis://host:port. Default: sqlite:./data/gatehouse.db.',
+    },
     log: {
-      type: 'object', additionalProperties: false, default: {},
+      type: 'object',
+      additionalProperties: false,
+      default: {},
       properties: {
-        level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'pino level. Default: info.' },
+        level: {
+          enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+          default: 'info',
+          description: 'pino level. Default: info.',
+        },
         accessLog: { type: 'boolean', default: true, description: 'One JSON line per request. Default: true.' },
       },
     },
     upstreams: {
-      type: 'object', default: {},
+      type: 'object',
+      default: {},
       description: 'Named upstream pools.',
       propertyNames: { pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' },
       additionalProperties: {
-        type: 'object', additionalProperties: false, required: ['targets'],
+        type: 'object',
+        additionalProperties: false,
+        required: ['targets'],
         properties: {
           targets: {
-            type: 'array', minItems: 1, description: 'Base URLs, used round robin.',
-            items: { type: 'string', format: 'uri', pattern: '^(http|https|ws|wss)://', errorMessage: 'expected an http(s) or ws(s) URL such as http://127.0.0.1:3000 (port 1-65535)' },
+            type: 'array',
+            minItems: 1,
+            description: 'Base URLs, used round robin.',
+            items: {
+              type: 'string',
+              format: 'uri',
+              pattern: '^(http|https|ws|wss)://',
+              errorMessage: 'expected an http(s) or ws(s) URL such as http://127.0.0.1:3000 (port 1-65535)',
+            },
           },
           timeout: timeoutMs('Idle time on the upstream socket before a 504.', 60000),
           maxSockets: { type: 'integer', minimum: 1, default: 256, description: 'Connections per target. Default: 256.' },
-          maxFreeSockets: { type: 'integer', minimum: 0, default: 64, description: 'Idle keep-alive connections kept per target. Default: 64.' },
+          maxFreeSockets: {
+            type: 'integer',
+            minimum: 0,
+            default: 64,
+            description: 'Idle keep-alive connections kept per target. Default: 64.',
+          },
           keepAliveMs: timeoutMs('How long an idle upstream connection is kept (0: closed once idle).', 30000),
-          changeOrigin: { type: 'boolean', default: false, description: 'Send the target host as Host. Default: false (keep the client Host).' },
-          insecure: { type: 'boolean', default: false, description: 'Accept invalid TLS certificates from an https target. Default: false.' },
+          changeOrigin: {
+            type: 'boolean',
+            default: false,
+            description: 'Send the target host as Host. Default: false (keep the client Host).',
+          },
+          insecure: {
+            type: 'boolean',
+            default: false,
+            description: 'Accept invalid TLS certificates from an https target. Default: false.',
+          },
         },
       },
     },
     plugins: pluginList('Global plugins, run before route plugins on every route.'),
     routes: {
-      type: 'array', minItems: 1,
+      type: 'array',
+      minItems: 1,
       description: 'Routes, tried in order; the first match wins.',
       items: {
-        type: 'object', additionalProperties: false,
+        type: 'object',
+        additionalProperties: false,
         properties: {
-          name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', description: 'Name used in logs and metrics. Default: route-<index>.' },
+          name: {
+            type: 'string',
+            pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
+            description: 'Name used in logs and metrics. Default: route-<index>.',
+          },
           match: {
-            type: 'object', additionalProperties: false, default: {},
+            type: 'object',
+            additionalProperties: false,
+            default: {},
             properties: {
-              host: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }], description: 'Host (exact) or *.example.com; any host when absent.' },
+              host: {
+                oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
+                description: 'Host (exact) or *.example.com; any host when absent.',
+              },
               path: { type: 'string', pattern: '^/', description: 'Path prefix. Default: / (everything).' },
               pathExact: { type: 'string', pattern: '^/', description: 'Exact path.' },
               pathRegex: { type: 'string', format: 'regex', description: 'Regular expression on the path.' },
-              methods: { type: 'array', items: { type: 'string', pattern: '^[A-Z]+$' }, minItems: 1, description: 'Allowed methods; any when absent.' },
+              methods: {
+                type: 'array',
+                items: { type: 'string', pattern: '^[A-Z]+$' },
+                minItems: 1,
+                description: 'Allowed methods; any when absent.',
+              },
               headers: {
-                type: 'object', description: 'Header name → exact value, or { regex } to match.',
-                additionalProperties: { oneOf: [{ type: 'string' }, { type: 'object', additionalProperties: false, required: ['regex'], properties: { regex: { type: 'string', format: 'regex' } } }] },
+                type: 'object',
+                description: 'Header name → exact value, or { regex } to match.',
+                additionalProperties: {
+                  oneOf: [
+                    { type: 'string' },
+                    {
+                      type: 'object',
+                      additionalProperties: false,
+                      required: ['regex'],
+                      properties: { regex: { type: 'string', format: 'regex' } },
+                    },
+                  ],
+                },
               },
             },
           },
           stripPrefix: { type: 'string', pattern: '^/', description: 'Remove this prefix from the path sent upstream.' },
           rewrite: {
-            type: 'object', additionalProperties: false, required: ['pattern', 'replacement'],
+            type: 'object',
+            additionalProperties: false,
+            required: ['pattern', 'replacement'],
             description: 'Regex rewrite of the path sent upstream ($1… refer to groups).',
             properties: { pattern: { type: 'string', format: 'regex' }, replacement: { type: 'string' } },
           },

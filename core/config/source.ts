@@ -25,7 +25,10 @@ export function parseWithPositions(file: string, text = readFileSync(file, 'utf8
       return `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${msg}`;
     });
     // One message: a single error on its line; several under a summary, indented like GH_ERR_CONFIG_INVALID's.
-    const text = msgs.length === 1 ? msgs[0] : `${file}: ${doc.errors.length} parse error(s)${doc.errors.length > msgs.length ? `, the first ${msgs.length}` : ''}:\n  ${msgs.join('\n  ')}`;
+    const text =
+      msgs.length === 1
+        ? msgs[0]
+        : `${file}: ${doc.errors.length} parse error(s)${doc.errors.length > msgs.length ? `, the first ${msgs.length}` : ''}:\n  ${msgs.join('\n  ')}`;
     throw new GatehouseError('GH_ERR_CONFIG_PARSE', text, { details: msgs });
   }
   const at = (offset: number): string => {
@@ -37,9 +40,10 @@ export function parseWithPositions(file: string, text = readFileSync(file, 'utf8
     value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (cause) {
     // yaml throws a ReferenceError when aliases expand past maxAliasCount (a "billion laughs" file).
-    const why = cause instanceof ReferenceError && /alias/i.test(cause.message)
-      ? `YAML aliases expand past ${MAX_ALIAS_COUNT} copies (an alias bomb?); write the values out instead`
-      : (cause as Error).message;
+    const why =
+      cause instanceof ReferenceError && /alias/i.test(cause.message)
+        ? `YAML aliases expand past ${MAX_ALIAS_COUNT} copies (an alias bomb?); write the values out instead`
+        : (cause as Error).message;
     throw new GatehouseError('GH_ERR_CONFIG_PARSE', `${file}: ${why}`, { cause });
   }
   return {

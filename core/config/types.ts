@@ -3,7 +3,10 @@ export interface GatehouseConfig {
   server: {
     http?: { port: number; host: string; redirectToHttps: boolean };
     https?: {
-      port: number; host: string; cert?: string; key?: string;
+      port: number;
+      host: string;
+      cert?: string;
+      key?: string;
       selfSigned?: { hosts: string[]; dir: string; days: number };
     };
     trustProxy: string[];

@@ -17,7 +17,15 @@ import type { ConfigSource } from './source';
  * generation at start-up (heap committed after start 29.5 → 20 MiB; bench/README.md).
  */
 export function createValidators(): (schema: JsonSchema) => ValidateFunction {
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: false, allowUnionTypes: true, strictNumbers: true, code: { optimize: false } });
+  const ajv = new Ajv({
+    allErrors: true,
+    useDefaults: true,
+    verbose: true,
+    strict: false,
+    allowUnionTypes: true,
+    strictNumbers: true,
+    code: { optimize: false },
+  });
   addFormats(ajv);
   // RFC 3986 syntax alone accepts `http://127.0.0.1:99999`, which Node's URL (and so every
   // connection) refuses: a `uri` must also parse as a WHATWG URL.
@@ -41,10 +49,13 @@ export function pathToPointer(path: readonly (string | number)[]): string {
 /** Split a JSON pointer into path segments (numbers for array indices). */
 export function pointerToPath(pointer: string): (string | number)[] {
   if (!pointer) return [];
-  return pointer.slice(1).split('/').map((s) => {
-    const k = s.replace(/~1/g, '/').replace(/~0/g, '~');
-    return /^\d+$/.test(k) ? Number(k) : k;
-  });
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => {
+      const k = s.replace(/~1/g, '/').replace(/~0/g, '~');
+      return /^\d+$/.test(k) ? Number(k) : k;
+    });
 }
 
 const show = (v: unknown): string => {

@@ -181,7 +181,7 @@ export function formatIPv6(words: ArrayLike<number>): string {
   for (let w = 0; w < 4; w++) g.push(words[w] >>> 16, words[w] & 0xffff);
   let bestStart = -1;
   let bestLen = 1; // a single zero group is never shortened
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
       i++;
       continue;

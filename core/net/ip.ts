@@ -38,7 +38,10 @@ export class TrustedProxies {
    */
   clientIp(peer: string, xff: string | string[] | undefined): string {
     if (this.empty || !xff || !this.has(peer)) return peer;
-    const hops = (Array.isArray(xff) ? xff.join(',') : xff).split(',').map((s) => normalizeIp(s.trim())).filter(Boolean);
+    const hops = (Array.isArray(xff) ? xff.join(',') : xff)
+      .split(',')
+      .map((s) => normalizeIp(s.trim()))
+      .filter(Boolean);
     for (let i = hops.length - 1; i >= 0; i--) {
       if (!isIP(hops[i])) return peer; // a garbled chain is not believed
       if (!this.has(hops[i])) return hops[i];

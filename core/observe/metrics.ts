@@ -6,7 +6,6 @@ import { pluginMetrics, type PluginMetrics } from './plugin-metrics';
 export type { PluginMetrics } from './plugin-metrics';
 import type { TaskMetrics } from '../plugin/tasks';
 
-
 /** Core metrics of one gateway, in a registry of its own (several gateways can share a process). */
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -33,17 +32,33 @@ export class GatewayMetrics {
     // Per-request series are counted in RequestStats and copied into prom-client when scraped.
     const stats = this.stats;
     this.requests = new Counter({
-      name: 'gatehouse_requests_total', help: 'Requests by route, method and status', labelNames: ['route', 'method', 'status'], registers,
+      name: 'gatehouse_requests_total',
+      help: 'Requests by route, method and status',
+      labelNames: ['route', 'method', 'status'],
+      registers,
       collect() {
         this.reset();
         for (const [route, method, status, n] of stats.requestCounts()) this.inc({ route, method, status: String(status) }, n);
       },
     });
-    this.duration = new StatsHistogram('gatehouse_request_duration_seconds', 'Time from request to the end of the response', stats, this.registry);
-    this.upstreamErrors = new Counter({ name: 'gatehouse_upstream_errors_total', help: 'Upstream failures by kind (connect, timeout, reset)', labelNames: ['upstream', 'kind'], registers });
+    this.duration = new StatsHistogram(
+      'gatehouse_request_duration_seconds',
+      'Time from request to the end of the response',
+      stats,
+      this.registry,
+    );
+    this.upstreamErrors = new Counter({
+      name: 'gatehouse_upstream_errors_total',
+      help: 'Upstream failures by kind (connect, timeout, reset)',
+      labelNames: ['upstream', 'kind'],
+      registers,
+    });
     const read = opts.openSockets;
     this.openSockets = new Gauge({
-      name: 'gatehouse_upstream_open_sockets', help: 'Sockets currently open to each upstream (in use and idle)', labelNames: ['upstream'], registers,
+      name: 'gatehouse_upstream_open_sockets',
+      help: 'Sockets currently open to each upstream (in use and idle)',
+      labelNames: ['upstream'],
+      registers,
       collect() {
         if (!read) return;
         this.reset();
@@ -53,13 +68,48 @@ export class GatewayMetrics {
     // prom-client calls collect() with the metric as `this`; the gateway's count is read through `self`.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
-    this.inflight = new Gauge({ name: 'gatehouse_inflight_requests', help: 'Requests being handled now', registers, collect() { this.set(self.inflightNow); } });
-    new Counter({ name: 'gatehouse_body_gc_total', help: 'Young-generation collections run after each server.tuning.gcEveryMiB of relayed body', registers, collect() { this.reset(); this.inc(gcRequested()); } });
-    this.reloads = new Counter({ name: 'gatehouse_config_reloads_total', help: 'Config reloads by result', labelNames: ['result'], registers });
-    this.pluginErrors = new Counter({ name: 'gatehouse_plugin_errors_total', help: 'Plugin calls that failed (threw, rejected or timed out) by plugin, hook and plugin instance', labelNames: ['plugin', 'hook', 'instance'], registers });
+    this.inflight = new Gauge({
+      name: 'gatehouse_inflight_requests',
+      help: 'Requests being handled now',
+      registers,
+      collect() {
+        this.set(self.inflightNow);
+      },
+    });
+    new Counter({
+      name: 'gatehouse_body_gc_total',
+      help: 'Young-generation collections run after each server.tuning.gcEveryMiB of relayed body',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(gcRequested());
+      },
+    });
+    this.reloads = new Counter({
+      name: 'gatehouse_config_reloads_total',
+      help: 'Config reloads by result',
+      labelNames: ['result'],
+      registers,
+    });
+    this.pluginErrors = new Counter({
+      name: 'gatehouse_plugin_errors_total',
+      help: 'Plugin calls that failed (threw, rejected or timed out) by plugin, hook and plugin instance',
+      labelNames: ['plugin', 'hook', 'instance'],
+      registers,
+    });
     this.tasks = {
-      running: new Gauge({ name: 'gatehouse_plugin_tasks_running', help: 'Background task runs under way, by plugin instance and task', labelNames: ['plugin', 'instance', 'task'], registers }),
-      runs: new Counter({ name: 'gatehouse_plugin_task_runs_total', help: 'Background task runs that ended, by plugin instance, task and result (ok, failed)', labelNames: ['plugin', 'instance', 'task', 'result'], registers }),
+      running: new Gauge({
+        name: 'gatehouse_plugin_tasks_running',
+        help: 'Background task runs under way, by plugin instance and task',
+        labelNames: ['plugin', 'instance', 'task'],
+        registers,
+      }),
+      runs: new Counter({
+        name: 'gatehouse_plugin_task_runs_total',
+        help: 'Background task runs that ended, by plugin instance, task and result (ok, failed)',
+        labelNames: ['plugin', 'instance', 'task', 'result'],
+        registers,
+      }),
       errors: this.pluginErrors,
     };
   }

@@ -1,4 +1,12 @@
-import { Counter, Gauge, Histogram, type CounterConfiguration, type GaugeConfiguration, type HistogramConfiguration, type Registry } from 'prom-client';
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  type CounterConfiguration,
+  type GaugeConfiguration,
+  type HistogramConfiguration,
+  type Registry,
+} from 'prom-client';
 
 type Named<T> = Omit<T, 'registers'>;
 
@@ -30,10 +38,13 @@ function forInstance<M extends object>(metric: M, instance: string): M {
     get(target, prop, receiver) {
       const m = target as unknown as AnyMetric;
       if (typeof prop === 'string' && LABELS_OR_VALUE.has(prop)) {
-        return (a?: unknown, b?: unknown) => (typeof a === 'object' && a !== null ? m[prop](add(a), b) : a === undefined ? m[prop](add(undefined)) : m[prop](add(undefined), a));
+        return (a?: unknown, b?: unknown) =>
+          typeof a === 'object' && a !== null ? m[prop](add(a), b) : a === undefined ? m[prop](add(undefined)) : m[prop](add(undefined), a);
       }
       if (typeof prop === 'string' && LABELS_ONLY.has(prop)) return (labels?: unknown) => m[prop](add(labels));
-      if (prop === 'labels') return (...args: unknown[]) => (typeof args[0] === 'object' && args[0] !== null ? m.labels(add(args[0])) : m.labels(...args, instance));
+      if (prop === 'labels')
+        return (...args: unknown[]) =>
+          typeof args[0] === 'object' && args[0] !== null ? m.labels(add(args[0])) : m.labels(...args, instance);
       const value = Reflect.get(target, prop, receiver) as unknown;
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
@@ -46,12 +57,16 @@ function forInstance<M extends object>(metric: M, instance: string): M {
  */
 export function pluginMetrics(registry: Registry, pluginName: string, instance: string): PluginMetrics {
   const prefix = `gatehouse_${pluginName.replace(/-/g, '_')}_`;
-  const reuse = <M extends object>(name: string, make: () => M): M => forInstance((registry.getSingleMetric(prefix + name) as M | undefined) ?? make(), instance);
+  const reuse = <M extends object>(name: string, make: () => M): M =>
+    forInstance((registry.getSingleMetric(prefix + name) as M | undefined) ?? make(), instance);
   const labelNames = (cfg: { labelNames?: readonly string[] }) => [...(cfg.labelNames ?? []), 'instance'] as never;
   return {
     prefix,
-    counter: (cfg) => reuse(cfg.name, () => new Counter({ ...cfg, labelNames: labelNames(cfg), name: prefix + cfg.name, registers: [registry] })),
-    gauge: (cfg) => reuse(cfg.name, () => new Gauge({ ...cfg, labelNames: labelNames(cfg), name: prefix + cfg.name, registers: [registry] })),
-    histogram: (cfg) => reuse(cfg.name, () => new Histogram({ ...cfg, labelNames: labelNames(cfg), name: prefix + cfg.name, registers: [registry] })),
+    counter: (cfg) =>
+      reuse(cfg.name, () => new Counter({ ...cfg, labelNames: labelNames(cfg), name: prefix + cfg.name, registers: [registry] })),
+    gauge: (cfg) =>
+      reuse(cfg.name, () => new Gauge({ ...cfg, labelNames: labelNames(cfg), name: prefix + cfg.name, registers: [registry] })),
+    histogram: (cfg) =>
+      reuse(cfg.name, () => new Histogram({ ...cfg, labelNames: labelNames(cfg), name: prefix + cfg.name, registers: [registry] })),
   };
 }

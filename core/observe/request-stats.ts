@@ -23,7 +23,11 @@ interface RouteCells {
 }
 
 /** A sample in prom-client's exported shape. */
-interface Sample { labels: Record<string, string | number>; value: number; metricName?: string }
+interface Sample {
+  labels: Record<string, string | number>;
+  value: number;
+  metricName?: string;
+}
 
 /**
  * Per-request counters kept in plain numbers and handed to prom-client at scrape time.
@@ -84,12 +88,23 @@ export class StatsHistogram {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
 
-  constructor(readonly name: string, readonly help: string, private readonly stats: RequestStats, registry: Registry) {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly stats: RequestStats,
+    registry: Registry,
+  ) {
     registry.registerMetric(this as never);
   }
 
   async get(): Promise<{ name: string; help: string; type: string; values: Sample[]; aggregator: string }> {
-    return { name: this.name, help: this.help, type: this.type, values: this.stats.durationSamples(this.name), aggregator: this.aggregator };
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      values: this.stats.durationSamples(this.name),
+      aggregator: this.aggregator,
+    };
   }
 
   /** Counts live in RequestStats and are never reset (Prometheus counters only go up). */

@@ -81,7 +81,8 @@ export function isJsonType(type: string): boolean {
 /** A body read as JSON: 415 unless the type is JSON, 400 when it does not parse. */
 export function parseJsonBody(body: Buffer, contentType: string | undefined): unknown {
   const type = mediaType(contentType);
-  if (!isJsonType(type)) throw new GatehouseError('GH_ERR_UNSUPPORTED_MEDIA_TYPE', `Expected a JSON body (application/json), got ${type || 'no Content-Type'}`);
+  if (!isJsonType(type))
+    throw new GatehouseError('GH_ERR_UNSUPPORTED_MEDIA_TYPE', `Expected a JSON body (application/json), got ${type || 'no Content-Type'}`);
   try {
     return JSON.parse(body.toString('utf8'));
   } catch (err) {
@@ -93,7 +94,10 @@ export function parseJsonBody(body: Buffer, contentType: string | undefined): un
 export function parseFormBody(body: Buffer, contentType: string | undefined): URLSearchParams {
   const type = mediaType(contentType);
   if (type !== 'application/x-www-form-urlencoded') {
-    throw new GatehouseError('GH_ERR_UNSUPPORTED_MEDIA_TYPE', `Expected a form body (application/x-www-form-urlencoded), got ${type || 'no Content-Type'}`);
+    throw new GatehouseError(
+      'GH_ERR_UNSUPPORTED_MEDIA_TYPE',
+      `Expected a form body (application/x-www-form-urlencoded), got ${type || 'no Content-Type'}`,
+    );
   }
   const text = body.toString('utf8');
   // URLSearchParams keeps a malformed escape as literal text; a sender that garbles one is told.

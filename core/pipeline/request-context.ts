@@ -198,7 +198,10 @@ export class RequestContext implements Context {
     const e = asGatehouseError(err);
     if (!isReported(err)) {
       markReported(e);
-      this.log[e.status < 500 ? 'debug' : 'error']({ err: err instanceof GatehouseError ? err : e.cause ?? err, code: e.code, route: this.routeName || undefined, path: this.path }, e.message);
+      this.log[e.status < 500 ? 'debug' : 'error'](
+        { err: err instanceof GatehouseError ? err : (e.cause ?? err), code: e.code, route: this.routeName || undefined, path: this.path },
+        e.message,
+      );
     }
     this.done = true;
     const res = this.res;

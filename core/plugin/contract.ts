@@ -123,6 +123,7 @@ export function definePlugin<O = any>(def: PluginDefinition<O>): PluginDefinitio
   }
   if (typeof def.create !== 'function') throw new TypeError(`definePlugin(${def.name}): create must be a function`);
   if (!def.schema || typeof def.schema !== 'object') throw new TypeError(`definePlugin(${def.name}): schema must be an object`);
-  if (def.errors && def.errors.plugin !== def.name) throw new TypeError(`definePlugin(${def.name}): errors were defined for "${def.errors.plugin}"`);
+  if (def.errors && def.errors.plugin !== def.name)
+    throw new TypeError(`definePlugin(${def.name}): errors were defined for "${def.errors.plugin}"`);
   return Object.freeze({ ...def });
 }

@@ -37,7 +37,8 @@ export function defineErrors<W extends string>(plugin: string, defs: Record<W, E
   const definitions: Record<PluginErrorCode, ErrorDefinition> = {};
   for (const [what, def] of Object.entries(defs) as [W, ErrorDefinition][]) {
     if (!WHAT.test(what)) throw new TypeError(`defineErrors(${plugin}): "${what}" must be UPPER_SNAKE_CASE`);
-    if (!Number.isInteger(def.status) || def.status < 400 || def.status > 599) throw new TypeError(`defineErrors(${plugin}): ${what} needs an HTTP error status (400-599)`);
+    if (!Number.isInteger(def.status) || def.status < 400 || def.status > 599)
+      throw new TypeError(`defineErrors(${plugin}): ${what} needs an HTTP error status (400-599)`);
     definitions[`${prefix}${what}` as PluginErrorCode] = Object.freeze({ ...def });
   }
   Object.freeze(definitions);

@@ -27,7 +27,10 @@ export function answerFailure(ctx: RequestContext, e: unknown): void {
  * it keeps its code and status and is not counted as a failure.
  */
 export class PluginGuard {
-  constructor(readonly log: Logger, private readonly errors: Counter<'plugin' | 'hook' | 'instance'>) {}
+  constructor(
+    readonly log: Logger,
+    private readonly errors: Counter<'plugin' | 'hook' | 'instance'>,
+  ) {}
 
   /** Count a failure reported elsewhere (start and stop are logged by their callers). */
   count(p: LivePlugin, hook: PluginHook): void {
@@ -170,8 +173,14 @@ export function bounded(run: () => unknown, ms: number): Promise<boolean> {
     }
     const timer = setTimeout(() => resolve(false), ms);
     Promise.resolve(result).then(
-      () => { clearTimeout(timer); resolve(true); },
-      (err: unknown) => { clearTimeout(timer); reject(err); },
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
     );
   });
 }

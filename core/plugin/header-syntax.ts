@@ -13,7 +13,10 @@ export const HEADER_VALUE_PATTERN = '^[\\t\\x20-\\x7e\\x80-\\xff]*$';
 
 /** A pattern matching any of `words` in any letter case, whole (JSON Schema patterns take no flags). */
 export function anyCase(words: readonly string[]): string {
-  const letters = (w: string) => [...w].map((ch) => (/[a-z]/i.test(ch) ? `[${ch.toLowerCase()}${ch.toUpperCase()}]` : ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('');
+  const letters = (w: string) =>
+    [...w]
+      .map((ch) => (/[a-z]/i.test(ch) ? `[${ch.toLowerCase()}${ch.toUpperCase()}]` : ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('');
   return `^(?:${words.map(letters).join('|')})$`;
 }
 
@@ -22,4 +25,13 @@ export function anyCase(words: readonly string[]): string {
  * plugin must leave to Node: a fixed `content-length` or `transfer-encoding` would contradict
  * the body actually sent, and hop-by-hop headers describe a connection the plugin does not own.
  */
-export const FRAMING_HEADERS = ['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade'] as const;
+export const FRAMING_HEADERS = [
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
+] as const;

@@ -57,12 +57,14 @@ export async function instantiate(p: ResolvedPlugin, instanceId: string, deps: S
     clientIp: deps.clientIp,
     task(taskName, run, options = {}) {
       if (typeof run !== 'function') throw new TypeError(`task "${taskName}": run must be a function`);
-      if (options.every !== undefined && !(Number.isInteger(options.every) && options.every > 0 && options.every <= 2147483647)) throw new TypeError(`task "${taskName}": every must be a whole number of ms between 1 and 2147483647`);
+      if (options.every !== undefined && !(Number.isInteger(options.every) && options.every > 0 && options.every <= 2147483647))
+        throw new TypeError(`task "${taskName}": every must be a whole number of ms between 1 and 2147483647`);
       if (services.tasks.some((t) => t.name === taskName)) throw new TypeError(`task "${taskName}" is declared twice`);
       services.tasks.push({ plugin: name, instance: instanceId, name: taskName, run, options });
     },
     admin(route) {
-      if (!ADMIN_PATH.test(route.path)) throw new TypeError(`admin route ${JSON.stringify(route.path)}: a path starting with / (letters, digits, -._~:/ and :params)`);
+      if (!ADMIN_PATH.test(route.path))
+        throw new TypeError(`admin route ${JSON.stringify(route.path)}: a path starting with / (letters, digits, -._~:/ and :params)`);
       services.admin.push({ ...route, open: false, path: `/plugins/${instanceId}${route.path === '/' ? '' : route.path}` });
     },
     ready(check) {
@@ -80,8 +82,14 @@ export async function instantiate(p: ResolvedPlugin, instanceId: string, deps: S
 
 /** The start or stop that did not finish within `server.pluginTimeout`. */
 function timeoutError(p: LivePlugin, phase: 'start' | 'stop', ms: number, timeoutMs: number): GatehouseError {
-  const limit = ms < timeoutMs ? `the ${ms} ms left of server.pluginTimeout (${timeoutMs} ms, shared by the stops before it)` : `${ms} ms (server.pluginTimeout)`;
-  return new GatehouseError('GH_ERR_PLUGIN_TIMEOUT', `${ERRORS.GH_ERR_PLUGIN_TIMEOUT.message}: plugin "${p.name}" (${p.at}): ${phase} did not finish within ${limit}`);
+  const limit =
+    ms < timeoutMs
+      ? `the ${ms} ms left of server.pluginTimeout (${timeoutMs} ms, shared by the stops before it)`
+      : `${ms} ms (server.pluginTimeout)`;
+  return new GatehouseError(
+    'GH_ERR_PLUGIN_TIMEOUT',
+    `${ERRORS.GH_ERR_PLUGIN_TIMEOUT.message}: plugin "${p.name}" (${p.at}): ${phase} did not finish within ${limit}`,
+  );
 }
 
 /**

@@ -14,7 +14,12 @@ function looksLikePath(key: string): boolean {
  * definitions an embedder passed, given by the composition root: core knows no plugin), a path
  * relative to the config directory (.ts, .js, .mjs, .cjs) or an installed package name.
  */
-export function resolvePlugin(key: string, configDir: string, known: readonly PluginDefinition[], compileTypeScript = true): PluginDefinition {
+export function resolvePlugin(
+  key: string,
+  configDir: string,
+  known: readonly PluginDefinition[],
+  compileTypeScript = true,
+): PluginDefinition {
   const named = known.find((p) => p.name === key);
   if (named) return named;
   const names = known.map((p) => p.name);
@@ -31,7 +36,11 @@ export function resolvePlugin(key: string, configDir: string, known: readonly Pl
     }
   }
   if (/\.[cm]?ts$/.test(file)) {
-    if (!compileTypeScript && !typeScriptLoaded()) throw new GatehouseError('GH_ERR_PLUGIN_LOAD', `plugin "${key}" is TypeScript (${file}), and server.tuning.typescript is off with no TypeScript loader running: compile it to .js, or turn the switch on`);
+    if (!compileTypeScript && !typeScriptLoaded())
+      throw new GatehouseError(
+        'GH_ERR_PLUGIN_LOAD',
+        `plugin "${key}" is TypeScript (${file}), and server.tuning.typescript is off with no TypeScript loader running: compile it to .js, or turn the switch on`,
+      );
     if (compileTypeScript) ensureTypeScriptLoader();
   }
   let mod: unknown;
@@ -42,8 +51,17 @@ export function resolvePlugin(key: string, configDir: string, known: readonly Pl
     throw new GatehouseError('GH_ERR_PLUGIN_LOAD', `plugin "${key}" failed to load from ${file}: ${(cause as Error).message}`, { cause });
   }
   const def = ((mod as { default?: unknown })?.default ?? mod) as PluginDefinition;
-  if (!def || typeof def !== 'object' || typeof def.name !== 'string' || typeof def.create !== 'function' || typeof def.schema !== 'object') {
-    throw new GatehouseError('GH_ERR_PLUGIN_LOAD', `plugin "${key}" (${file}) must export (default) a definePlugin({ name, schema, create }) object`);
+  if (
+    !def ||
+    typeof def !== 'object' ||
+    typeof def.name !== 'string' ||
+    typeof def.create !== 'function' ||
+    typeof def.schema !== 'object'
+  ) {
+    throw new GatehouseError(
+      'GH_ERR_PLUGIN_LOAD',
+      `plugin "${key}" (${file}) must export (default) a definePlugin({ name, schema, create }) object`,
+    );
   }
   return def;
 }

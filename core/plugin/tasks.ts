@@ -58,7 +58,11 @@ export class TaskRunner {
   private controller?: AbortController;
   private loops: Promise<void>[] = [];
 
-  constructor(private readonly tasks: readonly TaskSpec[], private readonly log: Logger, private readonly metrics: TaskMetrics) {}
+  constructor(
+    private readonly tasks: readonly TaskSpec[],
+    private readonly log: Logger,
+    private readonly metrics: TaskMetrics,
+  ) {}
 
   /** Whether any task was declared. */
   get empty(): boolean {
@@ -80,7 +84,11 @@ export class TaskRunner {
     this.controller = undefined;
     controller.abort();
     const settled = await bounded(() => Promise.all(this.loops), timeoutMs);
-    if (!settled) this.log.error({ tasks: this.tasks.map((t) => `${t.instance}/${t.name}`), timeoutMs }, 'background tasks did not settle within server.pluginTimeout after being aborted');
+    if (!settled)
+      this.log.error(
+        { tasks: this.tasks.map((t) => `${t.instance}/${t.name}`), timeoutMs },
+        'background tasks did not settle within server.pluginTimeout after being aborted',
+      );
     return settled;
   }
 

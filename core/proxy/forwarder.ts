@@ -15,7 +15,18 @@ const CTX = Symbol('gatehouse.ctx');
  * Headers that claim facts about the client or the hops before this one; from a peer that is
  * not a trusted proxy they are dropped (X-Forwarded-For/-Proto/-Host are replaced instead).
  */
-const UNTRUSTED_DROP = ['forwarded', 'x-real-ip', 'x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-server', 'x-forwarded-ssl', 'x-client-ip', 'true-client-ip', 'x-original-url', 'x-rewrite-url'] as const;
+const UNTRUSTED_DROP = [
+  'forwarded',
+  'x-real-ip',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-forwarded-server',
+  'x-forwarded-ssl',
+  'x-client-ip',
+  'true-client-ip',
+  'x-original-url',
+  'x-rewrite-url',
+] as const;
 
 type WithCtx = IncomingMessage & { [CTX]?: RequestContext };
 type ReqWithCtx = ClientRequest & { [CTX]?: RequestContext };
@@ -61,7 +72,13 @@ function failureError(ctx: RequestContext, kind: FailureKind, err: NodeJS.ErrnoE
 /** The target as http-proxy wants it, with the request's path appended. */
 function targetFor(t: Target) {
   const u = t.url;
-  return { protocol: u.protocol === 'wss:' ? 'https:' : u.protocol === 'ws:' ? 'http:' : u.protocol, host: u.hostname, hostname: u.hostname, port: u.port || (u.protocol === 'https:' || u.protocol === 'wss:' ? 443 : 80), path: u.pathname === '/' ? '' : u.pathname };
+  return {
+    protocol: u.protocol === 'wss:' ? 'https:' : u.protocol === 'ws:' ? 'http:' : u.protocol,
+    host: u.hostname,
+    hostname: u.hostname,
+    port: u.port || (u.protocol === 'https:' || u.protocol === 'wss:' ? 443 : 80),
+    path: u.pathname === '/' ? '' : u.pathname,
+  };
 }
 
 /**
@@ -127,13 +144,20 @@ export class Forwarder {
     const trusted = ctx.peerTrusted;
     // Other client-address headers are believed only from trusted proxies, like X-Forwarded-For.
     if (!trusted) for (const h of UNTRUSTED_DROP) if (req.headers[h] !== undefined) proxyReq.removeHeader(h);
-    proxyReq.setHeader('x-forwarded-for', trusted && prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${ctx.peerIp}` : ctx.peerIp);
+    proxyReq.setHeader(
+      'x-forwarded-for',
+      trusted && prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${ctx.peerIp}` : ctx.peerIp,
+    );
     proxyReq.setHeader('x-forwarded-proto', (trusted && (req.headers['x-forwarded-proto'] as string)) || (ctx.secure ? 'https' : 'http'));
     proxyReq.setHeader('x-forwarded-host', (trusted && (req.headers['x-forwarded-host'] as string)) || req.headers.host || '');
     if (!res) {
       // The status of an upgrade, for its access line: 101, or the upstream's refusal.
-      proxyReq.once('upgrade', () => { ctx.upgradeStatus = 101; });
-      proxyReq.once('response', (r: IncomingMessage) => { ctx.upgradeStatus = r.statusCode ?? 0; });
+      proxyReq.once('upgrade', () => {
+        ctx.upgradeStatus = 101;
+      });
+      proxyReq.once('response', (r: IncomingMessage) => {
+        ctx.upgradeStatus = r.statusCode ?? 0;
+      });
     } else {
       // Released by the gateway's one 'close' listener if the client leaves first (see release()).
       ctx.proxyReq = proxyReq;
@@ -177,7 +201,12 @@ export class Forwarder {
     return new Promise((resolve) => {
       // Settled by the gateway's 'close' listener; a ctx.forward after an intercepted answer settles both.
       const earlier = ctx.settle;
-      ctx.settle = earlier ? () => { earlier(); resolve(); } : resolve;
+      ctx.settle = earlier
+        ? () => {
+            earlier();
+            resolve();
+          }
+        : resolve;
       // Node has answered the client's `Expect: 100-continue` already; forwarded, it would make
       // Node store the upstream head in http.request(), before core could prepare it.
       if (req.headers.expect !== undefined) delete req.headers.expect;
@@ -261,7 +290,9 @@ export class Forwarder {
       proxyRes.resume();
       for (const name of res.getHeaderNames()) res.removeHeader(name);
       res.statusMessage = '';
-      ctx.fail(new GatehouseError('GH_ERR_UPSTREAM_BAD_RESPONSE', `${ERRORS.GH_ERR_UPSTREAM_BAD_RESPONSE.message}: ${(err as Error).message}`));
+      ctx.fail(
+        new GatehouseError('GH_ERR_UPSTREAM_BAD_RESPONSE', `${ERRORS.GH_ERR_UPSTREAM_BAD_RESPONSE.message}: ${(err as Error).message}`),
+      );
       return;
     }
     proxyRes.pipe(res);
@@ -275,16 +306,22 @@ export class Forwarder {
     req[CTX] = ctx;
     req.url = ctx.upstreamPath;
     ctx.markAnswered();
-    this.proxy.ws(req, ctx.socket, head, {
-      target: targetFor(target) as never,
-      changeOrigin: pool.config.changeOrigin,
-      secure: !pool.config.insecure,
-    }, (err: NodeJS.ErrnoException) => {
-      const kind = failureKind(err, false);
-      this.hooks.onUpstreamError(ctx, kind);
-      // Nothing answered yet (no switch, no upstream refusal relayed): a 502 like any request's.
-      ctx.fail(failureError(ctx, kind, err));
-    });
+    this.proxy.ws(
+      req,
+      ctx.socket,
+      head,
+      {
+        target: targetFor(target) as never,
+        changeOrigin: pool.config.changeOrigin,
+        secure: !pool.config.insecure,
+      },
+      (err: NodeJS.ErrnoException) => {
+        const kind = failureKind(err, false);
+        this.hooks.onUpstreamError(ctx, kind);
+        // Nothing answered yet (no switch, no upstream refusal relayed): a 502 like any request's.
+        ctx.fail(failureError(ctx, kind, err));
+      },
+    );
   }
 
   private fail(ctx: RequestContext, err: NodeJS.ErrnoException): void {

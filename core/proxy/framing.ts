@@ -27,7 +27,10 @@ export function framingProblem(req: IncomingMessage, maxHeaderCount: number, upg
   if (headers['transfer-encoding'] !== undefined && !endsInChunked(headers['transfer-encoding'])) {
     return new GatehouseError('GH_ERR_BAD_REQUEST', 'Transfer-Encoding must end in chunked');
   }
-  if (upgrading && (headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0'))) {
+  if (
+    upgrading &&
+    (headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0'))
+  ) {
     return new GatehouseError('GH_ERR_BAD_REQUEST', 'An upgrade request must not carry a body');
   }
   return undefined;
@@ -37,7 +40,12 @@ export function framingProblem(req: IncomingMessage, maxHeaderCount: number, upg
 function endsInChunked(te: string): boolean {
   if (te === 'chunked') return true;
   const comma = te.lastIndexOf(',');
-  return te.slice(comma + 1).trim().toLowerCase() === 'chunked';
+  return (
+    te
+      .slice(comma + 1)
+      .trim()
+      .toLowerCase() === 'chunked'
+  );
 }
 
 /** A parsed Content-Length (digits only: Node refuses anything else) without leading zeros. */
@@ -54,7 +62,11 @@ function canonicalLength(v: string): string {
  */
 function canonicalCoding(v: string): string {
   if (v === 'chunked') return v;
-  return v.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '').join(', ');
+  return v
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== '')
+    .join(', ');
 }
 
 /**

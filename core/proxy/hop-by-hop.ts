@@ -1,5 +1,14 @@
 /** Headers that describe one connection, never forwarded (RFC 9110 §7.6.1). */
-export const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'upgrade'] as const;
+export const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'upgrade',
+] as const;
 
 type Headers = NodeJS.Dict<string | string[] | number>;
 
@@ -17,7 +26,10 @@ export const FRAMING_HEADERS: ReadonlySet<string> = new Set(['content-length', '
 /** Header names a Connection header lists besides the fixed hop-by-hop ones, lowercased (never a framing header). */
 export function connectionNames(value: string | string[] | number | undefined): readonly string[] {
   if (value === undefined || (typeof value === 'string' && PLAIN.has(value))) return NONE;
-  return String(value).split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '' && s !== 'close' && !FRAMING_HEADERS.has(s));
+  return String(value)
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== '' && s !== 'close' && !FRAMING_HEADERS.has(s));
 }
 
 /** Whether a Connection value names Content-Length, Transfer-Encoding or Host (any case or spacing). */
@@ -33,7 +45,8 @@ export function connectionNamesFraming(value: string | string[] | number | undef
  */
 export function hopByHopPresent(headers: Headers, upgrading: boolean): readonly string[] {
   let found: string[] | undefined;
-  for (const h of HOP_BY_HOP) if (headers[h] !== undefined && !(upgrading && (h === 'connection' || h === 'upgrade'))) (found ??= []).push(h);
+  for (const h of HOP_BY_HOP)
+    if (headers[h] !== undefined && !(upgrading && (h === 'connection' || h === 'upgrade'))) (found ??= []).push(h);
   if (headers.connection !== undefined) {
     for (const t of connectionNames(headers.connection)) {
       if (headers[t] !== undefined && !(upgrading && t === 'upgrade') && !found?.includes(t)) (found ??= []).push(t);

@@ -80,12 +80,22 @@ export function writeAdminError(res: ServerResponse, err: GatehouseError): void 
     return;
   }
   const text = JSON.stringify(err.toJSON());
-  res.writeHead(err.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(err.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
   res.end(text);
 }
 
 /** The request object handed to an endpoint. */
-function adminRequest(req: IncomingMessage, res: ServerResponse, path: string, search: string, params: Record<string, string>): AdminRequest {
+function adminRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  search: string,
+  params: Record<string, string>,
+): AdminRequest {
   let body: Promise<Buffer> | undefined;
   const readBody = (o: ReadBodyOptions = {}) => (body ??= readRequestBody(req, res, o.limit ?? DEFAULT_BODY_LIMIT));
   const send = (status: number, data: string | Buffer, headers: OutgoingHttpHeaders = {}) => {
@@ -93,8 +103,14 @@ function adminRequest(req: IncomingMessage, res: ServerResponse, path: string, s
     res.end(data);
   };
   return {
-    req, res, method: req.method ?? 'GET', path, params, query: new URLSearchParams(search),
-    json: (status, value, headers) => send(status, JSON.stringify(value, null, 2), { 'content-type': 'application/json; charset=utf-8', ...headers }),
+    req,
+    res,
+    method: req.method ?? 'GET',
+    path,
+    params,
+    query: new URLSearchParams(search),
+    json: (status, value, headers) =>
+      send(status, JSON.stringify(value, null, 2), { 'content-type': 'application/json; charset=utf-8', ...headers }),
     send,
     readBody,
     readJson: async <T>(o?: ReadBodyOptions) => parseJsonBody(await readBody(o), req.headers['content-type']) as T,
@@ -116,7 +132,12 @@ export class AdminRouter {
    * @param dynamic endpoints that change at run time (those of the current config generation's plugins).
    * @param onError told of every failure that is not a GatehouseError below 500, for the log.
    */
-  constructor(routes: readonly AdminRoute[], private readonly authorized: (req: IncomingMessage) => boolean, private readonly dynamic: () => readonly AdminRoute[] = () => [], private readonly onError: (err: unknown, path: string) => void = () => undefined) {
+  constructor(
+    routes: readonly AdminRoute[],
+    private readonly authorized: (req: IncomingMessage) => boolean,
+    private readonly dynamic: () => readonly AdminRoute[] = () => [],
+    private readonly onError: (err: unknown, path: string) => void = () => undefined,
+  ) {
     this.fixed = routes.map(compile);
   }
 
@@ -140,7 +161,8 @@ export class AdminRouter {
       }
       if (!hit.c.route.open && !this.authorized(req)) throw new GatehouseError('GH_ERR_UNAUTHORIZED');
       await hit.c.route.handle(adminRequest(req, res, path, q < 0 ? '' : url.slice(q), hit.params!));
-      if (!res.headersSent) throw new GatehouseError('GH_ERR_INTERNAL', `Admin endpoint ${hit.c.route.method} ${hit.c.route.path} did not answer`);
+      if (!res.headersSent)
+        throw new GatehouseError('GH_ERR_INTERNAL', `Admin endpoint ${hit.c.route.method} ${hit.c.route.path} did not answer`);
     } catch (err) {
       const e = err instanceof GatehouseError ? err : new GatehouseError('GH_ERR_INTERNAL', (err as Error)?.message, { cause: err });
       if (e.status >= 500) this.onError(err, path);

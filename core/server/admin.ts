@@ -31,31 +31,72 @@ export function tokenMatches(header: string | undefined, token: string): boolean
 /** Core's admin endpoints: health and readiness open, the rest behind the token. */
 function coreRoutes(gw: Gateway): AdminRoute[] {
   return [
-    { method: 'GET', path: '/healthz', open: true, handle: function healthz(a) { a.json(200, { status: 'ok' }); } },
     {
-      method: 'GET', path: '/readyz', open: true,
+      method: 'GET',
+      path: '/healthz',
+      open: true,
+      handle: function healthz(a) {
+        a.json(200, { status: 'ok' });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/readyz',
+      open: true,
       handle: function readyz(a) {
         const reasons = gw.ready ? gw.runtime.notReady() : [{ plugin: null, reason: 'not listening' }];
         if (reasons.length === 0) a.json(200, { status: 'ready' });
         else a.json(503, { status: 'not ready', reasons });
       },
     },
-    { method: 'GET', path: '/metrics', handle: async function metrics(a) { a.send(200, await gw.metrics.registry.metrics(), { 'content-type': gw.metrics.registry.contentType }); } },
-    { method: 'GET', path: '/config', handle: function config(a) { a.json(200, { file: gw.runtime.loaded.file, config: redact(gw.runtime.loaded.config) }); } },
     {
-      method: 'GET', path: '/routes',
+      method: 'GET',
+      path: '/metrics',
+      handle: async function metrics(a) {
+        a.send(200, await gw.metrics.registry.metrics(), { 'content-type': gw.metrics.registry.contentType });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/config',
+      handle: function config(a) {
+        a.json(200, { file: gw.runtime.loaded.file, config: redact(gw.runtime.loaded.config) });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/routes',
       handle: function routes(a) {
-        a.json(200, gw.runtime.router.routes.map((r) => ({ name: r.name, match: r.config.match, upstream: r.config.upstream ?? null, websocket: r.config.websocket, plugins: r.config.plugins.map((p) => Object.keys(p)[0]) })));
+        a.json(
+          200,
+          gw.runtime.router.routes.map((r) => ({
+            name: r.name,
+            match: r.config.match,
+            upstream: r.config.upstream ?? null,
+            websocket: r.config.websocket,
+            plugins: r.config.plugins.map((p) => Object.keys(p)[0]),
+          })),
+        );
       },
     },
     {
-      method: 'GET', path: '/upstreams',
+      method: 'GET',
+      path: '/upstreams',
       handle: function upstreams(a) {
-        a.json(200, Object.fromEntries([...gw.runtime.pools].map(([name, p]) => [name, { targets: p.targets.map((t) => t.url.href), openSockets: p.openSockets(), timeout: p.config.timeout }])));
+        a.json(
+          200,
+          Object.fromEntries(
+            [...gw.runtime.pools].map(([name, p]) => [
+              name,
+              { targets: p.targets.map((t) => t.url.href), openSockets: p.openSockets(), timeout: p.config.timeout },
+            ]),
+          ),
+        );
       },
     },
     {
-      method: 'POST', path: '/reload',
+      method: 'POST',
+      path: '/reload',
       handle: async function reload(a) {
         try {
           await gw.reload();
@@ -70,9 +111,14 @@ function coreRoutes(gw: Gateway): AdminRoute[] {
 
 /** The admin API: a route table of core's endpoints and, under /plugins/<instance>/, those of the current generation's plugins. */
 export function createAdminServer(gw: Gateway, token: string): http.Server {
-  const router = new AdminRouter(coreRoutes(gw), (req) => tokenMatches(req.headers.authorization, token), () => gw.runtime.adminRoutes, (err, path) => {
-    if (!isReported(err)) gw.logger.error({ err, path }, 'admin endpoint failed');
-  });
+  const router = new AdminRouter(
+    coreRoutes(gw),
+    (req) => tokenMatches(req.headers.authorization, token),
+    () => gw.runtime.adminRoutes,
+    (err, path) => {
+      if (!isReported(err)) gw.logger.error({ err, path }, 'admin endpoint failed');
+    },
+  );
   return http.createServer(function adminApi(req, res) {
     void router.handle(req, res);
   });

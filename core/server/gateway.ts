@@ -17,7 +17,17 @@ import { framingProblem } from '../proxy/framing';
 import { Forwarder } from '../proxy/forwarder';
 import { setGcEvery } from '../tuning/young-gc';
 import { createAdminServer } from './admin';
-import { applyServerLimits, clientErrorHandler, closeUnusedConnections, listen, queuedResponse, redirectToHttps, refuseConnect, serverOptions, trackConnections } from './listeners';
+import {
+  applyServerLimits,
+  clientErrorHandler,
+  closeUnusedConnections,
+  listen,
+  queuedResponse,
+  redirectToHttps,
+  refuseConnect,
+  serverOptions,
+  trackConnections,
+} from './listeners';
 import { Runtime, type RouteRuntime } from './runtime';
 import { httpsCertificate } from './tls';
 import { hostOf, hostProblem, normalizePath, TargetRefused } from './request-target';
@@ -48,7 +58,9 @@ export interface GatewayOptions {
 
 /** A running (or ready to run) gateway. */
 export class Gateway {
-  readonly metrics = new GatewayMetrics({ openSockets: () => [...(this.runtime?.pools ?? [])].map(([name, pool]) => [name, pool.openSockets()]) });
+  readonly metrics = new GatewayMetrics({
+    openSockets: () => [...(this.runtime?.pools ?? [])].map(([name, pool]) => [name, pool.openSockets()]),
+  });
   readonly logger: Logger;
   runtime!: Runtime;
   ready = false;
@@ -61,14 +73,21 @@ export class Gateway {
   private readonly forwarder: Forwarder;
   private closing?: Promise<void>;
 
-  constructor(private loaded: LoadedConfig, private readonly options: GatewayOptions) {
+  constructor(
+    private loaded: LoadedConfig,
+    private readonly options: GatewayOptions,
+  ) {
     this.logger = options.logger ?? createLogger(loaded.config.log.level);
     this.container.register(TOKENS.logger, { useValue: this.logger });
     this.container.register(TOKENS.metrics, { useValue: this.metrics });
     this.forwarder = new Forwarder({
       // Guarded hooks (core/plugin/guard.ts): false means the plugin failed and the request is answered.
-      onProxyRequest: (ctx, proxyReq) => { for (const h of ctx.proxyHooks.onProxyRequest) if (!h(ctx, proxyReq)) return; },
-      onProxyResponse: (ctx, proxyRes) => { for (const h of ctx.proxyHooks.onProxyResponse) if (!h(ctx, proxyRes)) return; },
+      onProxyRequest: (ctx, proxyReq) => {
+        for (const h of ctx.proxyHooks.onProxyRequest) if (!h(ctx, proxyReq)) return;
+      },
+      onProxyResponse: (ctx, proxyRes) => {
+        for (const h of ctx.proxyHooks.onProxyResponse) if (!h(ctx, proxyRes)) return;
+      },
       onUpstreamError: (ctx, kind) => this.metrics.upstreamErrors.inc({ upstream: ctx.upstreamUsed, kind }),
     });
   }
@@ -94,7 +113,12 @@ export class Gateway {
   }
 
   private scopeDeps() {
-    return { logger: this.logger, metrics: this.metrics, container: this.container, clientIp: (req: http.IncomingMessage) => this.trust.clientIp(normalizeIp(req.socket.remoteAddress), req.headers['x-forwarded-for']) };
+    return {
+      logger: this.logger,
+      metrics: this.metrics,
+      container: this.container,
+      clientIp: (req: http.IncomingMessage) => this.trust.clientIp(normalizeIp(req.socket.remoteAddress), req.headers['x-forwarded-for']),
+    };
   }
 
   /**
@@ -118,15 +142,19 @@ export class Gateway {
     const { server, admin } = this.loaded.config;
     if (server.https) {
       const h = server.https;
-      const s = https.createServer({ ...(await httpsCertificate(this.loaded.dir, h)), ...serverOptions(server) }, (req, res) => this.handleRequest(req, res, true));
+      const s = https.createServer({ ...(await httpsCertificate(this.loaded.dir, h)), ...serverOptions(server) }, (req, res) =>
+        this.handleRequest(req, res, true),
+      );
       this.servers.https = s;
       this.wire(s, true);
       this.addresses.https = await listen(s, h.port, h.host, 'https');
     }
     if (server.http) {
       const redirect = server.http.redirectToHttps && this.addresses.https;
-      const s = http.createServer(serverOptions(server),
-        redirect ? (req, res) => redirectToHttps(req, res, this.addresses.https!.port) : (req, res) => this.handleRequest(req, res, false));
+      const s = http.createServer(
+        serverOptions(server),
+        redirect ? (req, res) => redirectToHttps(req, res, this.addresses.https!.port) : (req, res) => this.handleRequest(req, res, false),
+      );
       this.servers.http = s;
       this.wire(s, false);
       this.addresses.http = await listen(s, server.http.port, server.http.host, 'http');
@@ -147,7 +175,13 @@ export class Gateway {
   }
 
   /** Build a context, or answer the request and return undefined when it cannot be routed. */
-  private contextFor(req: http.IncomingMessage, res: http.ServerResponse | undefined, socket: Duplex, secure: boolean, rt: Runtime): { ctx: RequestContext; route?: RouteRuntime } {
+  private contextFor(
+    req: http.IncomingMessage,
+    res: http.ServerResponse | undefined,
+    socket: Duplex,
+    secure: boolean,
+    rt: Runtime,
+  ): { ctx: RequestContext; route?: RouteRuntime } {
     const url = req.url ?? '';
     const method = req.method ?? 'GET';
     const q = url.indexOf('?');
@@ -157,33 +191,48 @@ export class Gateway {
     // Routes match, and the upstream gets, the normalised path (request-target.ts).
     const normalized = received.startsWith('/') ? normalizePath(received, server.encodedSlashes) : received;
     const refused = normalized instanceof TargetRefused ? normalized.reason : undefined;
-    const path = refused === undefined ? normalized as string : received;
+    const path = refused === undefined ? (normalized as string) : received;
     const rawHost = req.headers.host;
     const hostRefused = hostProblem(req.rawHeaders, rawHost);
     const host = rawHost === undefined ? '' : hostOf(rawHost);
     const peerIp = normalizeIp(req.socket.remoteAddress);
     const route = refused || hostRefused ? undefined : rt.router.match(method, host, path, req.headers);
     const ctx = new RequestContext({
-      req, res, socket, method, path, search, host, peerIp,
-      clientIp: this.trust.clientIp(peerIp, req.headers['x-forwarded-for']), peerTrusted: this.trust.has(peerIp), secure,
-      routeName: route?.name ?? '', upstreamPath: route ? route.upstreamPath(path === received ? url : path + search, path, search) : url,
-      log: this.logger, upstream: route?.config.upstream,
+      req,
+      res,
+      socket,
+      method,
+      path,
+      search,
+      host,
+      peerIp,
+      clientIp: this.trust.clientIp(peerIp, req.headers['x-forwarded-for']),
+      peerTrusted: this.trust.has(peerIp),
+      secure,
+      routeName: route?.name ?? '',
+      upstreamPath: route ? route.upstreamPath(path === received ? url : path + search, path, search) : url,
+      log: this.logger,
+      upstream: route?.config.upstream,
       forward: rt.forward,
     });
     // First: a request that could desync the upstream is refused, and its connection closed.
     const framing = framingProblem(req, this.loaded.config.server.maxHeaderCount, !res);
     let early: GatehouseError | undefined;
     if (framing) early = framing;
-    else if (url.length > server.maxUrlLength) early = new GatehouseError('GH_ERR_URI_TOO_LONG', `Request target longer than ${server.maxUrlLength} bytes`);
-    else if (!url.startsWith('/') || url.startsWith('//') || url.indexOf('#') >= 0) early = new GatehouseError('GH_ERR_BAD_REQUEST', 'Request target must be an absolute path without a fragment');
+    else if (url.length > server.maxUrlLength)
+      early = new GatehouseError('GH_ERR_URI_TOO_LONG', `Request target longer than ${server.maxUrlLength} bytes`);
+    else if (!url.startsWith('/') || url.startsWith('//') || url.indexOf('#') >= 0)
+      early = new GatehouseError('GH_ERR_BAD_REQUEST', 'Request target must be an absolute path without a fragment');
     else if (refused) early = new GatehouseError('GH_ERR_BAD_REQUEST', `Ambiguous request target: ${refused}`);
     // Checked here rather than by Node so that the answer is JSON like every other error.
     else if (req.httpVersionMajor !== 1) early = new GatehouseError('GH_ERR_BAD_REQUEST', 'Only HTTP/1.0 and HTTP/1.1 are served');
-    else if (rawHost === undefined && req.httpVersionMinor === 1) early = new GatehouseError('GH_ERR_BAD_REQUEST', 'HTTP/1.1 requests need a Host header');
+    else if (rawHost === undefined && req.httpVersionMinor === 1)
+      early = new GatehouseError('GH_ERR_BAD_REQUEST', 'HTTP/1.1 requests need a Host header');
     else if (hostRefused) early = new GatehouseError('GH_ERR_BAD_REQUEST', `Bad Host: ${hostRefused}`);
     else if (method === 'TRACE') early = new GatehouseError('GH_ERR_METHOD_NOT_ALLOWED', 'TRACE is not allowed');
     else if (!route) early = new GatehouseError('GH_ERR_NO_ROUTE', `No route matches ${method} ${path}`);
-    else if (!res && !route.config.websocket) early = new GatehouseError('GH_ERR_UPGRADE_REFUSED', `Route "${route.name}" does not allow WebSocket upgrades`);
+    else if (!res && !route.config.websocket)
+      early = new GatehouseError('GH_ERR_UPGRADE_REFUSED', `Route "${route.name}" does not allow WebSocket upgrades`);
     if (early) {
       ctx.fail(early, framing && res ? CLOSE : undefined);
       return { ctx };
@@ -216,7 +265,13 @@ export class Gateway {
       this.metrics.inflightNow--;
       // 499 (nginx's convention): the client went away before an answer was sent. A queued
       // response may have a head written into its buffer, but nothing of it was sent.
-      this.record(req, res.headersSent && !lostInQueue ? res.statusCode : 499, ctx, start, this.loaded.config.log.accessLog ? req.socket.bytesWritten - bytesBefore : 0);
+      this.record(
+        req,
+        res.headersSent && !lostInQueue ? res.statusCode : 499,
+        ctx,
+        start,
+        this.loaded.config.log.accessLog ? req.socket.bytesWritten - bytesBefore : 0,
+      );
     };
     res.on('close', settle);
     // A pipelined request behind another has a queued response with no socket yet; Node never
@@ -248,8 +303,7 @@ export class Gateway {
   }
 
   private run(ctx: RequestContext, route: RouteRuntime, rt: Runtime): void {
-    route.pipeline(ctx, () => this.forward(ctx, rt))
-      .catch((err: unknown) => ctx.fail(err));
+    route.pipeline(ctx, () => this.forward(ctx, rt)).catch((err: unknown) => ctx.fail(err));
   }
 
   /** Innermost step of every pipeline: hand the request to http-proxy. */
@@ -257,7 +311,10 @@ export class Gateway {
     if (ctx.answered) return Promise.resolve();
     const pool = rt.poolFor(ctx.target, ctx.upstream);
     if (!pool) {
-      throw new GatehouseError('GH_ERR_NO_UPSTREAM', ctx.upstream ? `Unknown upstream "${ctx.upstream}"` : `Route "${ctx.routeName}" has no upstream and no plugin answered`);
+      throw new GatehouseError(
+        'GH_ERR_NO_UPSTREAM',
+        ctx.upstream ? `Unknown upstream "${ctx.upstream}"` : `Route "${ctx.routeName}" has no upstream and no plugin answered`,
+      );
     }
     ctx.upstreamUsed = pool.name;
     const target = pool.pick();
@@ -283,7 +340,20 @@ export class Gateway {
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     this.metrics.countRequest(route, method, status, ctx?.upstreamUsed || 'none', seconds);
     if (this.loaded.config.log.accessLog) {
-      this.logger.info({ access: true, method: req.method, path: ctx?.path ?? req.url, route, upstream: ctx?.upstreamUsed || undefined, status, duration_ms: Math.round(seconds * 1e6) / 1e3, bytes, client_ip: ctx?.clientIp ?? normalizeIp(req.socket.remoteAddress) }, 'request');
+      this.logger.info(
+        {
+          access: true,
+          method: req.method,
+          path: ctx?.path ?? req.url,
+          route,
+          upstream: ctx?.upstreamUsed || undefined,
+          status,
+          duration_ms: Math.round(seconds * 1e6) / 1e3,
+          bytes,
+          client_ip: ctx?.clientIp ?? normalizeIp(req.socket.remoteAddress),
+        },
+        'request',
+      );
     }
   }
 
@@ -293,9 +363,10 @@ export class Gateway {
    */
   async reload(): Promise<void> {
     try {
-      const next = typeof this.options.config === 'object'
-        ? validateConfig(this.options.config, { env: this.options.env, plugins: this.options.plugins })
-        : await loadConfig(this.loaded.file, { cwd: this.options.cwd, env: this.options.env, plugins: this.options.plugins });
+      const next =
+        typeof this.options.config === 'object'
+          ? validateConfig(this.options.config, { env: this.options.env, plugins: this.options.plugins })
+          : await loadConfig(this.loaded.file, { cwd: this.options.cwd, env: this.options.env, plugins: this.options.plugins });
       const old = this.runtime;
       // The old generation's tasks stop before the new plugins start (never two delivery loops
       // at once), and run again if the new generation cannot start.
@@ -359,8 +430,9 @@ export class Gateway {
 
 /** Load and validate a config, create and start its plugins. Call `listen()` to serve. */
 export async function createGateway(options: GatewayOptions = {}): Promise<Gateway> {
-  const loaded = typeof options.config === 'object'
-    ? validateConfig(options.config, { env: options.env, plugins: options.plugins })
-    : await loadConfig(options.config, { cwd: options.cwd, env: options.env, plugins: options.plugins });
+  const loaded =
+    typeof options.config === 'object'
+      ? validateConfig(options.config, { env: options.env, plugins: options.plugins })
+      : await loadConfig(options.config, { cwd: options.cwd, env: options.env, plugins: options.plugins });
   return new Gateway(loaded, options).init();
 }

@@ -144,8 +144,10 @@ export function clientErrorHandler(log: Logger): (err: NodeJS.ErrnoException, so
       return;
     }
     const kind: ErrorCode =
-      code === 'HPE_HEADER_OVERFLOW' ? 'GH_ERR_HEADERS_TOO_LARGE'
-        : code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ERR_HTTP_HEADERS_TIMEOUT' ? 'GH_ERR_REQUEST_TIMEOUT'
+      code === 'HPE_HEADER_OVERFLOW'
+        ? 'GH_ERR_HEADERS_TOO_LARGE'
+        : code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ERR_HTTP_HEADERS_TIMEOUT'
+          ? 'GH_ERR_REQUEST_TIMEOUT'
           : 'GH_ERR_BAD_REQUEST';
     log.debug({ code, reason: err.message }, 'malformed request refused');
     const answer = rawJsonAnswer(kind, kind === 'GH_ERR_BAD_REQUEST' ? `Malformed request (${code || err.message})` : undefined);
@@ -156,8 +158,12 @@ export function clientErrorHandler(log: Logger): (err: NodeJS.ErrnoException, so
     if (inFlight && !inFlight.writableFinished && inFlight.req?.complete) {
       if (!(socket as Socket & { [REFUSING]?: true })[REFUSING]) {
         (socket as Socket & { [REFUSING]?: true })[REFUSING] = true;
-        inFlight.once('finish', () => { if (socket.writable) socket.end(answer); });
-        inFlight.once('close', () => { if (!inFlight.writableFinished) socket.destroy(); });
+        inFlight.once('finish', () => {
+          if (socket.writable) socket.end(answer);
+        });
+        inFlight.once('close', () => {
+          if (!inFlight.writableFinished) socket.destroy();
+        });
       }
       return;
     }

@@ -18,8 +18,15 @@ const MATRIX_DOTS = /\/\.\.?;/;
 
 /** RFC 3986 §2.3 unreserved characters: their escapes mean the same as the characters. */
 function unreserved(code: number): boolean {
-  return (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a) || (code >= 0x30 && code <= 0x39)
-    || code === 0x2d || code === 0x2e || code === 0x5f || code === 0x7e;
+  return (
+    (code >= 0x41 && code <= 0x5a) ||
+    (code >= 0x61 && code <= 0x7a) ||
+    (code >= 0x30 && code <= 0x39) ||
+    code === 0x2d ||
+    code === 0x2e ||
+    code === 0x5f ||
+    code === 0x7e
+  );
 }
 
 /** Decode escapes of unreserved characters, upper-case the others; refuse NUL, bad escapes and (unless kept) slashes. */

@@ -59,7 +59,11 @@ export class Runtime {
     deps: Omit<ScopeDeps, 'configDir' | 'upstreams'>,
     private readonly readBuffer: boolean,
   ) {
-    this.tasks = new TaskRunner(plugins.flatMap((p) => p.services.tasks), deps.logger, deps.metrics.tasks);
+    this.tasks = new TaskRunner(
+      plugins.flatMap((p) => p.services.tasks),
+      deps.logger,
+      deps.metrics.tasks,
+    );
     this.adminRoutes = plugins.flatMap((p) => p.services.admin.map((r) => guard.admin(p, r)));
   }
 
@@ -68,7 +72,11 @@ export class Runtime {
    * runs between the two (a reload stops the old generation's tasks there, so that the new
    * plugins start with nothing of the old still working).
    */
-  static async create(loaded: LoadedConfig, deps: Omit<ScopeDeps, 'configDir' | 'upstreams'>, beforeStart?: () => Promise<unknown>): Promise<Runtime> {
+  static async create(
+    loaded: LoadedConfig,
+    deps: Omit<ScopeDeps, 'configDir' | 'upstreams'>,
+    beforeStart?: () => Promise<unknown>,
+  ): Promise<Runtime> {
     const scopeDeps: ScopeDeps = { ...deps, configDir: loaded.dir, upstreams: Object.keys(loaded.config.upstreams) };
     const guard = new PluginGuard(deps.logger, deps.metrics.pluginErrors);
     const timeoutMs = loaded.config.server.pluginTimeout;

@@ -82,8 +82,11 @@ export interface TlsProblem {
 }
 
 const REASONS: Record<string, string> = {
-  ENOENT: 'does not exist', EACCES: 'cannot be read (permission denied)', EPERM: 'cannot be read (permission denied)',
-  EISDIR: 'is a directory, not a file', ENOTDIR: 'is not below a directory',
+  ENOENT: 'does not exist',
+  EACCES: 'cannot be read (permission denied)',
+  EPERM: 'cannot be read (permission denied)',
+  EISDIR: 'is a directory, not a file',
+  ENOTDIR: 'is not below a directory',
 };
 
 function reason(err: unknown): string {
@@ -106,7 +109,12 @@ function readPem(file: string, key: TlsProblem['key'], problems: TlsProblem[]): 
 }
 
 /** Parse a cert/key pair as the https listener will, naming the file at fault. */
-function checkPair(certFile: string, keyFile: string, at: TlsProblem['key'] | undefined, problems: TlsProblem[]): { cert: string; key: string } | undefined {
+function checkPair(
+  certFile: string,
+  keyFile: string,
+  at: TlsProblem['key'] | undefined,
+  problems: TlsProblem[],
+): { cert: string; key: string } | undefined {
   const cert = readPem(certFile, at ?? 'cert', problems);
   const key = readPem(keyFile, at ?? 'key', problems);
   if (cert === undefined || key === undefined) return undefined;
@@ -119,7 +127,10 @@ function checkPair(certFile: string, keyFile: string, at: TlsProblem['key'] | un
   try {
     createSecureContext({ key });
   } catch (err) {
-    problems.push({ key: at ?? 'key', message: `${keyFile} is not a usable PEM private key (${opensslReason(err)}; an encrypted key is not supported)` });
+    problems.push({
+      key: at ?? 'key',
+      message: `${keyFile} is not a usable PEM private key (${opensslReason(err)}; an encrypted key is not supported)`,
+    });
     return undefined;
   }
   try {
@@ -143,7 +154,10 @@ function existingAncestor(dir: string): string {
  * PEM, and a matching pair; for `selfSigned`, the kept pair (if any) likewise, or a directory
  * it can be written to. Used by `validate` (so it refuses what `start` would) and by the listener.
  */
-export function tlsProblems(baseDir: string, https: { cert?: string; key?: string; selfSigned?: { dir: string } }): { problems: TlsProblem[]; pair?: { cert: string; key: string } } {
+export function tlsProblems(
+  baseDir: string,
+  https: { cert?: string; key?: string; selfSigned?: { dir: string } },
+): { problems: TlsProblem[]; pair?: { cert: string; key: string } } {
   const problems: TlsProblem[] = [];
   if (https.selfSigned) {
     const dir = resolve(baseDir, https.selfSigned.dir);
@@ -155,7 +169,10 @@ export function tlsProblems(baseDir: string, https: { cert?: string; key?: strin
       if (!statSync(parent).isDirectory()) throw Object.assign(new Error(), { code: 'ENOTDIR' });
       accessSync(parent, constants.W_OK | constants.X_OK);
     } catch (err) {
-      const why = (err as NodeJS.ErrnoException).code === 'ENOTDIR' ? `${parent} is a file, not a directory` : `${parent} is not writable (${(err as NodeJS.ErrnoException).code})`;
+      const why =
+        (err as NodeJS.ErrnoException).code === 'ENOTDIR'
+          ? `${parent} is a file, not a directory`
+          : `${parent} is not writable (${(err as NodeJS.ErrnoException).code})`;
       problems.push({ key: 'selfSigned', message: `cannot keep a self-signed certificate in ${dir}: ${why}` });
     }
     return { problems };
@@ -168,14 +185,22 @@ export function tlsProblems(baseDir: string, https: { cert?: string; key?: strin
  * The https listener's certificate: cert/key files checked as `validate` checks them (they may
  * have changed since), or the persisted self-signed pair, made on first use. GH_ERR_TLS otherwise.
  */
-export async function httpsCertificate(baseDir: string, h: { cert?: string; key?: string; selfSigned?: { hosts: string[]; dir: string; days: number } }): Promise<{ cert: string; key: string }> {
+export async function httpsCertificate(
+  baseDir: string,
+  h: { cert?: string; key?: string; selfSigned?: { hosts: string[]; dir: string; days: number } },
+): Promise<{ cert: string; key: string }> {
   const { problems, pair } = tlsProblems(baseDir, h);
-  if (problems.length) throw new GatehouseError('GH_ERR_TLS', `server.https.${problems[0].key}: ${problems.map((p) => p.message).join('; ')}`);
+  if (problems.length)
+    throw new GatehouseError('GH_ERR_TLS', `server.https.${problems[0].key}: ${problems.map((p) => p.message).join('; ')}`);
   if (pair) return pair;
   const dir = resolve(baseDir, h.selfSigned!.dir);
   try {
     return await persistedCertificate(dir, h.selfSigned!.hosts, h.selfSigned!.days);
   } catch (cause) {
-    throw new GatehouseError('GH_ERR_TLS', `server.https.selfSigned: cannot make or keep a certificate in ${dir}: ${(cause as Error).message}`, { cause });
+    throw new GatehouseError(
+      'GH_ERR_TLS',
+      `server.https.selfSigned: cannot make or keep a certificate in ${dir}: ${(cause as Error).message}`,
+      { cause },
+    );
   }
 }

@@ -49,7 +49,10 @@ function onRead(this: UpstreamSocket, nread: number, buf: Buffer): boolean {
 export class ReadBufferAgent extends http.Agent {
   /** Node's Agent calls this for each new socket (its default is `net.createConnection`, called the same way). */
   override createConnection(options: http.ClientRequestArgs, callback?: (err: Error | null, stream: net.Socket) => void): net.Socket {
-    const socket = net.createConnection({ ...options, onread: { buffer: shared, callback: onRead } } as net.NetConnectOpts, callback as () => void);
+    const socket = net.createConnection(
+      { ...options, onread: { buffer: shared, callback: onRead } } as net.NetConnectOpts,
+      callback as () => void,
+    );
     (socket as { [COUNTED]?: true })[COUNTED] = true;
     return socket;
   }
@@ -78,7 +81,10 @@ export function useReadBuffer(requested: boolean, log: Logger, major = Number(pr
   if (TESTED_NODE_MAJORS.includes(major)) return true;
   if (!warned) {
     warned = true;
-    log.warn({ node: process.version, tested: TESTED_NODE_MAJORS }, 'server.tuning.readBuffer: not tested on this Node major; upstream sockets use the stock agent');
+    log.warn(
+      { node: process.version, tested: TESTED_NODE_MAJORS },
+      'server.tuning.readBuffer: not tested on this Node major; upstream sockets use the stock agent',
+    );
   }
   return false;
 }

@@ -28,8 +28,12 @@ export function ensureTypeScriptLoader(): void {
     const out = ts.transpileModule(readFileSync(file, 'utf8'), {
       fileName: file,
       compilerOptions: {
-        module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true,
-        experimentalDecorators: true, emitDecoratorMetadata: true, sourceMap: false,
+        module: ts.ModuleKind.CommonJS,
+        target: ts.ScriptTarget.ES2022,
+        esModuleInterop: true,
+        experimentalDecorators: true,
+        emitDecoratorMetadata: true,
+        sourceMap: false,
       },
     });
     mod._compile(out.outputText, file);

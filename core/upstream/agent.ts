@@ -39,9 +39,20 @@ export interface UpstreamAgent {
  * Idle time is counted in ticks, so freeing a socket reads no clock.
  */
 export function createUpstreamAgent(o: UpstreamAgentOptions): UpstreamAgent {
-  const base: http.AgentOptions = { keepAlive: o.idleMs > 0, keepAliveMsecs: 1000, maxSockets: o.maxSockets, maxFreeSockets: o.maxFreeSockets, timeout: o.busyMs, scheduling: 'lifo' };
+  const base: http.AgentOptions = {
+    keepAlive: o.idleMs > 0,
+    keepAliveMsecs: 1000,
+    maxSockets: o.maxSockets,
+    maxFreeSockets: o.maxFreeSockets,
+    timeout: o.busyMs,
+    scheduling: 'lifo',
+  };
   // Plain-HTTP sockets read into a reused buffer, unless tuned off: half the allocations when streaming (read-buffer.ts).
-  const agent = o.secure ? new https.Agent({ ...base, rejectUnauthorized: o.rejectUnauthorized }) : o.readBuffer ? new ReadBufferAgent(base) : new http.Agent(base);
+  const agent = o.secure
+    ? new https.Agent({ ...base, rejectUnauthorized: o.rejectUnauthorized })
+    : o.readBuffer
+      ? new ReadBufferAgent(base)
+      : new http.Agent(base);
   let tick = 0;
   const keepSocketAlive = agent.keepSocketAlive as unknown as (socket: Duplex) => boolean;
   const reuseSocket = agent.reuseSocket;

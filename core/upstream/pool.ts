@@ -15,14 +15,23 @@ export class UpstreamPool {
   private readonly agents: UpstreamAgent[] = [];
 
   /** @param readBuffer plain-HTTP targets read into core's reused buffer (`server.tuning.readBuffer`). */
-  constructor(readonly name: string, readonly config: Readonly<UpstreamConfig>, readBuffer = true) {
+  constructor(
+    readonly name: string,
+    readonly config: Readonly<UpstreamConfig>,
+    readBuffer = true,
+  ) {
     this.targets = config.targets.map((t) => {
       const url = new URL(t);
       const secure = url.protocol === 'https:' || url.protocol === 'wss:';
       // One agent per target keeps keep-alive accounting (and the open-socket gauge) exact.
       const made = createUpstreamAgent({
-        busyMs: config.timeout, idleMs: config.keepAliveMs, maxSockets: config.maxSockets, maxFreeSockets: config.maxFreeSockets,
-        secure, rejectUnauthorized: !config.insecure, readBuffer,
+        busyMs: config.timeout,
+        idleMs: config.keepAliveMs,
+        maxSockets: config.maxSockets,
+        maxFreeSockets: config.maxFreeSockets,
+        secure,
+        rejectUnauthorized: !config.insecure,
+        readBuffer,
       });
       this.agents.push(made);
       return { url, agent: made.agent };

@@ -47,7 +47,11 @@ export const schema: JsonSchema = {
     request: headerMap('Headers added to the request sent upstream. Values may use {clientIp}, {route}, {requestId}.'),
     response: headerMap('Headers added to the response sent to the client. Values may use {clientIp}, {route}, {requestId}.'),
     override: { type: 'boolean', default: true, description: 'Replace headers already present. Default: true.' },
-    requestId: { type: 'string', pattern: HEADER_NAME, description: 'Request-id header, generated when the client sent none. Default: none.' },
+    requestId: {
+      type: 'string',
+      pattern: HEADER_NAME,
+      description: 'Request-id header, generated when the client sent none. Default: none.',
+    },
   },
 };
 
@@ -60,11 +64,15 @@ const STATE_KEY = 'add-headers.requestId';
 function compile(headers: Record<string, string>): [name: string, value: (ctx: Context) => string][] {
   return Object.entries(headers).map(([name, value]) => {
     if (!value.match(TOKEN)) return [name.toLowerCase(), () => value];
-    return [name.toLowerCase(), (ctx: Context) => value.replace(TOKEN, (_m, token: string) => {
-      if (token === 'clientIp') return ctx.clientIp;
-      if (token === 'route') return ctx.routeName;
-      return String(ctx.state[STATE_KEY] ?? '');
-    })];
+    return [
+      name.toLowerCase(),
+      (ctx: Context) =>
+        value.replace(TOKEN, (_m, token: string) => {
+          if (token === 'clientIp') return ctx.clientIp;
+          if (token === 'route') return ctx.routeName;
+          return String(ctx.state[STATE_KEY] ?? '');
+        }),
+    ];
   });
 }
 
@@ -75,7 +83,11 @@ const plugin: PluginDefinition<AddHeadersOptions> = {
     const toRequest = compile(options.request);
     const toResponse = compile(options.response);
     const idHeader = options.requestId?.toLowerCase();
-    const tagged = scope.metrics.counter({ name: 'responses_total', help: 'Upstream responses given extra headers', labelNames: ['route'] });
+    const tagged = scope.metrics.counter({
+      name: 'responses_total',
+      help: 'Upstream responses given extra headers',
+      labelNames: ['route'],
+    });
     scope.logger.debug({ request: Object.keys(options.request), response: Object.keys(options.response) }, 'add-headers ready');
 
     return {

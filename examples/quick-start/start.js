@@ -6,7 +6,12 @@ const path = require('node:path');
 
 const port = Number(process.env.DEMO_BACKEND_PORT || 3001);
 const backend = http.createServer((req, res) => {
-  const body = JSON.stringify({ hello: 'from the demo backend', method: req.method, url: req.url, forwardedFor: req.headers['x-forwarded-for'] });
+  const body = JSON.stringify({
+    hello: 'from the demo backend',
+    method: req.method,
+    url: req.url,
+    forwardedFor: req.headers['x-forwarded-for'],
+  });
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 });

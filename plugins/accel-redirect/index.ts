@@ -25,14 +25,27 @@ export default definePlugin<AccelRedirectOptions>({
     const at = (prefix: string) => `/locations/${prefix.replace(/~/g, '~0').replace(/\//g, '~1')}/upstream`;
     return Object.entries(options.locations)
       .filter(([, l]) => l.upstream !== undefined && !scope.upstreams.includes(l.upstream))
-      .map(([prefix, l]) => ({ path: at(prefix), message: `upstream "${l.upstream}" is not declared (declared: ${scope.upstreams.join(', ') || 'none'})` }));
+      .map(([prefix, l]) => ({
+        path: at(prefix),
+        message: `upstream "${l.upstream}" is not declared (declared: ${scope.upstreams.join(', ') || 'none'})`,
+      }));
   },
   create(options, scope) {
     const locations = new Locations(options.locations);
     const keep = [...new Set(options.keepHeaders.map((h) => h.toLowerCase()))];
-    const redirects = scope.metrics.counter({ name: 'redirects_total', help: 'X-Accel-Redirect answers served from an internal location', labelNames: ['location'] });
-    const invalid = scope.metrics.counter({ name: 'invalid_redirects_total', help: 'X-Accel-Redirect answers that could not be served (502)' });
-    const refused = scope.metrics.counter({ name: 'internal_refused_total', help: 'Client requests for an internal location, answered 404' });
+    const redirects = scope.metrics.counter({
+      name: 'redirects_total',
+      help: 'X-Accel-Redirect answers served from an internal location',
+      labelNames: ['location'],
+    });
+    const invalid = scope.metrics.counter({
+      name: 'invalid_redirects_total',
+      help: 'X-Accel-Redirect answers that could not be served (502)',
+    });
+    const refused = scope.metrics.counter({
+      name: 'internal_refused_total',
+      help: 'Client requests for an internal location, answered 404',
+    });
 
     async function accelRedirect(ctx: Context, next: () => Promise<void>): Promise<void> {
       if (locations.isInternal(ctx.path)) {
@@ -75,7 +88,12 @@ export default definePlugin<AccelRedirectOptions>({
         ctx.state[PENDING] = { kept } satisfies Pending;
         redirects.inc({ location: to.location.prefix });
         // nginx turns an internal redirect into a GET (a HEAD stays a HEAD) without the request body.
-        await ctx.forward({ upstream: to.location.upstream, target: to.location.target, path: to.path, method: ctx.method === 'HEAD' ? 'HEAD' : 'GET' });
+        await ctx.forward({
+          upstream: to.location.upstream,
+          target: to.location.target,
+          path: to.path,
+          method: ctx.method === 'HEAD' ? 'HEAD' : 'GET',
+        });
         return true;
       },
     };

@@ -38,7 +38,11 @@ function decode(segment: string): string {
 export function normalizePath(path: string): string {
   const out: string[] = [];
   // Decoding can reveal new separators (%2F): split again after decoding.
-  for (const segment of path.split('/').map(decode).join('/').split(/[/\\]+/)) {
+  for (const segment of path
+    .split('/')
+    .map(decode)
+    .join('/')
+    .split(/[/\\]+/)) {
     if (segment === '' || segment === '.') continue;
     if (segment === '..') out.pop();
     else out.push(segment);
@@ -76,7 +80,8 @@ export class Locations {
     const query = q < 0 ? '' : value.slice(q);
     if (!path.startsWith('/') || path.startsWith('//')) return 'not an absolute path';
     const decoded = path.split('/').map(decode);
-    if (decoded.some((s) => s === '.' || s === '..' || s.includes('\0') || /(^|[/\\])\.\.?([/\\]|$)/.test(s))) return 'unsafe path (dot segments or NUL)';
+    if (decoded.some((s) => s === '.' || s === '..' || s.includes('\0') || /(^|[/\\])\.\.?([/\\]|$)/.test(s)))
+      return 'unsafe path (dot segments or NUL)';
     const location = this.list.find((l) => under(path, l.prefix));
     if (!location) return 'no internal location matches it';
     let rest = location.stripPrefix ? path.slice(location.prefix.length) : path;

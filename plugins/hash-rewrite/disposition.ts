@@ -17,7 +17,10 @@ const MAX_NAME = 255;
 
 /** The last path segment of `name`, without unsafe characters; '' when nothing usable is left. */
 export function safeBasename(name: string): string {
-  const segments = name.replace(UNSAFE, '').split(/[/\\]/).map((s) => s.trim());
+  const segments = name
+    .replace(UNSAFE, '')
+    .split(/[/\\]/)
+    .map((s) => s.trim());
   const last = segments.filter((s) => s !== '').pop() ?? '';
   return /^\.*$/.test(last) ? '' : truncate(last);
 }

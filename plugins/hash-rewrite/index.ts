@@ -37,7 +37,12 @@ export default definePlugin<HashRewriteOptions>({
     const accelPrefix = options.accelPrefix.replace(/\/+$/, '');
     const lookup = new FileLookup(options, scope.metrics);
     const lookups = scope.metrics.counter({ name: 'lookups_total', help: 'File requests by result', labelNames: ['result'] });
-    const counted = { found: lookups.labels('found'), notFound: lookups.labels('not_found'), badRequest: lookups.labels('bad_request'), error: lookups.labels('error') };
+    const counted = {
+      found: lookups.labels('found'),
+      notFound: lookups.labels('not_found'),
+      badRequest: lookups.labels('bad_request'),
+      error: lookups.labels('error'),
+    };
     // Cached records are the same objects on every hit: their header value is built once.
     const dispositions = new WeakMap<FileRecord, string>();
     const dispositionOf = (record: FileRecord): string => {
@@ -58,7 +63,9 @@ export default definePlugin<HashRewriteOptions>({
         return void ctx.fail(new GatehouseError('GH_ERR_NOT_FOUND', `Not found; files are at ${options.path}`));
       }
       if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
-        return void ctx.fail(new GatehouseError('GH_ERR_METHOD_NOT_ALLOWED', `${ctx.method} is not allowed; use GET or HEAD`), { allow: 'GET, HEAD' });
+        return void ctx.fail(new GatehouseError('GH_ERR_METHOD_NOT_ALLOWED', `${ctx.method} is not allowed; use GET or HEAD`), {
+          allow: 'GET, HEAD',
+        });
       }
       let hash;
       let record: FileRecord | null;
@@ -81,7 +88,11 @@ export default definePlugin<HashRewriteOptions>({
       const disposition = dispositionOf(record);
       const location = `/${encodeURIComponent(record.id)}`;
       if (mode === 'x-accel') {
-        ctx.send(200, '', { 'content-type': 'application/octet-stream', 'content-disposition': disposition, 'x-accel-redirect': `${accelPrefix}${location}` });
+        ctx.send(200, '', {
+          'content-type': 'application/octet-stream',
+          'content-disposition': disposition,
+          'x-accel-redirect': `${accelPrefix}${location}`,
+        });
         return;
       }
       ctx.state[STREAMING] = { record, disposition } satisfies Streaming;
@@ -118,7 +129,9 @@ export default definePlugin<HashRewriteOptions>({
       for (const [k, v] of Object.entries(h)) if (v !== undefined) res.setHeader(k, v);
       res.writeHead(status, proxyRes.statusMessage);
       let bytes = 0;
-      proxyRes.on('data', (chunk: Buffer) => { bytes += chunk.length; });
+      proxyRes.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+      });
       proxyRes.once('close', () => streamed.inc(bytes));
       proxyRes.on('error', () => undefined); // core cuts the client connection when the archive dies mid-body
       proxyRes.pipe(res);
@@ -127,13 +140,15 @@ export default definePlugin<HashRewriteOptions>({
 
     return {
       handle: hashRewrite,
-      ...(mode === 'stream' ? {
-        // The archive must send the bytes the metadata describes: no content coding.
-        onProxyRequest(ctx: Context, proxyReq: ClientRequest) {
-          if (ctx.state[STREAMING]) proxyReq.removeHeader('accept-encoding');
-        },
-        interceptResponse,
-      } : {}),
+      ...(mode === 'stream'
+        ? {
+            // The archive must send the bytes the metadata describes: no content coding.
+            onProxyRequest(ctx: Context, proxyReq: ClientRequest) {
+              if (ctx.state[STREAMING]) proxyReq.removeHeader('accept-encoding');
+            },
+            interceptResponse,
+          }
+        : {}),
       stop() {
         lookup.close();
       },

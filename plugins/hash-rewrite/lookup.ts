@@ -24,7 +24,9 @@ export interface LookupOptions {
 }
 
 type Outcome = 'found' | 'not_found' | 'error' | 'timeout';
-interface Entry { readonly record: FileRecord | null }
+interface Entry {
+  readonly record: FileRecord | null;
+}
 
 /**
  * Metadata lookups: `GET {metadata}/files?hashsum=…&hashtype=…`, cached in an LRU
@@ -38,7 +40,10 @@ export class FileLookup {
   private readonly inflight = new Map<string, Promise<FileRecord | null>>();
   private readonly metrics;
 
-  constructor(private readonly options: LookupOptions, metrics: PluginMetrics) {
+  constructor(
+    private readonly options: LookupOptions,
+    metrics: PluginMetrics,
+  ) {
     this.base = new URL(options.metadata);
     this.base.pathname = `${this.base.pathname.replace(/\/+$/, '')}/files`;
     this.base.search = '';
@@ -52,7 +57,9 @@ export class FileLookup {
       misses: metrics.counter({ name: 'cache_misses_total', help: 'Lookups not in the cache' }),
       coalesced: metrics.counter({ name: 'lookups_coalesced_total', help: 'Cache misses that joined a metadata call already in flight' }),
       latency: metrics.histogram({
-        name: 'metadata_duration_seconds', help: 'Metadata service calls by outcome', labelNames: ['outcome'],
+        name: 'metadata_duration_seconds',
+        help: 'Metadata service calls by outcome',
+        labelNames: ['outcome'],
         buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       }),
     };
@@ -72,12 +79,14 @@ export class FileLookup {
       this.metrics.coalesced.inc();
       return pending;
     }
-    const call = this.fetch(hashtype, hashsum).then((record) => {
-      const { negativeTtl } = this.options.cache;
-      if (record) this.cache?.set(key, { record });
-      else if (negativeTtl > 0) this.cache?.set(key, { record }, { ttl: negativeTtl });
-      return record;
-    }).finally(() => this.inflight.delete(key));
+    const call = this.fetch(hashtype, hashsum)
+      .then((record) => {
+        const { negativeTtl } = this.options.cache;
+        if (record) this.cache?.set(key, { record });
+        else if (negativeTtl > 0) this.cache?.set(key, { record }, { ttl: negativeTtl });
+        return record;
+      })
+      .finally(() => this.inflight.delete(key));
     this.inflight.set(key, call);
     return call;
   }
@@ -116,7 +125,10 @@ export class FileLookup {
     return new Promise((resolve, reject) => {
       let settled = false;
       let req: http.ClientRequest | undefined;
-      const timer = setTimeout(() => finish(errors.create('METADATA_TIMEOUT', `Metadata service did not answer within ${this.options.timeout} ms`)), this.options.timeout);
+      const timer = setTimeout(
+        () => finish(errors.create('METADATA_TIMEOUT', `Metadata service did not answer within ${this.options.timeout} ms`)),
+        this.options.timeout,
+      );
       const finish = (err: GatehouseError | undefined, value?: { status: number; body: Buffer }): void => {
         if (settled) return;
         settled = true;
@@ -132,14 +144,17 @@ export class FileLookup {
         let length = 0;
         res.on('data', (chunk: Buffer) => {
           length += chunk.length;
-          if (length > MAX_METADATA_BYTES) finish(errors.create('METADATA_INVALID', `Metadata answer larger than ${MAX_METADATA_BYTES} bytes`));
+          if (length > MAX_METADATA_BYTES)
+            finish(errors.create('METADATA_INVALID', `Metadata answer larger than ${MAX_METADATA_BYTES} bytes`));
           else chunks.push(chunk);
         });
         res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
         res.on('error', (e) => finish(errors.create('METADATA_UNAVAILABLE', `Metadata answer cut short: ${e.message}`, { cause: e })));
         res.on('aborted', () => finish(errors.create('METADATA_UNAVAILABLE', 'Metadata answer cut short')));
       });
-      req.on('error', (e: NodeJS.ErrnoException) => finish(errors.create('METADATA_UNAVAILABLE', `Metadata service ${this.base.origin} failed: ${e.code ?? e.message}`, { cause: e })));
+      req.on('error', (e: NodeJS.ErrnoException) =>
+        finish(errors.create('METADATA_UNAVAILABLE', `Metadata service ${this.base.origin} failed: ${e.code ?? e.message}`, { cause: e })),
+      );
     });
   }
 }
@@ -160,9 +175,9 @@ export function parseRecords(body: Buffer): FileRecord | null {
   const { _id: id, name, size } = first;
   const validId = (typeof id === 'number' && Number.isSafeInteger(id) && id >= 0) || (typeof id === 'string' && id !== '');
   if (!validId) throw invalid('the first record has no usable _id');
-  if (name !== undefined && name !== null && typeof name !== 'string') throw invalid('the first record\'s name is not a string');
+  if (name !== undefined && name !== null && typeof name !== 'string') throw invalid("the first record's name is not a string");
   if (size !== undefined && size !== null && !(typeof size === 'number' && Number.isSafeInteger(size) && size >= 0)) {
-    throw invalid('the first record\'s size is not a byte count');
+    throw invalid("the first record's size is not a byte count");
   }
   return { id: String(id), name: typeof name === 'string' ? name : '', ...(typeof size === 'number' ? { size } : {}) };
 }

@@ -18,7 +18,12 @@ function buildTables(options: RegionRoutingOptions, file: string | undefined): T
 }
 
 /** Check route-mode upstream names against the config, naming what is wrong. */
-function checkUpstreams(options: RegionRoutingOptions, byRegion: ReadonlyMap<string, string>, regions: readonly Region[], declared: readonly string[]): void {
+function checkUpstreams(
+  options: RegionRoutingOptions,
+  byRegion: ReadonlyMap<string, string>,
+  regions: readonly Region[],
+  declared: readonly string[],
+): void {
   const problems: string[] = [];
   const known = new Set(declared);
   for (const r of regions) {
@@ -27,8 +32,10 @@ function checkUpstreams(options: RegionRoutingOptions, byRegion: ReadonlyMap<str
     else if (!known.has(u)) problems.push(`region "${r.name}" names unknown upstream "${u}"`);
   }
   const names = new Set(regions.map((r) => r.name.toLowerCase()));
-  for (const name of Object.keys(options.upstreams)) if (!names.has(name.toLowerCase())) problems.push(`upstreams names unknown region "${name}"`);
-  if (options.fallback !== undefined && !known.has(options.fallback)) problems.push(`fallback names unknown upstream "${options.fallback}"`);
+  for (const name of Object.keys(options.upstreams))
+    if (!names.has(name.toLowerCase())) problems.push(`upstreams names unknown region "${name}"`);
+  if (options.fallback !== undefined && !known.has(options.fallback))
+    problems.push(`fallback names unknown upstream "${options.fallback}"`);
   if (problems.length) throw new Error(`route mode: ${problems.join('; ')} (declared upstreams: ${declared.join(', ') || 'none'})`);
 }
 
@@ -67,7 +74,11 @@ export default definePlugin<RegionRoutingOptions>({
     // Built in start (the file is read there); validate has parsed and checked the same file.
     let tables!: Tables;
     const upstreamOf = upstreamsByRegion(options);
-    const requests = scope.metrics.counter({ name: 'requests_total', help: 'Region lookups by region and by how it was found', labelNames: ['region', 'source'] });
+    const requests = scope.metrics.counter({
+      name: 'requests_total',
+      help: 'Region lookups by region and by how it was found',
+      labelNames: ['region', 'source'],
+    });
     const reloads = scope.metrics.counter({ name: 'file_reloads_total', help: 'Regions file reloads by result', labelNames: ['result'] });
     const render = { shuffle: options.shuffle, lineBreaks: options.lineBreaks };
 
@@ -84,7 +95,8 @@ export default definePlugin<RegionRoutingOptions>({
 
     const respond = function regionInfo(ctx: Context, next: () => Promise<void>): Promise<void> | void {
       if (ctx.path !== options.path) return next();
-      if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return ctx.send(405, 'Method not allowed', { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
+      if (ctx.method !== 'GET' && ctx.method !== 'HEAD')
+        return ctx.send(405, 'Method not allowed', { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
       const region = find(ctx);
       if (!region) return ctx.send(404, 'Not found', { 'content-type': 'text/plain; charset=utf-8' });
       if (/\bapplication\/json\b/.test(ctx.req.headers.accept ?? '')) {

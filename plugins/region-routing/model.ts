@@ -131,7 +131,10 @@ export const OPTION_KEYS: CidrKeys = { v4: 'publicIps', v6: 'publicIpsV6' };
 function buildTable(regions: readonly Region[], file: string | undefined, keys: CidrKeys): PrefixTable<Region> {
   const table = new PrefixTable<Region>();
   for (const region of regions) {
-    for (const [key, list] of [[keys.v4, region.publicIps], [keys.v6, region.publicIpsV6]] as const) {
+    for (const [key, list] of [
+      [keys.v4, region.publicIps],
+      [keys.v6, region.publicIpsV6],
+    ] as const) {
       for (const cidr of list) {
         try {
           table.add(cidr, region);
@@ -161,7 +164,8 @@ export function buildRegionNameMap(regions: readonly Region[], file?: string): R
   for (const region of regions) {
     const key = region.name.toLowerCase();
     const other = map.get(key);
-    if (other) throw new RegionConfigError({ file, region: region.name }, `region names must differ in more than letter case (see "${other.name}")`);
+    if (other)
+      throw new RegionConfigError({ file, region: region.name }, `region names must differ in more than letter case (see "${other.name}")`);
     map.set(key, region);
   }
   return map;

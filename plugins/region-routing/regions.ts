@@ -63,7 +63,8 @@ export function parseRegionFile(text: string, fileName: string): Region[] {
   try {
     sections = parseIni(text);
   } catch (err) {
-    if (err instanceof IniSyntaxError) throw new RegionConfigError({ file: `${fileName}:${err.line}` }, err.message.replace(/^line \d+: /, ''));
+    if (err instanceof IniSyntaxError)
+      throw new RegionConfigError({ file: `${fileName}:${err.line}` }, err.message.replace(/^line \d+: /, ''));
     throw err;
   }
   const regions = sections.map((section): Region => {
@@ -77,7 +78,10 @@ export function parseRegionFile(text: string, fileName: string): Region[] {
     const ips = checkAddresses(list('smt-server-ip'), 4, where, 'smt-server-ip');
     const ipsV6 = checkAddresses(list('smt-server-ipv6'), 6, where, 'smt-server-ipv6');
     if (ips.length === 0 && ipsV6.length === 0) {
-      throw new RegionConfigError({ ...where, key: 'smt-server-ip' }, 'no update server addresses; set smt-server-ip, smt-server-ipv6 or both');
+      throw new RegionConfigError(
+        { ...where, key: 'smt-server-ip' },
+        'no update server addresses; set smt-server-ip, smt-server-ipv6 or both',
+      );
     }
     if (ips.length > 0 && ipsV6.length > 0 && ips.length !== ipsV6.length) {
       throw new RegionConfigError(
@@ -158,7 +162,8 @@ export function normalizeRegions(fromOptions: unknown, source?: string): Region[
   if (!isRecord(fromOptions)) throw new RegionConfigError({ file: source, key: 'regions' }, 'must be an object keyed by region name');
   const regions = Object.entries(fromOptions).map(([name, raw]): Region => {
     const where: Where = { file: source, region: name };
-    if (name.trim() === '' || name !== name.trim()) throw new RegionConfigError(where, 'region names must be non-empty without surrounding whitespace');
+    if (name.trim() === '' || name !== name.trim())
+      throw new RegionConfigError(where, 'region names must be non-empty without surrounding whitespace');
     if (!isRecord(raw)) throw new RegionConfigError(where, 'must be an object');
     checkKeys(raw, REGION_KEYS, where, '');
     if (!Array.isArray(raw.servers) || raw.servers.length === 0) {
@@ -182,7 +187,12 @@ export function normalizeRegions(fromOptions: unknown, source?: string): Region[
       };
     });
     const cidrs = (key: 'publicIps' | 'publicIpsV6', family: 4 | 6): string[] =>
-      checkCidrs(stringList(raw[key], where, key).map((c) => c.trim()), family, where, key);
+      checkCidrs(
+        stringList(raw[key], where, key).map((c) => c.trim()),
+        family,
+        where,
+        key,
+      );
     return { name, publicIps: cidrs('publicIps', 4), publicIpsV6: cidrs('publicIpsV6', 6), servers };
   });
   return finishRegions(regions, source, OPTION_KEYS);

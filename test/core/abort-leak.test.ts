@@ -39,7 +39,10 @@ t.test('clients that abort release their upstream sockets at once', async (t) =>
     upstreams: { be: { targets: [be.url], maxFreeSockets: 4 } },
     routes: [{ match: { path: '/' }, upstream: 'be' }],
   });
-  t.teardown(async () => { await gw.close(100); await be.close(); });
+  t.teardown(async () => {
+    await gw.close(100);
+    await be.close();
+  });
 
   await request(`${url}/warm`);
   const baseline = await gauge(gw);
@@ -51,16 +54,25 @@ t.test('clients that abort release their upstream sockets at once', async (t) =>
   ];
   for (const round of rounds) {
     const N = 40;
-    await Promise.all(Array.from({ length: N }, () => new Promise<void>((resolve) => {
-      const req = http.get(`${url}${round.path}`, { agent: false }, (res) => {
-        res.once('data', () => req.destroy());
-      });
-      req.on('error', () => undefined);
-      req.on('close', () => resolve());
-      if (round.abortOn === 'timer') setTimeout(() => req.destroy(), 100);
-    })));
+    await Promise.all(
+      Array.from(
+        { length: N },
+        () =>
+          new Promise<void>((resolve) => {
+            const req = http.get(`${url}${round.path}`, { agent: false }, (res) => {
+              res.once('data', () => req.destroy());
+            });
+            req.on('error', () => undefined);
+            req.on('close', () => resolve());
+            if (round.abortOn === 'timer') setTimeout(() => req.destroy(), 100);
+          }),
+      ),
+    );
     const back = await until(async () => (await gauge(gw)) <= baseline && (await backendConnections()) <= baseline, 2000);
-    t.ok(back, `${round.desc}: open sockets back to baseline (gauge ${await gauge(gw)}, backend ${await backendConnections()}, baseline ${baseline})`);
+    t.ok(
+      back,
+      `${round.desc}: open sockets back to baseline (gauge ${await gauge(gw)}, backend ${await backendConnections()}, baseline ${baseline})`,
+    );
   }
   const metrics = await gw.metrics.registry.metrics();
   t.match(metrics, /gatehouse_upstream_errors_total\{upstream="be",kind="aborted"\} (\d+)/, 'client aborts are counted');

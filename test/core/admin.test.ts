@@ -10,20 +10,38 @@ t.test('admin API: health open, everything else behind the bearer token', async 
     upstreams: { be: { targets: [be.url] }, secretive: { targets: ['http://user:hunter2@127.0.0.1:9'] } },
     routes: [{ name: 'all', match: { path: '/' }, upstream: 'be', plugins: [] }],
   });
-  t.teardown(async () => { await gw.close(100); await be.close(); });
+  t.teardown(async () => {
+    await gw.close(100);
+    await be.close();
+  });
   t.equal(gw.addresses.admin!.address, '127.0.0.1', 'admin listens on loopback by default');
   await request(`${url}/x`);
 
   const auth = { authorization: `Bearer ${TOKEN}` };
-  const cases: { desc: string; path: string; method?: string; headers?: Record<string, string>; status: number; check?: (body: string) => void }[] = [
+  const cases: {
+    desc: string;
+    path: string;
+    method?: string;
+    headers?: Record<string, string>;
+    status: number;
+    check?: (body: string) => void;
+  }[] = [
     { desc: 'healthz needs no token', path: '/healthz', status: 200 },
     { desc: 'readyz needs no token', path: '/readyz', status: 200 },
     { desc: 'metrics without a token', path: '/metrics', status: 401 },
     { desc: 'wrong token', path: '/metrics', headers: { authorization: 'Bearer nope' }, status: 401 },
-    { desc: 'token of the right length but wrong', path: '/metrics', headers: { authorization: `Bearer ${TOKEN.replace(/.$/, 'x')}` }, status: 401 },
+    {
+      desc: 'token of the right length but wrong',
+      path: '/metrics',
+      headers: { authorization: `Bearer ${TOKEN.replace(/.$/, 'x')}` },
+      status: 401,
+    },
     { desc: 'token without Bearer', path: '/metrics', headers: { authorization: TOKEN }, status: 401 },
     {
-      desc: 'metrics with the token', path: '/metrics', headers: auth, status: 200,
+      desc: 'metrics with the token',
+      path: '/metrics',
+      headers: auth,
+      status: 200,
       check: (b) => {
         t.match(b, /gatehouse_requests_total\{route="all",method="GET",status="200"\} 1/, 'request counter');
         t.match(b, /gatehouse_request_duration_seconds_bucket\{le="[\d.]+",route="all",upstream="be"\}/, 'duration histogram');
@@ -32,15 +50,30 @@ t.test('admin API: health open, everything else behind the bearer token', async 
       },
     },
     {
-      desc: 'config is redacted', path: '/config', headers: auth, status: 200,
+      desc: 'config is redacted',
+      path: '/config',
+      headers: auth,
+      status: 200,
       check: (b) => {
         t.notMatch(b, TOKEN, 'admin token not shown');
         t.notMatch(b, 'hunter2', 'URL credentials not shown');
         t.match(JSON.parse(b).config.admin.token, '[redacted]');
       },
     },
-    { desc: 'routes', path: '/routes', headers: auth, status: 200, check: (b) => t.match(JSON.parse(b), [{ name: 'all', upstream: 'be' }]) },
-    { desc: 'upstreams', path: '/upstreams', headers: auth, status: 200, check: (b) => t.match(JSON.parse(b), { be: { targets: [`${be.url}/`] } }) },
+    {
+      desc: 'routes',
+      path: '/routes',
+      headers: auth,
+      status: 200,
+      check: (b) => t.match(JSON.parse(b), [{ name: 'all', upstream: 'be' }]),
+    },
+    {
+      desc: 'upstreams',
+      path: '/upstreams',
+      headers: auth,
+      status: 200,
+      check: (b) => t.match(JSON.parse(b), { be: { targets: [`${be.url}/`] } }),
+    },
     { desc: 'unknown endpoint', path: '/nope', headers: auth, status: 404 },
     { desc: 'reload needs POST', path: '/reload', headers: auth, status: 405 },
   ];
@@ -57,9 +90,27 @@ t.test('X-Forwarded-For is believed only from trusted proxies', async (t) => {
   const lines: any[] = [];
   const cases = [
     { desc: 'untrusted peer: chain replaced by the peer', trust: [], xff: '6.6.6.6', want: '127.0.0.1', client: '127.0.0.1' },
-    { desc: 'trusted peer (CIDR): chain kept and extended', trust: ['127.0.0.0/8'], xff: '203.0.113.7', want: '203.0.113.7, 127.0.0.1', client: '203.0.113.7' },
-    { desc: 'trusted peer: rightmost untrusted hop is the client', trust: ['127.0.0.1', '10.0.0.0/8'], xff: '6.6.6.6, 198.51.100.2, 10.1.1.1', want: '6.6.6.6, 198.51.100.2, 10.1.1.1, 127.0.0.1', client: '198.51.100.2' },
-    { desc: 'trusted peer, garbage in the chain: the peer is the client', trust: ['127.0.0.1'], xff: 'not-an-ip', want: 'not-an-ip, 127.0.0.1', client: '127.0.0.1' },
+    {
+      desc: 'trusted peer (CIDR): chain kept and extended',
+      trust: ['127.0.0.0/8'],
+      xff: '203.0.113.7',
+      want: '203.0.113.7, 127.0.0.1',
+      client: '203.0.113.7',
+    },
+    {
+      desc: 'trusted peer: rightmost untrusted hop is the client',
+      trust: ['127.0.0.1', '10.0.0.0/8'],
+      xff: '6.6.6.6, 198.51.100.2, 10.1.1.1',
+      want: '6.6.6.6, 198.51.100.2, 10.1.1.1, 127.0.0.1',
+      client: '198.51.100.2',
+    },
+    {
+      desc: 'trusted peer, garbage in the chain: the peer is the client',
+      trust: ['127.0.0.1'],
+      xff: 'not-an-ip',
+      want: 'not-an-ip, 127.0.0.1',
+      client: '127.0.0.1',
+    },
   ];
   for (const c of cases) {
     const { gw, url } = await startGateway({

@@ -31,12 +31,16 @@ type Answer = { status: number; headers: http.IncomingHttpHeaders; body: string 
 function post(url: string, text: string, headers: http.OutgoingHttpHeaders = {}, chunked = false): Promise<Answer> {
   const body = Buffer.from(text, 'latin1');
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', agent: false, headers: chunked ? headers : { 'content-length': body.length, ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
-    });
+    const req = http.request(
+      url,
+      { method: 'POST', agent: false, headers: chunked ? headers : { 'content-length': body.length, ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
+      },
+    );
     req.on('error', reject);
     if (chunked) for (let i = 0; i < body.length; i += 1000) req.write(body.subarray(i, i + 1000));
     req.end(chunked ? undefined : body);
@@ -59,25 +63,96 @@ t.test('ctx.readBody, readJson and readForm', async (t) => {
       route('/forward', { then: 'forward' }),
     ],
   });
-  t.teardown(async () => { await gw.close(100); await be.close(); });
+  t.teardown(async () => {
+    await gw.close(100);
+    await be.close();
+  });
   const big = 'x'.repeat(5000);
-  const cases: { desc: string; path: string; body: string; type?: string; chunked?: boolean; status: number; got?: unknown; code?: string; closes?: boolean; upstreamBody?: string }[] = [
+  const cases: {
+    desc: string;
+    path: string;
+    body: string;
+    type?: string;
+    chunked?: boolean;
+    status: number;
+    got?: unknown;
+    code?: string;
+    closes?: boolean;
+    upstreamBody?: string;
+  }[] = [
     { desc: 'a body is read whole', path: '/raw', body: 'hello world', status: 200, got: 'hello world' },
     { desc: 'a chunked body is read whole', path: '/raw', body: big, chunked: true, status: 200, got: big },
     { desc: 'binary bytes survive', path: '/raw', body: '\u0000\u00ff\u0080', status: 200, got: '\u0000\u00ff\u0080' },
     { desc: 'an empty body', path: '/raw', body: '', status: 200, got: '' },
     { desc: 'exactly the limit is accepted', path: '/small', body: '0123456789', status: 200, got: '0123456789' },
-    { desc: 'a Content-Length over the limit is refused before reading', path: '/small', body: big, status: 413, code: 'GH_ERR_BODY_TOO_LARGE', closes: true },
-    { desc: 'a chunked body passing the limit is refused', path: '/small', body: big, chunked: true, status: 413, code: 'GH_ERR_BODY_TOO_LARGE', closes: true },
-    { desc: 'JSON is parsed', path: '/json', body: '{"a":[1,2]}', type: 'application/json; charset=utf-8', status: 200, got: { a: [1, 2] } },
+    {
+      desc: 'a Content-Length over the limit is refused before reading',
+      path: '/small',
+      body: big,
+      status: 413,
+      code: 'GH_ERR_BODY_TOO_LARGE',
+      closes: true,
+    },
+    {
+      desc: 'a chunked body passing the limit is refused',
+      path: '/small',
+      body: big,
+      chunked: true,
+      status: 413,
+      code: 'GH_ERR_BODY_TOO_LARGE',
+      closes: true,
+    },
+    {
+      desc: 'JSON is parsed',
+      path: '/json',
+      body: '{"a":[1,2]}',
+      type: 'application/json; charset=utf-8',
+      status: 200,
+      got: { a: [1, 2] },
+    },
     { desc: 'a +json type is JSON', path: '/json', body: '{"a":1}', type: 'application/vnd.api+json', status: 200, got: { a: 1 } },
     { desc: 'malformed JSON is a 400', path: '/json', body: '{"a":', type: 'application/json', status: 400, code: 'GH_ERR_BODY_INVALID' },
-    { desc: 'JSON without a JSON type is a 415', path: '/json', body: '{"a":1}', type: 'text/plain', status: 415, code: 'GH_ERR_UNSUPPORTED_MEDIA_TYPE' },
+    {
+      desc: 'JSON without a JSON type is a 415',
+      path: '/json',
+      body: '{"a":1}',
+      type: 'text/plain',
+      status: 415,
+      code: 'GH_ERR_UNSUPPORTED_MEDIA_TYPE',
+    },
     { desc: 'JSON without any type is a 415', path: '/json', body: '{"a":1}', status: 415, code: 'GH_ERR_UNSUPPORTED_MEDIA_TYPE' },
-    { desc: 'a form is parsed', path: '/form', body: 'imei=300234010753370&data=48656c6c6f&note=a+b%21', type: 'application/x-www-form-urlencoded', status: 200, got: { imei: '300234010753370', data: '48656c6c6f', note: 'a b!' } },
-    { desc: 'a form with a malformed escape is a 400', path: '/form', body: 'a=%zz', type: 'application/x-www-form-urlencoded', status: 400, code: 'GH_ERR_BODY_INVALID' },
-    { desc: 'a form of another type is a 415', path: '/form', body: 'a=1', type: 'multipart/form-data; boundary=x', status: 415, code: 'GH_ERR_UNSUPPORTED_MEDIA_TYPE' },
-    { desc: 'a body read by a plugin is still forwarded, with its length', path: '/forward', body: big, chunked: true, status: 200, upstreamBody: big },
+    {
+      desc: 'a form is parsed',
+      path: '/form',
+      body: 'imei=300234010753370&data=48656c6c6f&note=a+b%21',
+      type: 'application/x-www-form-urlencoded',
+      status: 200,
+      got: { imei: '300234010753370', data: '48656c6c6f', note: 'a b!' },
+    },
+    {
+      desc: 'a form with a malformed escape is a 400',
+      path: '/form',
+      body: 'a=%zz',
+      type: 'application/x-www-form-urlencoded',
+      status: 400,
+      code: 'GH_ERR_BODY_INVALID',
+    },
+    {
+      desc: 'a form of another type is a 415',
+      path: '/form',
+      body: 'a=1',
+      type: 'multipart/form-data; boundary=x',
+      status: 415,
+      code: 'GH_ERR_UNSUPPORTED_MEDIA_TYPE',
+    },
+    {
+      desc: 'a body read by a plugin is still forwarded, with its length',
+      path: '/forward',
+      body: big,
+      chunked: true,
+      status: 200,
+      upstreamBody: big,
+    },
   ];
   for (const c of cases) {
     t.test(c.desc, async (t) => {
@@ -97,7 +172,10 @@ t.test('ctx.readBody, readJson and readForm', async (t) => {
 
   t.test('after a 413, bytes of the refused body never reach anyone as a request', async (t) => {
     const smuggled = `GET /raw HTTP/1.1\r\nHost: a\r\n\r\n`;
-    const answer = await raw(Number(new URL(url).port), `POST /small HTTP/1.1\r\nHost: a\r\nContent-Length: ${smuggled.length + 20}\r\n\r\n${'y'.repeat(20)}${smuggled}`);
+    const answer = await raw(
+      Number(new URL(url).port),
+      `POST /small HTTP/1.1\r\nHost: a\r\nContent-Length: ${smuggled.length + 20}\r\n\r\n${'y'.repeat(20)}${smuggled}`,
+    );
     t.equal((answer.match(/HTTP\/1\.1 \d{3}/g) ?? []).length, 1, 'one answer only');
     t.match(answer, /^HTTP\/1\.1 413/);
   });
@@ -105,12 +183,35 @@ t.test('ctx.readBody, readJson and readForm', async (t) => {
 });
 
 t.test('typed state keys', async (t) => {
-  const ctx = new RequestContext({ req: { headers: {} }, res: undefined, socket: {}, method: 'GET', path: '/', search: '', host: '', peerIp: '', clientIp: '', peerTrusted: false, secure: false, routeName: 'r', upstreamPath: '/', log: {}, upstream: undefined, forward: () => Promise.resolve() } as never);
+  const ctx = new RequestContext({
+    req: { headers: {} },
+    res: undefined,
+    socket: {},
+    method: 'GET',
+    path: '/',
+    search: '',
+    host: '',
+    peerIp: '',
+    clientIp: '',
+    peerTrusted: false,
+    secure: false,
+    routeName: 'r',
+    upstreamPath: '/',
+    log: {},
+    upstream: undefined,
+    forward: () => Promise.resolve(),
+  } as never);
   const USER = stateKey<{ sub: string }>('jwt-auth.user');
   const SAME_NAME = stateKey<number>('jwt-auth.user');
   const cases: { desc: string; check: () => void }[] = [
     { desc: 'an unset key reads undefined', check: () => t.equal(ctx.get(USER), undefined) },
-    { desc: 'a set key reads its value', check: () => { ctx.set(USER, { sub: 'a' }); t.same(ctx.get(USER), { sub: 'a' }); } },
+    {
+      desc: 'a set key reads its value',
+      check: () => {
+        ctx.set(USER, { sub: 'a' });
+        t.same(ctx.get(USER), { sub: 'a' });
+      },
+    },
     { desc: 'a key with the same name is another key', check: () => t.equal(ctx.get(SAME_NAME), undefined) },
     { desc: 'keys are frozen', check: () => t.ok(Object.isFrozen(USER)) },
     { desc: 'the name is kept for debugging', check: () => t.equal(USER.name, 'jwt-auth.user') },

@@ -24,7 +24,8 @@ function newestSource(dir: string): number {
 }
 
 t.before(() => {
-  const stale = !existsSync(CLI_JS) || statSync(CLI_JS).mtimeMs < Math.max(newestSource(join(ROOT, 'core')), newestSource(join(ROOT, 'plugins')));
+  const stale =
+    !existsSync(CLI_JS) || statSync(CLI_JS).mtimeMs < Math.max(newestSource(join(ROOT, 'core')), newestSource(join(ROOT, 'plugins')));
   if (!stale) return;
   const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', ROOT], { cwd: ROOT, encoding: 'utf8' });
   // tsc emits even with type errors elsewhere in the tree; the CLI tests then say what works.
@@ -32,7 +33,12 @@ t.before(() => {
   if (!existsSync(CLI_JS)) throw new Error(`build failed, ${CLI_JS} missing`);
 });
 
-interface Result { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
 function run(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Result> {
   return new Promise((done, fail) => {
@@ -44,8 +50,12 @@ function run(args: string[], opts: { cwd?: string; env?: Record<string, string> 
 function collect(child: ChildProcess): Promise<Result> {
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (c: Buffer) => { stdout += c; });
-  child.stderr!.on('data', (c: Buffer) => { stderr += c; });
+  child.stdout!.on('data', (c: Buffer) => {
+    stdout += c;
+  });
+  child.stderr!.on('data', (c: Buffer) => {
+    stderr += c;
+  });
   return new Promise((done, fail) => {
     child.on('error', fail);
     child.on('close', (code, signal) => done({ code, signal, stdout, stderr }));
@@ -96,12 +106,30 @@ t.test('schema prints the JSON schema, byte for byte config.schema.json', async 
   const schema = JSON.parse(res.stdout);
   t.equal(schema.title, 'Gatehouse configuration');
   t.ok(schema.properties.routes.items.properties.plugins.items.properties.respond, 'built-in plugin schemas are included');
-  t.equal(res.stdout, readFileSync(join(ROOT, 'config.schema.json'), 'utf8'), '`gatehouse schema > config.schema.json` reproduces the file');
+  t.equal(
+    res.stdout,
+    readFileSync(join(ROOT, 'config.schema.json'), 'utf8'),
+    '`gatehouse schema > config.schema.json` reproduces the file',
+  );
 });
 
 t.test('cert writes an RSA-2048/SHA-256 self-signed pair', async (t) => {
   const out = join(t.testdir({}), 'tls');
-  const res = await run(['cert', '--host', 'gw.example.test', '--san-ip', '10.1.2.3', '--san-ip', '::1', '--san-dns', 'alt.example.test', '--days', '30', '--out', out]);
+  const res = await run([
+    'cert',
+    '--host',
+    'gw.example.test',
+    '--san-ip',
+    '10.1.2.3',
+    '--san-ip',
+    '::1',
+    '--san-dns',
+    'alt.example.test',
+    '--days',
+    '30',
+    '--out',
+    out,
+  ]);
   t.equal(res.code, 0, res.stderr);
   const pem = readFileSync(join(out, 'cert.pem'), 'utf8');
   const keyPem = readFileSync(join(out, 'key.pem'), 'utf8');
@@ -113,7 +141,8 @@ t.test('cert writes an RSA-2048/SHA-256 self-signed pair', async (t) => {
   t.ok(cert.verify(cert.publicKey), 'signed by its own key');
   t.ok(cert.checkPrivateKey(createPrivateKey(keyPem)), 'key.pem belongs to cert.pem');
   const san = (cert.subjectAltName ?? '').split(', ');
-  for (const want of ['DNS:gw.example.test', 'DNS:alt.example.test', 'IP Address:10.1.2.3', 'IP Address:0:0:0:0:0:0:0:1']) t.ok(san.includes(want), `SAN has ${want}`, { san });
+  for (const want of ['DNS:gw.example.test', 'DNS:alt.example.test', 'IP Address:10.1.2.3', 'IP Address:0:0:0:0:0:0:0:1'])
+    t.ok(san.includes(want), `SAN has ${want}`, { san });
   const days = (Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 86_400_000;
   t.ok(Math.abs(days - 30) <= 1, `valid for ~30 days (${days})`);
   t.ok(Date.parse(cert.validFrom) <= Date.now() + 60_000, 'already valid');
@@ -133,7 +162,11 @@ t.test('cert writes an RSA-2048/SHA-256 self-signed pair', async (t) => {
 t.test('--help, unknown commands and options', async (t) => {
   const commands = ['start', 'validate', 'schema', 'cert'];
   const [main, none, unknown, badOpt, ...helps] = await Promise.all([
-    run(['--help']), run([]), run(['frobnicate']), run(['validate', '--nope']), ...commands.map((cmd) => run([cmd, '--help'])),
+    run(['--help']),
+    run([]),
+    run(['frobnicate']),
+    run(['validate', '--nope']),
+    ...commands.map((cmd) => run([cmd, '--help'])),
   ]);
   commands.forEach((cmd, i) => {
     t.equal(helps[i].code, 0, `${cmd} --help exits 0`);
@@ -164,8 +197,13 @@ function listening(child: ChildProcess, ms = 15000): Promise<number> {
       }
     });
     let err = '';
-    child.stderr!.on('data', (c: Buffer) => { err += c; });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code} before listening:\n${buf}${err}`)); });
+    child.stderr!.on('data', (c: Buffer) => {
+      err += c;
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited ${code} before listening:\n${buf}${err}`));
+    });
   });
 }
 
@@ -173,9 +211,14 @@ t.test('start: the compiled CLI loads the TypeScript example plugin by path and 
   const be = await startBackend();
   t.teardown(() => be.close());
   const config = join(ROOT, 'examples', 'custom-plugin', 'gatehouse.yaml');
-  const child = spawn(process.execPath, [BIN, 'start', '-c', config], { cwd: ROOT, env: childEnv({ PORT: '0', BACKEND_URL: be.url, LOG_LEVEL: 'info' }) });
+  const child = spawn(process.execPath, [BIN, 'start', '-c', config], {
+    cwd: ROOT,
+    env: childEnv({ PORT: '0', BACKEND_URL: be.url, LOG_LEVEL: 'info' }),
+  });
   const result = collect(child);
-  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
   const port = await listening(child);
 
   const res = await request(`http://127.0.0.1:${port}/via-cli`, { headers: { 'x-request-id': 'cli-1' } });
@@ -198,6 +241,9 @@ t.test('start refuses an invalid config and never listens', async (t) => {
   const dir = t.testdir({ 'gatehouse.yaml': 'server:\n  http: { port: 0 }\nroutes:\n  - plugins:\n      - ./missing-plugin.ts: {}\n' });
   const res = await run(['start'], { cwd: dir });
   t.equal(res.code, 1);
-  t.match(res.stderr, /GH_ERR_CONFIG_INVALID[\s\S]*gatehouse\.yaml:5:9 \/routes\/0\/plugins\/0: plugin file \S+missing-plugin\.ts does not exist/);
+  t.match(
+    res.stderr,
+    /GH_ERR_CONFIG_INVALID[\s\S]*gatehouse\.yaml:5:9 \/routes\/0\/plugins\/0: plugin file \S+missing-plugin\.ts does not exist/,
+  );
   t.notMatch(res.stdout, 'gatehouse listening');
 });

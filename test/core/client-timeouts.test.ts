@@ -3,7 +3,10 @@ import net from 'node:net';
 import { startBackend, startGateway } from '../helpers/servers';
 
 /** What a raw client saw: everything received and when the server closed, in ms from the first byte sent. */
-interface Seen { answer: string; closedAfterMs: number }
+interface Seen {
+  answer: string;
+  closedAfterMs: number;
+}
 
 /**
  * Open a raw connection, write `first`, then write one piece of `trickle` every `everyMs`
@@ -28,7 +31,9 @@ function slowClient(port: number, first: string, trickle: string, everyMs: numbe
     sock.once('connect', () => {
       started = Date.now();
       sock.write(first);
-      timer = setInterval(() => { if (sock.writable) sock.write(trickle); }, everyMs);
+      timer = setInterval(() => {
+        if (sock.writable) sock.write(trickle);
+      }, everyMs);
     });
   });
 }
@@ -37,12 +42,16 @@ const cases = [
   {
     desc: 'headers timeout against a slowloris (one header line every 200 ms)',
     timeouts: { headers: 1000, request: 5000 },
-    first: 'GET /x HTTP/1.1\r\nHost: a\r\n', trickle: 'X-Slow: 1\r\n', limitMs: 1000,
+    first: 'GET /x HTTP/1.1\r\nHost: a\r\n',
+    trickle: 'X-Slow: 1\r\n',
+    limitMs: 1000,
   },
   {
     desc: 'request timeout against a slow POST (10 bytes every 200 ms, headers on time)',
     timeouts: { headers: 500, request: 1500 },
-    first: 'POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n', trickle: 'x'.repeat(10), limitMs: 1500,
+    first: 'POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n',
+    trickle: 'x'.repeat(10),
+    limitMs: 1500,
   },
 ];
 
@@ -52,7 +61,9 @@ for (const c of cases) {
     const be = await startBackend((req, res) => {
       req.on('data', () => undefined);
       req.on('end', () => res.end('ok'));
-      res.on('close', () => { if (!res.writableFinished) upstreamAborted++; });
+      res.on('close', () => {
+        if (!res.writableFinished) upstreamAborted++;
+      });
     });
     const { gw, port } = await startGateway({
       server: { timeouts: { ...c.timeouts, keepAlive: 5000 } },
@@ -60,7 +71,10 @@ for (const c of cases) {
       upstreams: { be: { targets: [be.url] } },
       routes: [{ match: { path: '/' }, upstream: 'be' }],
     });
-    t.teardown(async () => { await gw.close(100); await be.close(); });
+    t.teardown(async () => {
+      await gw.close(100);
+      await be.close();
+    });
     const seen = await slowClient(port, c.first, c.trickle, 200, c.limitMs + 5000);
     t.ok(seen.closedAfterMs >= c.limitMs - 50, `not cut before the timeout (${seen.closedAfterMs} ms)`);
     t.ok(seen.closedAfterMs <= c.limitMs + 1000 + 150, `cut within a second of it (${seen.closedAfterMs} ms, limit ${c.limitMs} ms)`);

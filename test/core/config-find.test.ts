@@ -13,7 +13,11 @@ import { parseWithPositions } from '../../core/config/source';
 const loader = (filepath: string, content: string): unknown => parseWithPositions(filepath, content).value;
 
 async function viaCosmiconfig(file: string): Promise<unknown> {
-  const explorer = cosmiconfig('gatehouse', { cache: false, searchStrategy: 'none', loaders: { '.yaml': loader, '.yml': loader, '.json': loader, noExt: loader } });
+  const explorer = cosmiconfig('gatehouse', {
+    cache: false,
+    searchStrategy: 'none',
+    loaders: { '.yaml': loader, '.yml': loader, '.json': loader, noExt: loader },
+  });
   return explorer.load(file);
 }
 

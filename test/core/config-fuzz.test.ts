@@ -33,19 +33,82 @@ const INLINE: Record<string, unknown>[] = [
     server: {
       http: { port: 0, host: '127.0.0.1', redirectToHttps: false },
       https: { port: 0, host: '127.0.0.1', selfSigned: { hosts: ['localhost', '127.0.0.1'], dir: './tls', days: 30 } },
-      trustProxy: ['10.0.0.0/8', '::1'], timeouts: { headers: 1000, request: 2000, keepAlive: 500 },
-      maxHeaderSize: 16384, maxUrlLength: 4096, shutdownGrace: 100, tuning: { gcEveryMiB: 8 },
+      trustProxy: ['10.0.0.0/8', '::1'],
+      timeouts: { headers: 1000, request: 2000, keepAlive: 500 },
+      maxHeaderSize: 16384,
+      maxUrlLength: 4096,
+      shutdownGrace: 100,
+      tuning: { gcEveryMiB: 8 },
     },
     admin: { port: 0, host: '127.0.0.1', token: 'fuzz-token-0123456789' },
     store: 'sqlite:./data/fuzz.db',
     log: { level: 'silent', accessLog: false },
-    upstreams: { app: { targets: ['http://127.0.0.1:3001', 'http://127.0.0.1:3002'], timeout: 1000, maxSockets: 8, maxFreeSockets: 2, keepAliveMs: 1000, changeOrigin: true, insecure: false } },
+    upstreams: {
+      app: {
+        targets: ['http://127.0.0.1:3001', 'http://127.0.0.1:3002'],
+        timeout: 1000,
+        maxSockets: 8,
+        maxFreeSockets: 2,
+        keepAliveMs: 1000,
+        changeOrigin: true,
+        insecure: false,
+      },
+    },
     plugins: [],
     routes: [
-      { name: 'api', match: { host: ['*.example.com', 'api.test'], pathRegex: '^/api/(v1|v2)/', methods: ['GET', 'POST'], headers: { 'x-env': 'canary', 'x-tier': { regex: '^(gold|silver)$' } } }, rewrite: { pattern: '^/api/(.*)$', replacement: '/$1' }, upstream: 'app', websocket: true },
-      { name: 'hc', match: { pathExact: '/hc' }, plugins: [{ respond: { status: 200, body: 'OK', headers: { 'cache-control': 'no-store' } } }] },
-      { name: 'files', match: { path: '/files/' }, stripPrefix: '/files', plugins: [{ 'hash-rewrite': { metadata: 'http://127.0.0.1:8121', mode: 'x-accel', accelPrefix: '/archivei_accel', hashTypes: ['sha1', 'md5'], cache: { max: 10, ttl: 1000, negativeTtl: 100 } } }, { 'accel-redirect': { locations: { '/archivei_accel/': { upstream: 'app', stripPrefix: true } }, keepHeaders: ['content-type'] } }] },
-      { name: 'regions', match: { path: '/regionInfo' }, plugins: [{ 'region-routing': { regions: { eu: { publicIps: ['10.0.0.0/8'], publicIpsV6: ['2001:db8::/32'], servers: [{ ip: '10.0.0.1', ipv6: '2001:db8::1', name: 'smt-eu', registryName: 'reg-eu', fingerprint: 'AB:CD' }] } } } }] },
+      {
+        name: 'api',
+        match: {
+          host: ['*.example.com', 'api.test'],
+          pathRegex: '^/api/(v1|v2)/',
+          methods: ['GET', 'POST'],
+          headers: { 'x-env': 'canary', 'x-tier': { regex: '^(gold|silver)$' } },
+        },
+        rewrite: { pattern: '^/api/(.*)$', replacement: '/$1' },
+        upstream: 'app',
+        websocket: true,
+      },
+      {
+        name: 'hc',
+        match: { pathExact: '/hc' },
+        plugins: [{ respond: { status: 200, body: 'OK', headers: { 'cache-control': 'no-store' } } }],
+      },
+      {
+        name: 'files',
+        match: { path: '/files/' },
+        stripPrefix: '/files',
+        plugins: [
+          {
+            'hash-rewrite': {
+              metadata: 'http://127.0.0.1:8121',
+              mode: 'x-accel',
+              accelPrefix: '/archivei_accel',
+              hashTypes: ['sha1', 'md5'],
+              cache: { max: 10, ttl: 1000, negativeTtl: 100 },
+            },
+          },
+          {
+            'accel-redirect': { locations: { '/archivei_accel/': { upstream: 'app', stripPrefix: true } }, keepHeaders: ['content-type'] },
+          },
+        ],
+      },
+      {
+        name: 'regions',
+        match: { path: '/regionInfo' },
+        plugins: [
+          {
+            'region-routing': {
+              regions: {
+                eu: {
+                  publicIps: ['10.0.0.0/8'],
+                  publicIpsV6: ['2001:db8::/32'],
+                  servers: [{ ip: '10.0.0.1', ipv6: '2001:db8::1', name: 'smt-eu', registryName: 'reg-eu', fingerprint: 'AB:CD' }],
+                },
+              },
+            },
+          },
+        ],
+      },
       { match: { path: '/' }, upstream: 'app' },
     ],
   },
@@ -71,9 +134,26 @@ parentPort.on('message', async (job) => {
   parentPort.postMessage({ i: job.i, ms: performance.now() - t0, outcome });
 });`;
 
-interface Job { i: number; what: string; value?: unknown; file?: string; configFile?: string }
-interface Outcome { ok: boolean; gatehouse?: boolean; name?: string; code?: string; message?: string }
-interface Result { job: Job; ms: number; outcome?: Outcome; hang?: boolean }
+interface Job {
+  i: number;
+  what: string;
+  value?: unknown;
+  file?: string;
+  configFile?: string;
+}
+interface Outcome {
+  ok: boolean;
+  gatehouse?: boolean;
+  name?: string;
+  code?: string;
+  message?: string;
+}
+interface Result {
+  job: Job;
+  ms: number;
+  outcome?: Outcome;
+  hang?: boolean;
+}
 
 /** Run jobs one at a time in a worker; one that passes LIMIT_MS is reported as a hang and the worker replaced. */
 async function runInWorker(jobs: Job[]): Promise<Result[]> {
@@ -87,8 +167,14 @@ async function runInWorker(jobs: Job[]): Promise<Result[]> {
     const w = worker;
     const r = await new Promise<Result>((done) => {
       const timer = setTimeout(() => done({ job, ms: LIMIT_MS, hang: true }), LIMIT_MS);
-      w.once('message', (m: { ms: number; outcome: Outcome }) => { clearTimeout(timer); done({ job, ms: m.ms, outcome: m.outcome }); });
-      w.once('error', (e) => { clearTimeout(timer); done({ job, ms: 0, outcome: { ok: false, gatehouse: false, name: 'worker error', message: String(e) } }); });
+      w.once('message', (m: { ms: number; outcome: Outcome }) => {
+        clearTimeout(timer);
+        done({ job, ms: m.ms, outcome: m.outcome });
+      });
+      w.once('error', (e) => {
+        clearTimeout(timer);
+        done({ job, ms: 0, outcome: { ok: false, gatehouse: false, name: 'worker error', message: String(e) } });
+      });
       const { what: _what, ...sent } = job;
       w.postMessage(sent);
     });
@@ -117,15 +203,23 @@ function problem(r: Result): string | undefined {
 }
 
 function check(t: Test, label: string, results: Result[]): void {
-  const bad = results.map((r) => [r, problem(r)] as const).filter(([, p]) => p).map(([r, p]) => `seed ${SEED} #${r.job.i} (${r.job.what}): ${p}`);
+  const bad = results
+    .map((r) => [r, problem(r)] as const)
+    .filter(([, p]) => p)
+    .map(([r, p]) => `seed ${SEED} #${r.job.i} (${r.job.what}): ${p}`);
   t.same(bad, [], `${label}: every one is valid or a coded GatehouseError without a stack trace, none hangs`);
   const codes = new Map<string, number>();
   for (const r of results) {
     const kind = r.hang ? 'hang' : r.outcome!.ok ? 'valid' : r.outcome!.gatehouse ? String(r.outcome!.code) : `crash (${r.outcome!.name})`;
     codes.set(kind, (codes.get(kind) ?? 0) + 1);
   }
-  t.comment(`${label}: ${results.length} configs; ${[...codes].map(([k, n]) => `${k} ${n}`).join(', ')}; slowest ${Math.round(Math.max(...results.map((r) => r.ms)))} ms`);
-  t.ok((codes.get('GH_ERR_CONFIG_INVALID') ?? 0) + (codes.get('GH_ERR_CONFIG_PARSE') ?? 0) > results.length / 3, `${label}: the mutations mostly break the config (they test something)`);
+  t.comment(
+    `${label}: ${results.length} configs; ${[...codes].map(([k, n]) => `${k} ${n}`).join(', ')}; slowest ${Math.round(Math.max(...results.map((r) => r.ms)))} ms`,
+  );
+  t.ok(
+    (codes.get('GH_ERR_CONFIG_INVALID') ?? 0) + (codes.get('GH_ERR_CONFIG_PARSE') ?? 0) > results.length / 3,
+    `${label}: the mutations mostly break the config (they test something)`,
+  );
 }
 
 t.test(`config fuzz (seed ${SEED})`, async (t) => {
@@ -155,7 +249,8 @@ t.test(`config fuzz (seed ${SEED})`, async (t) => {
   const jsonJobs: Job[] = Array.from({ length: COUNTS.json }, () => {
     let m;
     // JSON text has no shared references: a reference bomb would expand 2^30-fold when written.
-    do m = mutateData(r, bases[Math.floor(r() * bases.length)]); while (m.what.includes('bomb'));
+    do m = mutateData(r, bases[Math.floor(r() * bases.length)]);
+    while (m.what.includes('bomb'));
     const { value, what } = m;
     const file = join(dir, 'fuzz', `${i}.json`);
     writeFileSync(file, JSON.stringify(value) ?? 'null');
@@ -169,7 +264,10 @@ t.test(`config fuzz (seed ${SEED})`, async (t) => {
   check(t, 'JSON files (loadConfig)', results.slice(COUNTS.data + COUNTS.text));
 
   t.test('a handful through the real CLI: exit 1 and one coded message on stderr', async (t) => {
-    const refused = results.filter((x) => x.job.file && x.outcome && !x.outcome.ok).filter((_, n) => n % 9 === 0).slice(0, 6);
+    const refused = results
+      .filter((x) => x.job.file && x.outcome && !x.outcome.ok)
+      .filter((_, n) => n % 9 === 0)
+      .slice(0, 6);
     t.ok(refused.length >= 4, `${refused.length} refused files picked`);
     // The same environment as in the worker, so that ${VAR:-default} placeholders resolve alike.
     const env = { PATH: process.env.PATH ?? '', ...FUZZ_ENV };
@@ -180,8 +278,16 @@ t.test(`config fuzz (seed ${SEED})`, async (t) => {
       t.equal(run.code, 1, `#${x.job.i} (${x.job.what}): exit 1`);
       // Not always the in-process code: yaml's parser recurses, and a worker thread's stack is not
       // the main thread's, so a deep flow collection can be a parse error in one, a depth error in the other.
-      t.match(lines[0], /^GH_ERR_CONFIG_[A-Z_]+: /, `#${x.job.i}: a config error code (in-process: ${x.outcome!.code}; the CLI said ${run.stderr.slice(0, 200)})`);
-      t.same(lines.slice(1).filter((l) => !l.startsWith('  ')), [], `#${x.job.i}: one message`);
+      t.match(
+        lines[0],
+        /^GH_ERR_CONFIG_[A-Z_]+: /,
+        `#${x.job.i}: a config error code (in-process: ${x.outcome!.code}; the CLI said ${run.stderr.slice(0, 200)})`,
+      );
+      t.same(
+        lines.slice(1).filter((l) => !l.startsWith('  ')),
+        [],
+        `#${x.job.i}: one message`,
+      );
       t.notMatch(run.stderr, /^\s+at \S/m, `#${x.job.i}: no stack trace`);
     });
   });
@@ -190,11 +296,39 @@ t.test(`config fuzz (seed ${SEED})`, async (t) => {
 t.test('what cannot cross into a worker, checked here: functions, symbols, BigInts, class instances', async (t) => {
   const odd: [string, unknown, string][] = [
     ['a function as the config', () => ({ routes: [] }), '/: found a function'],
-    ['a method inside', { routes: [{ plugins: [{ respond: { body() { return 'x'; } } }] }] }, '/routes/0/plugins/0/respond/body: found a function'],
+    [
+      'a method inside',
+      {
+        routes: [
+          {
+            plugins: [
+              {
+                respond: {
+                  body() {
+                    return 'x';
+                  },
+                },
+              },
+            ],
+          },
+        ],
+      },
+      '/routes/0/plugins/0/respond/body: found a function',
+    ],
     ['a symbol', { routes: [{ name: Symbol('r'), plugins: [{ respond: {} }] }] }, '/routes/0/name: found a symbol'],
     ['a BigInt', { server: { http: { port: 8080n } }, routes: [] }, '/server/http/port: found the BigInt 8080n'],
     ['a Map', { upstreams: new Map(), routes: [] }, '/upstreams: found a Map'],
-    ['a class instance', { routes: [new (class Route { name = 'x'; })()] }, '/routes/0: found a Route'],
+    [
+      'a class instance',
+      {
+        routes: [
+          new (class Route {
+            name = 'x';
+          })(),
+        ],
+      },
+      '/routes/0: found a Route',
+    ],
     ['undefined', undefined, '/: found undefined, expected object'],
     ['null', null, '/: found null, expected object'],
   ];

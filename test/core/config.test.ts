@@ -73,7 +73,10 @@ const cases: Case[] = [
   {
     what: 'custom plugin by relative path: its own schema is enforced, never skipped',
     files: { 'plugins/shout.js': SHOUT_JS, 'gatehouse.yaml': `routes:\n  - plugins:\n      - ./plugins/shout.js: { times: 0 }\n` },
-    errors: ['missing required key "word" (plugin shout)', '/routes/0/plugins/0/./plugins/shout.js/times: found 0, expected it to be >= 1 (plugin shout)'],
+    errors: [
+      'missing required key "word" (plugin shout)',
+      '/routes/0/plugins/0/./plugins/shout.js/times: found 0, expected it to be >= 1 (plugin shout)',
+    ],
     count: 2,
   },
   {
@@ -83,8 +86,16 @@ const cases: Case[] = [
   },
   {
     what: 'several errors reported at once, each with its position',
-    files: { 'gatehouse.yaml': `server:\n  http: { port: -1 }\nadmin: { token: short }\nupstreams:\n  b: { targets: [ftp://x] }\nroutes:\n  - match: { path: nope }\n    upstream: b\n` },
-    errors: ['4 error(s)', ':2:17 /server/http/port: found -1, expected it to be >= 0', ':3:17 /admin/token: found "short"', ':5:18 /upstreams/b/targets/0: found "ftp://x"', ':7:20 /routes/0/match/path: found "nope", expected it to match pattern "^/"'],
+    files: {
+      'gatehouse.yaml': `server:\n  http: { port: -1 }\nadmin: { token: short }\nupstreams:\n  b: { targets: [ftp://x] }\nroutes:\n  - match: { path: nope }\n    upstream: b\n`,
+    },
+    errors: [
+      '4 error(s)',
+      ':2:17 /server/http/port: found -1, expected it to be >= 0',
+      ':3:17 /admin/token: found "short"',
+      ':5:18 /upstreams/b/targets/0: found "ftp://x"',
+      ':7:20 /routes/0/match/path: found "nope", expected it to match pattern "^/"',
+    ],
     count: 4,
   },
   {
@@ -115,19 +126,36 @@ const cases: Case[] = [
   },
   {
     what: 'unset ${VAR} without a default is an error with file, position and path',
-    files: { 'gatehouse.yaml': `upstreams:\n  backend: { targets: ["http://\${BACKEND_HOST}:\${BACKEND_PORT:-80}"] }\n${ROUTES}admin:\n  token: \${ADMIN_TOKEN}\n` },
+    files: {
+      'gatehouse.yaml': `upstreams:\n  backend: { targets: ["http://\${BACKEND_HOST}:\${BACKEND_PORT:-80}"] }\n${ROUTES}admin:\n  token: \${ADMIN_TOKEN}\n`,
+    },
     code: 'GH_ERR_CONFIG_ENV',
-    errors: ['2 unset environment variable(s)', '/upstreams/backend/targets/0: ${BACKEND_HOST} is not set and has no default', 'gatehouse.yaml:7:10 /admin/token: ${ADMIN_TOKEN} is not set', 'write ${ADMIN_TOKEN:-value}'],
+    errors: [
+      '2 unset environment variable(s)',
+      '/upstreams/backend/targets/0: ${BACKEND_HOST} is not set and has no default',
+      'gatehouse.yaml:7:10 /admin/token: ${ADMIN_TOKEN} is not set',
+      'write ${ADMIN_TOKEN:-value}',
+    ],
   },
   {
     what: 'unset ${VAR} is reported together with the other errors, without a second error for its empty value',
-    files: { 'gatehouse.yaml': `server:\n  htp: {}\n  http:\n    port: \${PORT}\n${UPSTREAMS}routes:\n  - match: { path: / }\n    plugins:\n      - respond: { status: "\${STATUS}", bdy: x }\n` },
-    errors: ['4 error(s)', 'gatehouse.yaml:4:11 /server/http/port: ${PORT} is not set', '/routes/0/plugins/0/respond/status: ${STATUS} is not set', '/server: unknown key "htp"', 'unknown key "bdy"'],
+    files: {
+      'gatehouse.yaml': `server:\n  htp: {}\n  http:\n    port: \${PORT}\n${UPSTREAMS}routes:\n  - match: { path: / }\n    plugins:\n      - respond: { status: "\${STATUS}", bdy: x }\n`,
+    },
+    errors: [
+      '4 error(s)',
+      'gatehouse.yaml:4:11 /server/http/port: ${PORT} is not set',
+      '/routes/0/plugins/0/respond/status: ${STATUS} is not set',
+      '/server: unknown key "htp"',
+      'unknown key "bdy"',
+    ],
     count: 4,
   },
   {
     what: '${VAR:-default} and whole-placeholder coercion to numbers and booleans',
-    files: { 'gatehouse.yaml': `server:\n  http:\n    port: \${PORT:-8181}\n    host: \${HOST:-127.0.0.1}\n    redirectToHttps: \${REDIRECT:-false}\nupstreams:\n  backend: { targets: ["http://\${BACKEND:-localhost}:\${BACKEND_PORT:-3001}/v\${V}"] }\n${ROUTES.replace('/ }', '"/${PREFIX:-}" }')}log: { level: "\${LEVEL:-warn}" }\n` },
+    files: {
+      'gatehouse.yaml': `server:\n  http:\n    port: \${PORT:-8181}\n    host: \${HOST:-127.0.0.1}\n    redirectToHttps: \${REDIRECT:-false}\nupstreams:\n  backend: { targets: ["http://\${BACKEND:-localhost}:\${BACKEND_PORT:-3001}/v\${V}"] }\n${ROUTES.replace('/ }', '"/${PREFIX:-}" }')}log: { level: "\${LEVEL:-warn}" }\n`,
+    },
     env: { V: '2', LEVEL: '', BACKEND_PORT: '4000' },
     check(t, { config }) {
       t.equal(config.server.http?.port, 8181, 'a whole numeric placeholder becomes a number');
@@ -158,7 +186,13 @@ const cases: Case[] = [
   },
   {
     what: 'JSON config file, loaded by name',
-    files: { 'gw.json': JSON.stringify({ upstreams: { backend: { targets: ['http://127.0.0.1:3001'] } }, routes: [{ match: { pathExact: '/x' }, upstream: 'backend' }] }, null, 2) },
+    files: {
+      'gw.json': JSON.stringify(
+        { upstreams: { backend: { targets: ['http://127.0.0.1:3001'] } }, routes: [{ match: { pathExact: '/x' }, upstream: 'backend' }] },
+        null,
+        2,
+      ),
+    },
     load: 'gw.json',
     check(t, loaded) {
       t.match(loaded.file, /gw\.json$/);
@@ -179,7 +213,12 @@ const cases: Case[] = [
   },
   {
     what: 'discovery: .gatehouserc.json',
-    files: { '.gatehouserc.json': JSON.stringify({ upstreams: { backend: { targets: ['http://127.0.0.1:3001'] } }, routes: [{ upstream: 'backend' }] }) },
+    files: {
+      '.gatehouserc.json': JSON.stringify({
+        upstreams: { backend: { targets: ['http://127.0.0.1:3001'] } },
+        routes: [{ upstream: 'backend' }],
+      }),
+    },
     load: null,
     check(t, loaded) {
       t.match(loaded.file, /[\\/]\.gatehouserc\.json$/);
@@ -217,7 +256,10 @@ const cases: Case[] = [
   },
   {
     what: 'everything is frozen after validation',
-    files: { 'plugins/shout.js': SHOUT_JS, 'gatehouse.yaml': `${UPSTREAMS}plugins:\n  - ./plugins/shout.js: { word: hi }\nroutes:\n  - match: { path: / }\n    upstream: backend\n` },
+    files: {
+      'plugins/shout.js': SHOUT_JS,
+      'gatehouse.yaml': `${UPSTREAMS}plugins:\n  - ./plugins/shout.js: { word: hi }\nroutes:\n  - match: { path: / }\n    upstream: backend\n`,
+    },
     check(t, loaded) {
       t.ok(Object.isFrozen(loaded), 'the loaded config');
       t.ok(Object.isFrozen(loaded.config), 'the config');
@@ -226,7 +268,13 @@ const cases: Case[] = [
       const opts = loaded.globalPlugins[0].options as { word: string; times: number };
       t.same(opts, { word: 'hi', times: 2 });
       t.ok(Object.isFrozen(opts), 'plugin options');
-      t.throws(() => { (opts as { word: string }).word = 'changed'; }, TypeError, 'writing to them throws');
+      t.throws(
+        () => {
+          (opts as { word: string }).word = 'changed';
+        },
+        TypeError,
+        'writing to them throws',
+      );
       t.equal(loaded.globalPlugins[0].definition.name, 'shout');
     },
   },
@@ -247,13 +295,16 @@ function tree(files: Record<string, string>): Parameters<typeof t.testdir>[0] {
 for (const c of cases) {
   t.test(c.what, async (t) => {
     const dir = t.testdir(tree(c.files));
-    const file = c.load === null ? undefined : c.load ?? 'gatehouse.yaml';
+    const file = c.load === null ? undefined : (c.load ?? 'gatehouse.yaml');
     const run = loadConfig(file, { cwd: dir, env: c.env ?? {} });
     if (c.check) {
       c.check(t, await run);
       return;
     }
-    const err = await run.then(() => undefined, (e: unknown) => e);
+    const err = await run.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     t.ok(err instanceof GatehouseError, 'rejects with a GatehouseError');
     const e = err as GatehouseError;
     t.equal(e.code, c.code ?? 'GH_ERR_CONFIG_INVALID');

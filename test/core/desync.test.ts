@@ -32,7 +32,11 @@ t.test('request smuggling: the backend frames exactly what the gateway routed', 
     await t.test(c.desc, async (t) => {
       be.reset();
       const got = await exchange(port, c.data, { want: c.status.length, head: c.head });
-      t.same(got.responses.map((r) => r.status), c.status, 'the client gets one answer per request it sent, with the expected status');
+      t.same(
+        got.responses.map((r) => r.status),
+        c.status,
+        'the client gets one answer per request it sent, with the expected status',
+      );
       t.same(got.interim, c.interim ?? [], 'interim answers');
       t.equal(got.leftover, '', 'no bytes beyond the answers');
       if (c.code) t.match(got.responses[0]?.body ?? '', `"code":"${c.code}"`, 'error code');
@@ -40,20 +44,41 @@ t.test('request smuggling: the backend frames exactly what the gateway routed', 
         t.ok(got.closed, 'connection closed after the refusal');
         t.equal(got.responses[0]?.headers.connection, 'close', 'answer says connection: close');
       }
-      t.same(be.requests.map((r) => `${r.method} ${r.path}`), c.upstream, 'the backend framed exactly the routed requests');
-      if (c.bodies) t.same(be.requests.map((r) => r.body), c.bodies, 'with exactly their bodies');
+      t.same(
+        be.requests.map((r) => `${r.method} ${r.path}`),
+        c.upstream,
+        'the backend framed exactly the routed requests',
+      );
+      if (c.bodies)
+        t.same(
+          be.requests.map((r) => r.body),
+          c.bodies,
+          'with exactly their bodies',
+        );
       for (const [name, value] of Object.entries(c.forwarded ?? {})) t.equal(header(be.requests[0], name), value, `forwarded ${name}`);
       // Each backend answer reached the client that asked (upstream answers are "<METHOD> <path> <length>").
       const fromBackend = got.responses.filter((r) => r.status === 200).map((r) => r.body);
-      t.same(fromBackend, be.requests.map((r) => (r.method === 'HEAD' ? '' : `${r.method} ${r.path} ${r.body.length}`)), 'the client got the answers to its own requests');
+      t.same(
+        fromBackend,
+        be.requests.map((r) => (r.method === 'HEAD' ? '' : `${r.method} ${r.path} ${r.body.length}`)),
+        'the client got the answers to its own requests',
+      );
 
       // The next two clients, each on a fresh connection, over the same upstream socket where it was kept.
       for (const who of ['a', 'b']) {
         const path = `/alive-${i}${who}`;
         const next = await exchange(port, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
-        t.same(next.responses.map((r) => [r.status, r.body]), [[200, `GET ${path} 0`]], `next client ${who} gets its own answer`);
+        t.same(
+          next.responses.map((r) => [r.status, r.body]),
+          [[200, `GET ${path} 0`]],
+          `next client ${who} gets its own answer`,
+        );
       }
-      t.same(be.requests.slice(c.upstream.length).map((r) => r.path), [`/alive-${i}a`, `/alive-${i}b`], 'nothing else reached the backend');
+      t.same(
+        be.requests.slice(c.upstream.length).map((r) => r.path),
+        [`/alive-${i}a`, `/alive-${i}b`],
+        'nothing else reached the backend',
+      );
       t.same(be.problems, [], 'the backend found nothing ambiguous in what it got');
     });
   }
@@ -71,12 +96,20 @@ t.test('a request queued behind a busy upstream socket is still prepared by core
   hold.on('error', () => undefined);
   hold.write('POST /hold HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhel');
   await new Promise((r) => setTimeout(r, 150));
-  const queued = exchange(port, 'POST /queued HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 6.6.6.6\r\nConnection: x-foo\r\nX-Foo: 1\r\nTE: trailers\r\nContent-Length: 5\r\n\r\nhello', { maxMs: 3000 });
+  const queued = exchange(
+    port,
+    'POST /queued HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 6.6.6.6\r\nConnection: x-foo\r\nX-Foo: 1\r\nTE: trailers\r\nContent-Length: 5\r\n\r\nhello',
+    { maxMs: 3000 },
+  );
   await new Promise((r) => setTimeout(r, 150));
   hold.write('lo12345');
   const got = await queued;
   hold.destroy();
-  t.same(got.responses.map((r) => [r.status, r.body]), [[200, 'POST /queued 5']], 'the queued request is answered');
+  t.same(
+    got.responses.map((r) => [r.status, r.body]),
+    [[200, 'POST /queued 5']],
+    'the queued request is answered',
+  );
   const q = be.requests.find((r) => r.path === '/queued');
   t.equal(header(q, 'x-forwarded-for'), '127.0.0.1', 'core replaced X-Forwarded-For');
   t.equal(header(q, 'x-foo'), null, 'core stripped what Connection named');
@@ -87,22 +120,36 @@ t.test('the header-line limit holds on the https listener too', async (t) => {
   const be = await startRecordingBackend(t);
   const dir = t.testdir({});
   const { gw } = await startGateway({
-    server: { http: { port: 0, host: '127.0.0.1' }, https: { port: 0, host: '127.0.0.1', selfSigned: { hosts: ['localhost'], dir: join(dir, 'tls') } }, maxHeaderCount: 10 },
+    server: {
+      http: { port: 0, host: '127.0.0.1' },
+      https: { port: 0, host: '127.0.0.1', selfSigned: { hosts: ['localhost'], dir: join(dir, 'tls') } },
+      maxHeaderCount: 10,
+    },
     upstreams: { be: { targets: [be.url] } },
     routes: [{ match: { path: '/' }, upstream: 'be' }],
   });
   t.teardown(() => gw.close(100));
   const head = (n: number) => `GET /a HTTP/1.1\r\nHost: x\r\n${Array.from({ length: n - 1 }, (_, i) => `X-F${i}: a\r\n`).join('')}\r\n`;
-  for (const [n, status] of [[10, 200], [11, 431]] as const) {
+  for (const [n, status] of [
+    [10, 200],
+    [11, 431],
+  ] as const) {
     const answer = await new Promise<string>((resolve) => {
       const s = tls.connect({ host: '127.0.0.1', port: gw.addresses.https!.port, rejectUnauthorized: false }, () => s.write(head(n)));
       let text = '';
-      s.on('data', (c: Buffer) => { text += c.toString('latin1'); if (/\r\n\r\n[\s\S]*\}|\r\n\r\nGET/.test(text)) s.destroy(); });
+      s.on('data', (c: Buffer) => {
+        text += c.toString('latin1');
+        if (/\r\n\r\n[\s\S]*\}|\r\n\r\nGET/.test(text)) s.destroy();
+      });
       s.on('close', () => resolve(text));
       s.on('error', () => resolve(text));
       setTimeout(() => s.destroy(), 1500);
     });
     t.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `), `${n} header lines over TLS: ${status}`);
   }
-  t.same(be.requests.map((r) => r.path), ['/a'], 'only the request within the limit reached the backend');
+  t.same(
+    be.requests.map((r) => r.path),
+    ['/a'],
+    'only the request within the limit reached the backend',
+  );
 });

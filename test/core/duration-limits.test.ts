@@ -10,24 +10,55 @@ import { builtinPlugins } from '../../plugins';
 const LIMIT = 2147483647;
 
 type Config = Record<string, any>;
-const base = (): Config => ({ upstreams: { app: { targets: ['http://127.0.0.1:1'] } }, routes: [{ match: { path: '/' }, upstream: 'app' }] });
+const base = (): Config => ({
+  upstreams: { app: { targets: ['http://127.0.0.1:1'] } },
+  routes: [{ match: { path: '/' }, upstream: 'app' }],
+});
 const hashRewrite = (options: Record<string, unknown>): Config => ({
   upstreams: { archive: { targets: ['http://127.0.0.1:1'] } },
   routes: [{ match: { path: '/' }, plugins: [{ 'hash-rewrite': { metadata: 'http://127.0.0.1:2', archive: 'archive', ...options } }] }],
 });
 
 const cases: { desc: string; path: string; config(ms: number): Config }[] = [
-  { desc: 'server.timeouts.headers', path: '/server/timeouts/headers', config: (ms) => ({ ...base(), server: { timeouts: { headers: ms, request: 0 } } }) },
-  { desc: 'server.timeouts.request', path: '/server/timeouts/request', config: (ms) => ({ ...base(), server: { timeouts: { request: ms } } }) },
-  { desc: 'server.timeouts.keepAlive', path: '/server/timeouts/keepAlive', config: (ms) => ({ ...base(), server: { timeouts: { keepAlive: ms } } }) },
+  {
+    desc: 'server.timeouts.headers',
+    path: '/server/timeouts/headers',
+    config: (ms) => ({ ...base(), server: { timeouts: { headers: ms, request: 0 } } }),
+  },
+  {
+    desc: 'server.timeouts.request',
+    path: '/server/timeouts/request',
+    config: (ms) => ({ ...base(), server: { timeouts: { request: ms } } }),
+  },
+  {
+    desc: 'server.timeouts.keepAlive',
+    path: '/server/timeouts/keepAlive',
+    config: (ms) => ({ ...base(), server: { timeouts: { keepAlive: ms } } }),
+  },
   { desc: 'server.timeouts.send', path: '/server/timeouts/send', config: (ms) => ({ ...base(), server: { timeouts: { send: ms } } }) },
   { desc: 'server.shutdownGrace', path: '/server/shutdownGrace', config: (ms) => ({ ...base(), server: { shutdownGrace: ms } }) },
   { desc: 'server.pluginTimeout', path: '/server/pluginTimeout', config: (ms) => ({ ...base(), server: { pluginTimeout: ms } }) },
-  { desc: 'upstreams.<name>.timeout', path: '/upstreams/app/timeout', config: (ms) => ({ ...base(), upstreams: { app: { targets: ['http://127.0.0.1:1'], timeout: ms } } }) },
-  { desc: 'upstreams.<name>.keepAliveMs', path: '/upstreams/app/keepAliveMs', config: (ms) => ({ ...base(), upstreams: { app: { targets: ['http://127.0.0.1:1'], keepAliveMs: ms } } }) },
+  {
+    desc: 'upstreams.<name>.timeout',
+    path: '/upstreams/app/timeout',
+    config: (ms) => ({ ...base(), upstreams: { app: { targets: ['http://127.0.0.1:1'], timeout: ms } } }),
+  },
+  {
+    desc: 'upstreams.<name>.keepAliveMs',
+    path: '/upstreams/app/keepAliveMs',
+    config: (ms) => ({ ...base(), upstreams: { app: { targets: ['http://127.0.0.1:1'], keepAliveMs: ms } } }),
+  },
   { desc: 'hash-rewrite timeout', path: '/routes/0/plugins/0/hash-rewrite/timeout', config: (ms) => hashRewrite({ timeout: ms }) },
-  { desc: 'hash-rewrite cache.ttl', path: '/routes/0/plugins/0/hash-rewrite/cache/ttl', config: (ms) => hashRewrite({ cache: { ttl: ms, negativeTtl: 0 } }) },
-  { desc: 'hash-rewrite cache.negativeTtl', path: '/routes/0/plugins/0/hash-rewrite/cache/negativeTtl', config: (ms) => hashRewrite({ cache: { ttl: LIMIT, negativeTtl: ms } }) },
+  {
+    desc: 'hash-rewrite cache.ttl',
+    path: '/routes/0/plugins/0/hash-rewrite/cache/ttl',
+    config: (ms) => hashRewrite({ cache: { ttl: ms, negativeTtl: 0 } }),
+  },
+  {
+    desc: 'hash-rewrite cache.negativeTtl',
+    path: '/routes/0/plugins/0/hash-rewrite/cache/negativeTtl',
+    config: (ms) => hashRewrite({ cache: { ttl: LIMIT, negativeTtl: ms } }),
+  },
 ];
 
 /** The error text of validateConfig, or '' when the config is accepted. */
@@ -46,7 +77,11 @@ for (const c of cases) {
   t.test(c.desc, async (t) => {
     t.equal(problems(c.config(LIMIT)), '', `${LIMIT} is accepted`);
     const refused = problems(c.config(LIMIT + 1));
-    t.match(refused, `${c.path}: found ${LIMIT + 1}, expected it to be <= ${LIMIT}`, `${LIMIT + 1} is refused, naming the key and the limit`);
+    t.match(
+      refused,
+      `${c.path}: found ${LIMIT + 1}, expected it to be <= ${LIMIT}`,
+      `${LIMIT + 1} is refused, naming the key and the limit`,
+    );
     t.match(problems(c.config(1e12)), `${c.path}: found 1000000000000`, 'so is a far larger value');
   });
 }
@@ -57,7 +92,10 @@ function durations(node: unknown, path: string, out: { path: string; maximum: un
   const n = node as Record<string, any>;
   for (const [key, child] of Object.entries(n.properties ?? {})) {
     const c = child as Record<string, any>;
-    const duration = /timeout|ttl|ms$|grace|interval|delay|every/i.test(key) || /timeouts$/.test(path) || /millisecond|\bms\b|\btime\b/i.test(c.description ?? '');
+    const duration =
+      /timeout|ttl|ms$|grace|interval|delay|every/i.test(key) ||
+      /timeouts$/.test(path) ||
+      /millisecond|\bms\b|\btime\b/i.test(c.description ?? '');
     if (c.type === 'integer' && duration) out.push({ path: `${path}/${key}`, maximum: c.maximum });
     durations(c, `${path}/${key}`, out);
   }
@@ -71,6 +109,10 @@ t.test('every duration key in core and the built-in plugin schemas is capped (a 
   for (const p of builtinPlugins) durations(p.schema, `<${p.name}>`, found);
   t.equal(found.length, cases.length, `found ${found.length} duration keys: ${found.map((d) => d.path).join(', ')}`);
   for (const d of found) t.equal(d.maximum, LIMIT, `${d.path}: maximum ${LIMIT}`);
-  const tested = new Set(cases.map((c) => c.path.replace(/^\/routes\/0\/plugins\/0\/hash-rewrite/, '<hash-rewrite>').replace('/upstreams/app/', '/upstreams/*/')));
+  const tested = new Set(
+    cases.map((c) =>
+      c.path.replace(/^\/routes\/0\/plugins\/0\/hash-rewrite/, '<hash-rewrite>').replace('/upstreams/app/', '/upstreams/*/'),
+    ),
+  );
   for (const d of found) t.ok(tested.has(d.path), `${d.path} has a case in the table above`);
 });

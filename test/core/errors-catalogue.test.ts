@@ -36,19 +36,25 @@ t.test('every code is unique, has an error status, a message and help', async (t
       t.ok(e.status >= 400 && e.status <= 599, 'an HTTP error status');
       t.ok(e.message.length > 0, 'a default message');
       t.ok(e.fix.length >= 20, 'help on when it happens and what to do');
-      if (e.source !== 'core') t.ok(e.code.startsWith(`GH_ERR_${e.source.toUpperCase().replace(/-/g, '_')}_`), "named after its plugin");
+      if (e.source !== 'core') t.ok(e.code.startsWith(`GH_ERR_${e.source.toUpperCase().replace(/-/g, '_')}_`), 'named after its plugin');
     });
   }
 });
 
 t.test('every code is raised somewhere', async (t) => {
-  const core = files('core', ['.ts']).filter((f) => !/core\/errors(-help|-doc)?\.ts$/.test(f)).map((f) => readFileSync(f, 'utf8')).join('\n');
+  const core = files('core', ['.ts'])
+    .filter((f) => !/core\/errors(-help|-doc)?\.ts$/.test(f))
+    .map((f) => readFileSync(f, 'utf8'))
+    .join('\n');
   for (const e of catalogue) {
     t.test(e.code, async (t) => {
       if (e.source === 'core') t.ok(core.includes(`'${e.code}'`), `core raises ${e.code}`);
       else {
         const what = e.code.slice(`GH_ERR_${e.source.toUpperCase().replace(/-/g, '_')}_`.length);
-        const src = files(`plugins/${e.source}`, ['.ts']).filter((f) => !f.endsWith('/errors.ts')).map((f) => readFileSync(f, 'utf8')).join('\n');
+        const src = files(`plugins/${e.source}`, ['.ts'])
+          .filter((f) => !f.endsWith('/errors.ts'))
+          .map((f) => readFileSync(f, 'utf8'))
+          .join('\n');
         t.match(src, new RegExp(`\\b(create|code)\\('${what}'`), `${e.source} raises ${what}`);
       }
     });
@@ -56,7 +62,12 @@ t.test('every code is raised somewhere', async (t) => {
 });
 
 t.test('no code named in source or docs is stale', async (t) => {
-  const places = [...files('core', ['.ts']), ...files('plugins', ['.ts', '.md']), ...files('examples', ['.ts', '.js', '.yaml', '.md']), resolve(ROOT, 'README.md')];
+  const places = [
+    ...files('core', ['.ts']),
+    ...files('plugins', ['.ts', '.md']),
+    ...files('examples', ['.ts', '.js', '.yaml', '.md']),
+    resolve(ROOT, 'README.md'),
+  ];
   for (const file of places) {
     // Whole tokens, so that a pattern such as GH_ERR_<PLUGIN>_<WHAT> is not read as a code.
     const named = new Set((readFileSync(file, 'utf8').match(/GH_ERR_[A-Z0-9_<>]*[A-Z0-9>]/g) ?? []).filter((c) => !c.includes('<')));
@@ -70,11 +81,23 @@ t.test('defineErrors and definePlugin refuse malformed catalogues', async (t) =>
   const cases: { desc: string; make: () => unknown; throws: RegExp }[] = [
     { desc: 'a lower-case name', make: () => defineErrors('p', { bad_name: ok }), throws: /UPPER_SNAKE_CASE/ },
     { desc: 'a success status', make: () => defineErrors('p', { X: { ...ok, status: 200 } }), throws: /400-599/ },
-    { desc: 'errors of another plugin', make: () => definePlugin({ name: 'a', schema: {}, errors: defineErrors('b', { X: ok }), create: () => ({}) }), throws: /defined for "b"/ },
-    { desc: 'creating an undeclared error', make: () => (defineErrors('p', { X: ok }) as ReturnType<typeof defineErrors<string>>).create('Y'), throws: /no error Y/ },
+    {
+      desc: 'errors of another plugin',
+      make: () => definePlugin({ name: 'a', schema: {}, errors: defineErrors('b', { X: ok }), create: () => ({}) }),
+      throws: /defined for "b"/,
+    },
+    {
+      desc: 'creating an undeclared error',
+      make: () => (defineErrors('p', { X: ok }) as ReturnType<typeof defineErrors<string>>).create('Y'),
+      throws: /no error Y/,
+    },
   ];
   for (const c of cases) t.test(c.desc, async (t) => t.throws(c.make, c.throws));
   const errors = defineErrors('my-plugin', { UPSTREAM_GONE: ok });
   const e = errors.create('UPSTREAM_GONE', 'detail');
-  t.same(e.toJSON(), { error: { code: 'GH_ERR_MY_PLUGIN_UPSTREAM_GONE', status: 502, message: 'detail' } }, 'a created error carries the full code and status');
+  t.same(
+    e.toJSON(),
+    { error: { code: 'GH_ERR_MY_PLUGIN_UPSTREAM_GONE', status: 502, message: 'detail' } },
+    'a created error carries the full code and status',
+  );
 });

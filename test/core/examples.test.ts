@@ -27,7 +27,14 @@ for (const file of configs) {
     t.ok(loaded.config.routes.length > 0, 'has routes');
     t.ok(Object.isFrozen(loaded.config));
     // And with the variables a deployment would set.
-    const env = { PORT: '18080', ADMIN_PORT: '0', BACKEND_URL: 'http://10.0.0.5:9000', DEMO_BACKEND_PORT: '9000', GATEHOUSE_ADMIN_TOKEN: 'a-token-of-24-characters', LOG_LEVEL: 'warn' };
+    const env = {
+      PORT: '18080',
+      ADMIN_PORT: '0',
+      BACKEND_URL: 'http://10.0.0.5:9000',
+      DEMO_BACKEND_PORT: '9000',
+      GATEHOUSE_ADMIN_TOKEN: 'a-token-of-24-characters',
+      LOG_LEVEL: 'warn',
+    };
     const withEnv = await loadConfig(file, { env });
     t.equal(withEnv.config.server.http?.port, 18080, 'PORT is a number');
   });
@@ -41,8 +48,15 @@ async function gatewayFor(file: string, env: Record<string, string>): Promise<{ 
 
 t.test('quick start: health check answered by gatehouse, the rest proxied', async (t) => {
   const be = await startBackend();
-  const { gw, url } = await gatewayFor(join(EXAMPLES, 'quick-start', 'gatehouse.yaml'), { PORT: '0', ADMIN_PORT: '0', DEMO_BACKEND_PORT: String(be.port) });
-  t.teardown(async () => { await gw.close(100); await be.close(); });
+  const { gw, url } = await gatewayFor(join(EXAMPLES, 'quick-start', 'gatehouse.yaml'), {
+    PORT: '0',
+    ADMIN_PORT: '0',
+    DEMO_BACKEND_PORT: String(be.port),
+  });
+  t.teardown(async () => {
+    await gw.close(100);
+    await be.close();
+  });
   const hc = await request(`${url}/connection/hc`);
   t.equal(hc.status, 200);
   t.equal(hc.body, 'OK');
@@ -58,7 +72,10 @@ t.test('custom plugin: the TypeScript plugin loaded by path changes requests and
     echo(req, res);
   });
   const { gw, url } = await gatewayFor(join(CUSTOM, 'gatehouse.yaml'), { PORT: '0', BACKEND_URL: be.url });
-  t.teardown(async () => { await gw.close(100); await be.close(); });
+  t.teardown(async () => {
+    await gw.close(100);
+    await be.close();
+  });
 
   const res = await request(`${url}/things/1`, { headers: { 'x-request-id': 'abc-123', 'x-gateway': 'spoofed' } });
   t.equal(res.status, 200);
@@ -79,7 +96,11 @@ t.test('custom plugin: the TypeScript plugin loaded by path changes requests and
   t.equal(JSON.parse(other.body).headers['x-request-id'], id, 'the upstream saw the same id');
 
   const metrics = await gw.metrics.registry.metrics();
-  t.match(metrics, /gatehouse_add_headers_responses_total\{route="api",instance="add-headers#1"\} 2/, 'the plugin counts under its own prefix');
+  t.match(
+    metrics,
+    /gatehouse_add_headers_responses_total\{route="api",instance="add-headers#1"\} 2/,
+    'the plugin counts under its own prefix',
+  );
 });
 
 t.test('custom plugin: override: false keeps headers already present', async (t) => {
@@ -91,7 +112,10 @@ t.test('custom plugin: override: false keeps headers already present', async (t)
     'gatehouse.yaml': `server:\n  http: { port: 0, host: 127.0.0.1 }\nupstreams:\n  be: { targets: ["${be.url}"] }\nroutes:\n  - upstream: be\n    plugins:\n      - ${PLUGIN}:\n          override: false\n          request: { x-tenant: default }\n          response: { x-frame-options: DENY, x-extra: "yes" }\n`,
   });
   const { gw, url } = await gatewayFor(join(dir, 'gatehouse.yaml'), {});
-  t.teardown(async () => { await gw.close(100); await be.close(); });
+  t.teardown(async () => {
+    await gw.close(100);
+    await be.close();
+  });
   const res = await request(`${url}/`, { headers: { 'x-tenant': 'acme' } });
   t.equal(JSON.parse(res.body).headers['x-tenant'], 'acme', 'client header kept');
   t.equal(res.headers['x-frame-options'], 'SAMEORIGIN', 'upstream header kept');
@@ -103,9 +127,18 @@ t.test('custom plugin: its schema rejects bad options with the plugin name and p
   const dir = t.testdir({
     'gatehouse.yaml': `routes:\n  - match: { path: / }\n    plugins:\n      - ${PLUGIN}:\n          response: { "bad header": x }\n          requestid: x-id\n      - respond: {}\n`,
   });
-  const err = await loadConfig(join(dir, 'gatehouse.yaml'), { env: {} }).then(() => undefined, (e: Error & { code?: string; details?: string[] }) => e);
+  const err = await loadConfig(join(dir, 'gatehouse.yaml'), { env: {} }).then(
+    () => undefined,
+    (e: Error & { code?: string; details?: string[] }) => e,
+  );
   t.equal(err?.code, 'GH_ERR_CONFIG_INVALID');
-  t.match(err?.message, `unknown key "requestid"; did you mean "requestId"? Expected one of: request, response, override, requestId (plugin add-headers)`);
-  t.match(err?.message, /gatehouse\.yaml:5:\d+ \/routes\/0\/plugins\/0\/.+add-headers\.ts\/response: found "bad header", expected it to match pattern .+ \(plugin add-headers\)/);
+  t.match(
+    err?.message,
+    `unknown key "requestid"; did you mean "requestId"? Expected one of: request, response, override, requestId (plugin add-headers)`,
+  );
+  t.match(
+    err?.message,
+    /gatehouse\.yaml:5:\d+ \/routes\/0\/plugins\/0\/.+add-headers\.ts\/response: found "bad header", expected it to match pattern .+ \(plugin add-headers\)/,
+  );
   t.equal(err?.details?.length, 2, 'both problems, nothing else');
 });

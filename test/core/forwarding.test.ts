@@ -3,9 +3,17 @@ import { request, startBackend, startGateway } from '../helpers/servers';
 
 t.test('forwards to the upstream with X-Forwarded-* and without hop-by-hop headers', async (t) => {
   const be = await startBackend();
-  const { gw, url } = await startGateway({ upstreams: { be: { targets: [be.url] } }, routes: [{ match: { path: '/' }, upstream: be.url ? 'be' : undefined }] });
-  t.teardown(async () => { await gw.close(100); await be.close(); });
-  const res = await request(`${url}/a/b?x=1`, { headers: { 'x-forwarded-for': '6.6.6.6', 'keep-alive': 'timeout=5', 'x-custom': 'yes', connection: 'x-custom, close', te: 'trailers' } });
+  const { gw, url } = await startGateway({
+    upstreams: { be: { targets: [be.url] } },
+    routes: [{ match: { path: '/' }, upstream: be.url ? 'be' : undefined }],
+  });
+  t.teardown(async () => {
+    await gw.close(100);
+    await be.close();
+  });
+  const res = await request(`${url}/a/b?x=1`, {
+    headers: { 'x-forwarded-for': '6.6.6.6', 'keep-alive': 'timeout=5', 'x-custom': 'yes', connection: 'x-custom, close', te: 'trailers' },
+  });
   t.equal(res.status, 200);
   const seen = JSON.parse(res.body);
   t.equal(seen.url, '/a/b?x=1');
@@ -19,11 +27,21 @@ t.test('forwards to the upstream with X-Forwarded-* and without hop-by-hop heade
 
 t.test('response hop-by-hop headers are stripped; end-to-end ones kept', async (t) => {
   const be = await startBackend((_req, res) => {
-    res.writeHead(200, { 'keep-alive': 'timeout=99', connection: 'x-hop', 'x-hop': 'secret', 'x-end': 'kept', trailer: 'x-t', 'proxy-authenticate': 'Basic' });
+    res.writeHead(200, {
+      'keep-alive': 'timeout=99',
+      connection: 'x-hop',
+      'x-hop': 'secret',
+      'x-end': 'kept',
+      trailer: 'x-t',
+      'proxy-authenticate': 'Basic',
+    });
     res.end('ok');
   });
   const { gw, url } = await startGateway({ upstreams: { be: { targets: [be.url] } }, routes: [{ match: { path: '/' }, upstream: 'be' }] });
-  t.teardown(async () => { await gw.close(100); await be.close(); });
+  t.teardown(async () => {
+    await gw.close(100);
+    await be.close();
+  });
   const res = await request(`${url}/`);
   t.equal(res.headers['x-end'], 'kept');
   for (const h of ['x-hop', 'trailer', 'proxy-authenticate']) t.notOk(res.headers[h], `${h} stripped`);
@@ -36,7 +54,10 @@ t.test('request and response bodies stream through unchanged', async (t) => {
   const be = await startBackend((req, res) => {
     const hash = createHash('sha256');
     let size = 0;
-    req.on('data', (c: Buffer) => { hash.update(c); size += c.length; });
+    req.on('data', (c: Buffer) => {
+      hash.update(c);
+      size += c.length;
+    });
     req.on('end', () => {
       res.writeHead(200, { 'x-upload-sha256': hash.digest('hex'), 'x-upload-size': String(size) });
       // Answer with a chunked body of known content.
@@ -45,14 +66,20 @@ t.test('request and response bodies stream through unchanged', async (t) => {
     });
   });
   const { gw, url } = await startGateway({ upstreams: { be: { targets: [be.url] } }, routes: [{ match: { path: '/' }, upstream: 'be' }] });
-  t.teardown(async () => { await gw.close(100); await be.close(); });
+  t.teardown(async () => {
+    await gw.close(100);
+    await be.close();
+  });
   const chunk = randomBytes(256 * 1024);
   const sent = createHash('sha256');
   const result = await new Promise<{ headers: Record<string, unknown>; sha: string; size: number }>((resolve, reject) => {
     const req = http.request(`${url}/upload`, { method: 'POST', agent: false, headers: { 'transfer-encoding': 'chunked' } }, (res) => {
       const got = createHash('sha256');
       let size = 0;
-      res.on('data', (c: Buffer) => { got.update(c); size += c.length; });
+      res.on('data', (c: Buffer) => {
+        got.update(c);
+        size += c.length;
+      });
       res.on('end', () => resolve({ headers: res.headers, sha: got.digest('hex'), size }));
     });
     req.on('error', reject);

@@ -7,7 +7,12 @@ import { createGateway, generateCertificate } from '../../app';
 import { request, startBackend, testLogger } from '../helpers/servers';
 
 /** GET over TLS trusting only `ca`; resolves with status, body and the peer certificate's fingerprint. */
-function tlsGet(port: number, path: string, ca: string, servername = 'localhost'): Promise<{ status: number; body: string; fingerprint: string }> {
+function tlsGet(
+  port: number,
+  path: string,
+  ca: string,
+  servername = 'localhost',
+): Promise<{ status: number; body: string; fingerprint: string }> {
   return new Promise((resolve, reject) => {
     const req = https.get({ host: '127.0.0.1', port, path, ca, servername, agent: false }, (res) => {
       const fingerprint = (res.socket as import('node:tls').TLSSocket).getPeerX509Certificate()?.fingerprint256 ?? '';
@@ -55,22 +60,31 @@ t.test('self-signed HTTPS: persisted, pinned across restarts, with an HTTP→HTT
   const again = await tlsGet(second.addresses.https!.port, '/', cert);
   t.equal(again.fingerprint, x509.fingerprint256, 'the same certificate after a restart (clients can pin it)');
 
-  await t.rejects(tlsGet(second.addresses.https!.port, '/', cert, 'other.example'), /altnames|Hostname/i, 'a name outside the SANs is rejected by the client');
+  await t.rejects(
+    tlsGet(second.addresses.https!.port, '/', cert, 'other.example'),
+    /altnames|Hostname/i,
+    'a name outside the SANs is rejected by the client',
+  );
 });
 
 t.test('HTTPS from cert/key files made by generateCertificate (gatehouse cert)', async (t) => {
   const be = await startBackend();
   const pair = await generateCertificate({ host: 'proxy.test', sanIps: ['127.0.0.1'], days: 30 });
   const dir = t.testdir({ 'cert.pem': pair.cert, 'key.pem': pair.key });
-  const gw = await (await createGateway({
-    config: {
-      server: { https: { port: 0, host: '127.0.0.1', cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') } },
-      upstreams: { be: { targets: [be.url] } },
-      routes: [{ match: { path: '/' }, upstream: 'be' }],
-    },
-    logger: testLogger(),
-  })).listen();
-  t.teardown(async () => { await gw.close(100); await be.close(); });
+  const gw = await (
+    await createGateway({
+      config: {
+        server: { https: { port: 0, host: '127.0.0.1', cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') } },
+        upstreams: { be: { targets: [be.url] } },
+        routes: [{ match: { path: '/' }, upstream: 'be' }],
+      },
+      logger: testLogger(),
+    })
+  ).listen();
+  t.teardown(async () => {
+    await gw.close(100);
+    await be.close();
+  });
   t.notOk(gw.addresses.http, 'no plain listener unless asked for');
   const res = await tlsGet(gw.addresses.https!.port, '/', pair.cert, 'proxy.test');
   t.equal(res.status, 200);

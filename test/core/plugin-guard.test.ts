@@ -58,7 +58,11 @@ function rawGet(port: number, path: string, ms = 2000): Promise<{ text: string; 
   return new Promise((resolve) => {
     const sock = net.connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
-    const done = (closed: boolean) => { clearTimeout(timer); sock.destroy(); resolve({ text: Buffer.concat(chunks).toString('latin1'), closed }); };
+    const done = (closed: boolean) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ text: Buffer.concat(chunks).toString('latin1'), closed });
+    };
     const timer = setTimeout(() => done(false), ms);
     sock.on('data', (c) => chunks.push(c));
     sock.on('close', () => done(true));
@@ -88,10 +92,16 @@ async function fixture(t: Test, probe: Record<string, unknown>) {
     },
   });
   await gw.listen();
-  t.teardown(async () => { await gw.close(100); await be.close(); });
+  t.teardown(async () => {
+    await gw.close(100);
+    await be.close();
+  });
   const port = gw.addresses.http!.port;
   const errorsTotal = async (hook: string) => {
-    const m = new RegExp(`^gatehouse_plugin_errors_total\\{plugin="guard-probe",hook="${hook}",instance="guard-probe#2"\\} (\\d+)$`, 'm').exec(await gw.metrics.registry.metrics());
+    const m = new RegExp(
+      `^gatehouse_plugin_errors_total\\{plugin="guard-probe",hook="${hook}",instance="guard-probe#2"\\} (\\d+)$`,
+      'm',
+    ).exec(await gw.metrics.registry.metrics());
     return m ? Number(m[1]) : 0;
   };
   return { port, url: `http://127.0.0.1:${port}`, seen, lines, errorsTotal };
@@ -99,7 +109,8 @@ async function fixture(t: Test, probe: Record<string, unknown>) {
 
 type Hook = 'handle' | 'onProxyRequest' | 'onProxyResponse' | 'interceptResponse';
 type Outcome = '500' | 'cut' | 'sent';
-const cases: { desc: string; hook: Hook; mode: 'throw' | 'reject'; after: boolean; outcome: Outcome; upstreamSees: boolean | 'maybe' }[] = [];
+const cases: { desc: string; hook: Hook; mode: 'throw' | 'reject'; after: boolean; outcome: Outcome; upstreamSees: boolean | 'maybe' }[] =
+  [];
 for (const hook of ['handle', 'onProxyRequest', 'onProxyResponse', 'interceptResponse'] as const) {
   for (const mode of ['throw', 'reject'] as const) {
     // The proxy hooks are synchronous; a promise one returns is not waited for. By the time it
@@ -109,9 +120,27 @@ for (const hook of ['handle', 'onProxyRequest', 'onProxyResponse', 'interceptRes
     const note = late ? ' (a synchronous hook returning a rejected promise)' : '';
     const upstreamSees = hook === 'handle' ? false : hook === 'onProxyRequest' ? (late ? 'maybe' : false) : true;
     const early: Outcome = late && hook === 'onProxyResponse' ? 'sent' : '500';
-    const what = { '500': '500 naming the plugin instance', sent: 'the answer has gone out whole; logged and counted', cut: 'the connection is cut' };
-    cases.push({ desc: `${hook}: ${mode}${note} before the head is sent → ${what[early]}`, hook, mode, after: false, outcome: early, upstreamSees });
-    cases.push({ desc: `${hook}: ${mode}${note} after the head is sent → ${what.cut}`, hook, mode, after: true, outcome: 'cut', upstreamSees });
+    const what = {
+      '500': '500 naming the plugin instance',
+      sent: 'the answer has gone out whole; logged and counted',
+      cut: 'the connection is cut',
+    };
+    cases.push({
+      desc: `${hook}: ${mode}${note} before the head is sent → ${what[early]}`,
+      hook,
+      mode,
+      after: false,
+      outcome: early,
+      upstreamSees,
+    });
+    cases.push({
+      desc: `${hook}: ${mode}${note} after the head is sent → ${what.cut}`,
+      hook,
+      mode,
+      after: true,
+      outcome: 'cut',
+      upstreamSees,
+    });
   }
 }
 
@@ -136,12 +165,21 @@ for (const c of cases) {
       t.ok(got.closed, 'the server closed the connection');
       t.notMatch(got.text, /\r\n0\r\n\r\n$/, 'without ending the chunked body: the client can tell it is cut short');
     }
-    if (c.upstreamSees !== 'maybe') t.equal(seen.includes('/fail/1'), c.upstreamSees, c.upstreamSees ? 'the upstream answered before the hook failed' : 'the upstream never received the failed request');
+    if (c.upstreamSees !== 'maybe')
+      t.equal(
+        seen.includes('/fail/1'),
+        c.upstreamSees,
+        c.upstreamSees ? 'the upstream answered before the hook failed' : 'the upstream never received the failed request',
+      );
     await new Promise((r) => setTimeout(r, 30)); // a late rejection, or a second log line, would show by now
     t.equal(await errorsTotal(c.hook), 1, `gatehouse_plugin_errors_total{plugin="guard-probe",hook="${c.hook}"} 1`);
     const errors = lines.slice(before).filter((l) => l.level >= 50);
     t.equal(errors.length, 1, 'one error log line');
-    t.match(errors[0], { plugin: 'guard-probe', at: '/routes/0/plugins/1', hook: c.hook, route: 'guarded', code: 'GH_ERR_PLUGIN_FAILED' }, 'with plugin, declaration, hook and route');
+    t.match(
+      errors[0],
+      { plugin: 'guard-probe', at: '/routes/0/plugins/1', hook: c.hook, route: 'guarded', code: 'GH_ERR_PLUGIN_FAILED' },
+      'with plugin, declaration, hook and route',
+    );
     const next = await request(`${url}/ok`);
     t.same([next.status, next.body], [200, 'upstream /ok'], 'the next request is served');
   });
@@ -153,6 +191,10 @@ t.test("a GatehouseError thrown on purpose is the plugin's answer, not a failure
   t.equal(res.status, 404, 'its own status');
   t.match(JSON.parse(res.body).error, { code: 'GH_ERR_NOT_FOUND', message: 'nothing here on purpose' }, 'its own code and message');
   t.equal(await errorsTotal('handle'), 0, 'not counted as a plugin failure');
-  t.equal(lines.filter((l) => l.level >= 50).length, 0, 'a 4xx is the client\'s: no error line');
-  t.same(lines.filter((l) => l.code === 'GH_ERR_NOT_FOUND').map((l) => l.level), [20], 'logged once, at debug');
+  t.equal(lines.filter((l) => l.level >= 50).length, 0, "a 4xx is the client's: no error line");
+  t.same(
+    lines.filter((l) => l.code === 'GH_ERR_NOT_FOUND').map((l) => l.level),
+    [20],
+    'logged once, at debug',
+  );
 });

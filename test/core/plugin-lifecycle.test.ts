@@ -64,7 +64,10 @@ async function fixture(t: Test) {
   const b = await startBackend((_req, res) => res.writeHead(200, { 'x-backend': 'b' }).end('from b'));
   const hits = { a: 0 };
   a.server.on('request', () => hits.a++);
-  t.teardown(async () => { await a.close(); await b.close(); });
+  t.teardown(async () => {
+    await a.close();
+    await b.close();
+  });
   g.__ghProbe = [];
   g.__ghScopes = {};
   const config = (routePlugins: Decl[], globalPlugins: Decl[] = []) => ({
@@ -90,14 +93,24 @@ t.test('startup failures name the plugin and the cause, and every created plugin
   const cases = [
     {
       name: 'create() throws',
-      plugins: (p: (n: string, o?: Record<string, unknown>) => Decl) => [p('early', { id: 'early' }), p('bad-create', { id: 'bad', createThrows: 'no licence key' }), p('late', { id: 'late' })],
-      code: 'GH_ERR_PLUGIN_LOAD', message: /plugin "bad-create".*no licence key/,
+      plugins: (p: (n: string, o?: Record<string, unknown>) => Decl) => [
+        p('early', { id: 'early' }),
+        p('bad-create', { id: 'bad', createThrows: 'no licence key' }),
+        p('late', { id: 'late' }),
+      ],
+      code: 'GH_ERR_PLUGIN_LOAD',
+      message: /plugin "bad-create".*no licence key/,
       expect: { early: ['create', 'stop'], bad: ['create'], late: [] },
     },
     {
       name: 'start() throws',
-      plugins: (p: (n: string, o?: Record<string, unknown>) => Decl) => [p('early', { id: 'early' }), p('bad-start', { id: 'bad', startThrows: 'port in use' }), p('late', { id: 'late' })],
-      code: 'GH_ERR_PLUGIN_START', message: /plugin "bad-start".*port in use/,
+      plugins: (p: (n: string, o?: Record<string, unknown>) => Decl) => [
+        p('early', { id: 'early' }),
+        p('bad-start', { id: 'bad', startThrows: 'port in use' }),
+        p('late', { id: 'late' }),
+      ],
+      code: 'GH_ERR_PLUGIN_START',
+      message: /plugin "bad-start".*port in use/,
       expect: { early: ['create', 'start', 'stop'], bad: ['create', 'start', 'stop'], late: ['create', 'stop'] },
     },
   ];
@@ -105,7 +118,10 @@ t.test('startup failures name the plugin and the cause, and every created plugin
     await t.test(c.name, async (t) => {
       const { probe, config } = await fixture(t);
       const [early, bad, late] = c.plugins(probe);
-      const err: any = await createGateway({ config: config([late], [early, bad]), logger: testLogger() }).then(() => undefined, (e: unknown) => e);
+      const err: any = await createGateway({ config: config([late], [early, bad]), logger: testLogger() }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       t.ok(err, 'createGateway rejects');
       t.equal(err?.code, c.code, `code ${c.code}`);
       t.match(err?.message, c.message, 'the message names the plugin and the cause');
@@ -160,7 +176,11 @@ t.test('next() called twice never produces two responses', async (t) => {
 });
 
 t.test('what a plugin can do to a request', async (t) => {
-  const cases: { name: string; plugins: (p: (n: string, o?: Record<string, unknown>) => Decl) => Decl[]; check(t: Test, res: { status: number; headers: Record<string, any>; body: string }): void }[] = [
+  const cases: {
+    name: string;
+    plugins: (p: (n: string, o?: Record<string, unknown>) => Decl) => Decl[];
+    check(t: Test, res: { status: number; headers: Record<string, any>; body: string }): void;
+  }[] = [
     {
       name: 'onProxyRequest sets an upstream request header',
       plugins: (p) => [p('tagger', { requestHeader: 'x-tag' })],
@@ -169,22 +189,34 @@ t.test('what a plugin can do to a request', async (t) => {
     {
       name: 'onProxyResponse sets a response header',
       plugins: (p) => [p('stamper', { responseHeader: 'x-stamp' })],
-      check: (t, res) => { t.equal(res.status, 200, '200'); t.equal(res.headers['x-stamp'], 'from-stamper', 'the client saw the header'); },
+      check: (t, res) => {
+        t.equal(res.status, 200, '200');
+        t.equal(res.headers['x-stamp'], 'from-stamper', 'the client saw the header');
+      },
     },
     {
       name: 'ctx.json answers without an upstream',
       plugins: (p) => [p('answerer', { handle: 'json' })],
-      check: (t, res) => { t.equal(res.status, 201, 'status from the plugin'); t.same(JSON.parse(res.body), { answeredBy: 'answerer' }, 'JSON body from the plugin'); },
+      check: (t, res) => {
+        t.equal(res.status, 201, 'status from the plugin');
+        t.same(JSON.parse(res.body), { answeredBy: 'answerer' }, 'JSON body from the plugin');
+      },
     },
     {
       name: 'ctx.upstream switches to another declared upstream',
       plugins: (p) => [p('switcher', { handle: 'upstream', upstream: 'b' })],
-      check: (t, res) => { t.equal(res.headers['x-backend'], 'b', 'upstream b answered'); t.equal(res.body, 'from b', 'with its body'); },
+      check: (t, res) => {
+        t.equal(res.headers['x-backend'], 'b', 'upstream b answered');
+        t.equal(res.body, 'from b', 'with its body');
+      },
     },
     {
       name: 'ctx.upstream naming an undeclared upstream is a 502',
       plugins: (p) => [p('switcher', { handle: 'upstream', upstream: 'nowhere' })],
-      check: (t, res) => { t.equal(res.status, 502, '502'); t.match(JSON.parse(res.body).error, { code: 'GH_ERR_NO_UPSTREAM', message: /nowhere/ }, 'names the upstream'); },
+      check: (t, res) => {
+        t.equal(res.status, 502, '502');
+        t.match(JSON.parse(res.body).error, { code: 'GH_ERR_NO_UPSTREAM', message: /nowhere/ }, 'names the upstream');
+      },
     },
   ];
   for (const c of cases) {
@@ -199,10 +231,17 @@ t.test('what a plugin can do to a request', async (t) => {
 
 t.test('global plugins run before route plugins, as an onion', async (t) => {
   const { probe, start } = await fixture(t);
-  const { url } = await start([probe('route-one', { id: 'r1' }), probe('route-two', { id: 'r2' })], [probe('global-one', { id: 'g1' }), probe('global-two', { id: 'g2' })]);
+  const { url } = await start(
+    [probe('route-one', { id: 'r1' }), probe('route-two', { id: 'r2' })],
+    [probe('global-one', { id: 'g1' }), probe('global-two', { id: 'g2' })],
+  );
   g.__ghProbe.length = 0;
   t.equal((await request(`${url}/x`)).status, 200, 'forwarded');
-  t.same(g.__ghProbe, ['g1:in', 'g2:in', 'r1:in', 'r2:in', 'r2:out', 'r1:out', 'g2:out', 'g1:out'], 'globals first, then route plugins in order; unwinding in reverse');
+  t.same(
+    g.__ghProbe,
+    ['g1:in', 'g2:in', 'r1:in', 'r2:in', 'r2:out', 'r1:out', 'g2:out', 'g1:out'],
+    'globals first, then route plugins in order; unwinding in reverse',
+  );
 });
 
 t.test("each plugin's metrics are registered under gatehouse_<snake_name>_", async (t) => {
@@ -211,8 +250,16 @@ t.test("each plugin's metrics are registered under gatehouse_<snake_name>_", asy
   await request(`${url}/x`);
   await request(`${url}/y`);
   const text = await gw.metrics.registry.metrics();
-  t.match(text, /^gatehouse_rate_limiter_hits_total\{instance="rate-limiter#1"\} 2$/m, 'route plugin metric, prefixed, counted, labelled with its instance');
-  t.match(text, /^gatehouse_geo_ip_lookups_total\{instance="geo-ip#1"\} 2$/m, 'global plugin metric, prefixed, counted, labelled with its instance');
+  t.match(
+    text,
+    /^gatehouse_rate_limiter_hits_total\{instance="rate-limiter#1"\} 2$/m,
+    'route plugin metric, prefixed, counted, labelled with its instance',
+  );
+  t.match(
+    text,
+    /^gatehouse_geo_ip_lookups_total\{instance="geo-ip#1"\} 2$/m,
+    'global plugin metric, prefixed, counted, labelled with its instance',
+  );
   t.notMatch(text, /^hits_total/m, 'never unprefixed');
 });
 
@@ -226,12 +273,18 @@ t.test('scope.container is a child container: registrations never reach the root
   t.notOk(rootContainer.isRegistered(token, true), 'the root container does not see it');
   t.equal(scoped.resolve(TOKENS.metrics), gw.metrics, "core's shared services are reachable through the parent");
   t.notOk(rootContainer.isRegistered(TOKENS.metrics, true), 'core does not register into the root container either');
-  t.notOk(Object.values(TOKENS).some((token) => scoped.resolve(token) === gw), 'the Gateway itself is never handed to plugins');
+  t.notOk(
+    Object.values(TOKENS).some((token) => scoped.resolve(token) === gw),
+    'the Gateway itself is never handed to plugins',
+  );
 });
 
 t.test('stop() runs once per plugin on close', async (t) => {
   const { probe, config } = await fixture(t);
-  const gw = await createGateway({ config: config([probe('route-one', { id: 'r1' })], [probe('global-one', { id: 'g1' })]), logger: testLogger() });
+  const gw = await createGateway({
+    config: config([probe('route-one', { id: 'r1' })], [probe('global-one', { id: 'g1' })]),
+    logger: testLogger(),
+  });
   await gw.listen();
   await gw.close(100);
   t.same(events('g1'), ['create', 'start', 'stop'], 'global plugin: create, start, stop');

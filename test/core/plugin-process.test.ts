@@ -24,7 +24,12 @@ module.exports = {
 };
 `;
 
-async function setup(t: Parameters<Parameters<typeof t.test>[1]>[0], server: Record<string, unknown>, plugins: Record<string, unknown>[], slowMs = 0) {
+async function setup(
+  t: Parameters<Parameters<typeof t.test>[1]>[0],
+  server: Record<string, unknown>,
+  plugins: Record<string, unknown>[],
+  slowMs = 0,
+) {
   const dir = tempDir(t);
   writeFileSync(join(dir, 'bad-hooks.js'), BAD_PLUGIN);
   const seen: string[] = [];
@@ -39,14 +44,25 @@ async function setup(t: Parameters<Parameters<typeof t.test>[1]>[0], server: Rec
   });
   t.teardown(() => be.close());
   const file = join(dir, 'gatehouse.json');
-  writeFileSync(file, JSON.stringify({
-    server: { http: { port: 0, host: '127.0.0.1' }, ...server },
-    log: { level: 'info', accessLog: false },
-    upstreams: { app: { targets: [be.url] } },
-    routes: [{ name: 'app', match: { path: '/' }, upstream: 'app', plugins: plugins.map((o) => ({ './bad-hooks.js': o })) }],
-  }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      server: { http: { port: 0, host: '127.0.0.1' }, ...server },
+      log: { level: 'info', accessLog: false },
+      upstreams: { app: { targets: [be.url] } },
+      routes: [{ name: 'app', match: { path: '/' }, upstream: 'app', plugins: plugins.map((o) => ({ './bad-hooks.js': o })) }],
+    }),
+  );
   const gh = await startGatehouse(t, file, { cwd: dir });
-  return { gh, url: `http://127.0.0.1:${gh.port}`, seen, slowArrived: () => new Promise<void>((r) => { arrived = r; }) };
+  return {
+    gh,
+    url: `http://127.0.0.1:${gh.port}`,
+    seen,
+    slowArrived: () =>
+      new Promise<void>((r) => {
+        arrived = r;
+      }),
+  };
 }
 
 for (const hook of ['onProxyRequest', 'onProxyResponse'] as const) {
@@ -54,8 +70,16 @@ for (const hook of ['onProxyRequest', 'onProxyResponse'] as const) {
     const { gh, url, seen } = await setup(t, {}, [{}, { hook }]);
     const res = await request(`${url}/fail`);
     t.equal(res.status, 500, '500');
-    t.match(JSON.parse(res.body).error, { code: 'GH_ERR_PLUGIN_FAILED', message: /plugin "bad-hooks" \(\/routes\/0\/plugins\/1\)/ }, 'names the plugin and its declaration');
-    t.equal(seen.includes('/fail'), hook === 'onProxyResponse', hook === 'onProxyRequest' ? 'the upstream never got the request' : 'the upstream had answered');
+    t.match(
+      JSON.parse(res.body).error,
+      { code: 'GH_ERR_PLUGIN_FAILED', message: /plugin "bad-hooks" \(\/routes\/0\/plugins\/1\)/ },
+      'names the plugin and its declaration',
+    );
+    t.equal(
+      seen.includes('/fail'),
+      hook === 'onProxyResponse',
+      hook === 'onProxyRequest' ? 'the upstream never got the request' : 'the upstream had answered',
+    );
     t.same(await request(`${url}/ok`).then((r) => [r.status, r.body]), [200, 'upstream /ok'], 'the next request is served');
     t.equal(gh.child.exitCode, null, 'the process is still running');
     t.equal(gh.stderr(), '', 'nothing on stderr (no uncaught exception)');
@@ -73,7 +97,11 @@ const PLUGIN_TIMEOUT = 500;
 const EXIT_SLACK = 600;
 const cases = [
   { desc: 'idle, one plugin whose stop never resolves', plugins: [{ stopHangs: true }], inflight: false },
-  { desc: 'a request outlasting shutdownGrace, and two plugins whose stop never resolves', plugins: [{ stopHangs: true }, { stopHangs: true }], inflight: true },
+  {
+    desc: 'a request outlasting shutdownGrace, and two plugins whose stop never resolves',
+    plugins: [{ stopHangs: true }, { stopHangs: true }],
+    inflight: true,
+  },
 ];
 for (const c of cases) {
   t.test(`SIGTERM exits 0 within shutdownGrace + pluginTimeout: ${c.desc}`, async (t) => {
@@ -81,7 +109,10 @@ for (const c of cases) {
     let inflight: Promise<string> | undefined;
     if (c.inflight) {
       const arrived = slowArrived();
-      inflight = request(`${url}/slow`).then((r) => `answered ${r.status}`, (e: NodeJS.ErrnoException) => `cut: ${e.code ?? e.message}`);
+      inflight = request(`${url}/slow`).then(
+        (r) => `answered ${r.status}`,
+        (e: NodeJS.ErrnoException) => `cut: ${e.code ?? e.message}`,
+      );
       await arrived;
     }
     const signalledAt = Date.now();
@@ -96,7 +127,11 @@ for (const c of cases) {
     t.ok(tookMs < GRACE + PLUGIN_TIMEOUT + EXIT_SLACK, `the process was gone ${tookMs} ms after the signal`);
     const timeouts = gh.logs.filter((l) => l.code === 'GH_ERR_PLUGIN_TIMEOUT');
     t.equal(timeouts.length, c.plugins.length, 'each hung stop is logged');
-    t.match(timeouts[0], { level: 50, plugin: 'bad-hooks', hook: 'stop', msg: /stop did not finish within/ }, 'naming the plugin and the phase');
+    t.match(
+      timeouts[0],
+      { level: 50, plugin: 'bad-hooks', hook: 'stop', msg: /stop did not finish within/ },
+      'naming the plugin and the phase',
+    );
     if (inflight) t.match(await inflight, /^cut/, 'the request still running after the grace was closed');
   });
 }

@@ -47,7 +47,10 @@ module.exports = {
 
 const g = globalThis as unknown as { __ghServices?: { running: number; max: number; runs: number; generations: number[] } };
 
-async function fixture(t: Test, options: Record<string, unknown> = {}): Promise<{ gw: Gateway; admin: string; config: (o: Record<string, unknown>) => Record<string, unknown> }> {
+async function fixture(
+  t: Test,
+  options: Record<string, unknown> = {},
+): Promise<{ gw: Gateway; admin: string; config: (o: Record<string, unknown>) => Record<string, unknown> }> {
   g.__ghServices = undefined;
   const dir = tempDir(t);
   const plugin = join(dir, 'service-probe.js');
@@ -73,7 +76,11 @@ t.test('a task and an admin route survive 20 reloads, never two loops at once', 
   }
   const s = g.__ghServices!;
   t.equal(s.max, 1, 'never more than one task loop running');
-  t.same(s.generations, Array.from({ length: 21 }, (_, i) => i), 'each generation ran its loop once, in order');
+  t.same(
+    s.generations,
+    Array.from({ length: 21 }, (_, i) => i),
+    'each generation ran its loop once, in order',
+  );
   t.equal((await request(`${admin}/plugins/service-probe%231/state`)).status, 401, 'the route answers 401 without the token');
   await gw.close(100);
   t.equal(s.running, 0, 'the last loop settled on close');
@@ -82,10 +89,35 @@ t.test('a task and an admin route survive 20 reloads, never two loops at once', 
 t.test('plugin admin endpoints', async (t) => {
   const { gw, admin } = await fixture(t);
   const base = `${admin}/plugins/service-probe%231`;
-  const cases: { desc: string; path: string; method?: string; headers?: Record<string, string>; body?: string; status: number; json?: unknown; code?: string }[] = [
+  const cases: {
+    desc: string;
+    path: string;
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    status: number;
+    json?: unknown;
+    code?: string;
+  }[] = [
     { desc: 'a GET endpoint', path: '/state', headers: auth, status: 200, json: { instance: 'service-probe#1', generation: 0 } },
-    { desc: 'a :param and a JSON body', path: '/items/a%20b', method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: '{"x":1}', status: 200, json: { name: 'a b', body: { x: 1 } } },
-    { desc: 'a malformed body is the caller\'s 400', path: '/items/a', method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: '{', status: 400, code: 'GH_ERR_BODY_INVALID' },
+    {
+      desc: 'a :param and a JSON body',
+      path: '/items/a%20b',
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: '{"x":1}',
+      status: 200,
+      json: { name: 'a b', body: { x: 1 } },
+    },
+    {
+      desc: "a malformed body is the caller's 400",
+      path: '/items/a',
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: '{',
+      status: 400,
+      code: 'GH_ERR_BODY_INVALID',
+    },
     { desc: 'without the token', path: '/state', status: 401, code: 'GH_ERR_UNAUTHORIZED' },
     { desc: 'with a wrong token', path: '/state', headers: { authorization: 'Bearer nope' }, status: 401, code: 'GH_ERR_UNAUTHORIZED' },
     { desc: 'another method', path: '/state', method: 'DELETE', headers: auth, status: 405, code: 'GH_ERR_METHOD_NOT_ALLOWED' },
@@ -100,14 +132,23 @@ t.test('plugin admin endpoints', async (t) => {
       if (c.code) t.equal(JSON.parse(res.body).error.code, c.code);
     });
   }
-  t.match(await gw.metrics.registry.metrics(), /gatehouse_plugin_errors_total\{plugin="service-probe",hook="admin",instance="service-probe#1"\} 1/, 'the failing endpoint is counted once');
+  t.match(
+    await gw.metrics.registry.metrics(),
+    /gatehouse_plugin_errors_total\{plugin="service-probe",hook="admin",instance="service-probe#1"\} 1/,
+    'the failing endpoint is counted once',
+  );
   t.equal((await request(`${admin}/plugins/other%231/state`, { headers: auth })).status, 404, 'an instance that does not exist');
 });
 
 t.test('readiness checks', async (t) => {
   const cases: { desc: string; options: Record<string, unknown>; status: number; reasons?: unknown }[] = [
     { desc: 'ready when every check says so', options: {}, status: 200 },
-    { desc: '503 with the reasons otherwise', options: { notReady: 'queue not open yet' }, status: 503, reasons: [{ plugin: 'service-probe#1', reason: 'queue not open yet' }] },
+    {
+      desc: '503 with the reasons otherwise',
+      options: { notReady: 'queue not open yet' },
+      status: 503,
+      reasons: [{ plugin: 'service-probe#1', reason: 'queue not open yet' }],
+    },
   ];
   for (const c of cases) {
     t.test(c.desc, async (t) => {
@@ -121,8 +162,20 @@ t.test('readiness checks', async (t) => {
 
 t.test('tasks: a failing run is retried after a backoff, counted; a periodic one repeats', async (t) => {
   const cases: { desc: string; options: Record<string, unknown>; waitMs: number; runs: [number, number]; metric: RegExp }[] = [
-    { desc: 'a failing task runs again after 1 s, not in a tight loop', options: { failing: true }, waitMs: 1300, runs: [2, 2], metric: /gatehouse_plugin_task_runs_total\{plugin="service-probe",instance="service-probe#1",task="flaky",result="failed"\} 2/ },
-    { desc: 'every: 100 ms repeats', options: { every: 100 }, waitMs: 550, runs: [4, 7], metric: /gatehouse_plugin_task_runs_total\{plugin="service-probe",instance="service-probe#1",task="tick",result="ok"\} [4-7]/ },
+    {
+      desc: 'a failing task runs again after 1 s, not in a tight loop',
+      options: { failing: true },
+      waitMs: 1300,
+      runs: [2, 2],
+      metric: /gatehouse_plugin_task_runs_total\{plugin="service-probe",instance="service-probe#1",task="flaky",result="failed"\} 2/,
+    },
+    {
+      desc: 'every: 100 ms repeats',
+      options: { every: 100 },
+      waitMs: 550,
+      runs: [4, 7],
+      metric: /gatehouse_plugin_task_runs_total\{plugin="service-probe",instance="service-probe#1",task="tick",result="ok"\} [4-7]/,
+    },
   ];
   for (const c of cases) {
     t.test(c.desc, async (t) => {
@@ -132,7 +185,12 @@ t.test('tasks: a failing run is retried after a backoff, counted; a periodic one
       t.ok(runs >= c.runs[0] && runs <= c.runs[1], `${runs} runs in ${c.waitMs} ms`);
       const text = await gw.metrics.registry.metrics();
       t.match(text, c.metric);
-      if (c.options.failing) t.match(text, /gatehouse_plugin_errors_total\{plugin="service-probe",hook="task",instance="service-probe#1"\} 2/, 'failures counted as plugin errors');
+      if (c.options.failing)
+        t.match(
+          text,
+          /gatehouse_plugin_errors_total\{plugin="service-probe",hook="task",instance="service-probe#1"\} 2/,
+          'failures counted as plugin errors',
+        );
     });
   }
 });
@@ -148,7 +206,10 @@ t.test('scope services refuse bad declarations in create', async (t) => {
     t.test(c.desc, async (t) => {
       const file = join(dir, `bad-${i}.js`);
       writeFileSync(file, `module.exports = { name: 'bad', schema: { type: 'object' }, create(o, scope) { ${c.code} return {}; } };`);
-      await t.rejects(createGateway({ config: { routes: [{ plugins: [{ [file]: {} }] }] }, logger: testLogger() }), { code: 'GH_ERR_PLUGIN_LOAD', message: c.message });
+      await t.rejects(createGateway({ config: { routes: [{ plugins: [{ [file]: {} }] }] }, logger: testLogger() }), {
+        code: 'GH_ERR_PLUGIN_LOAD',
+        message: c.message,
+      });
     });
   }
 });
@@ -159,7 +220,11 @@ t.test('an id: in the declaration names the instance (logs, metrics, admin path)
   const plugin = join(dir, 'service-probe.js');
   writeFileSync(plugin, PROBE);
   const gw = await createGateway({
-    config: { server: { http: { port: 0, host: '127.0.0.1' } }, admin: { port: 0, token: TOKEN }, routes: [{ plugins: [{ [plugin]: { generation: 7 }, id: 'edge' }, { respond: {} }] }] },
+    config: {
+      server: { http: { port: 0, host: '127.0.0.1' } },
+      admin: { port: 0, token: TOKEN },
+      routes: [{ plugins: [{ [plugin]: { generation: 7 }, id: 'edge' }, { respond: {} }] }],
+    },
     logger: testLogger(),
   });
   await gw.listen();
@@ -167,5 +232,9 @@ t.test('an id: in the declaration names the instance (logs, metrics, admin path)
   const admin = `http://127.0.0.1:${gw.addresses.admin!.port}`;
   const res = await request(`${admin}/plugins/edge/state`, { headers: auth });
   t.same(JSON.parse(res.body), { instance: 'edge', generation: 7 }, 'scope.instance is the id, and the admin path uses it');
-  t.match(await gw.metrics.registry.metrics(), /gatehouse_plugin_tasks_running\{plugin="service-probe",instance="edge",task="loop"\} 1/, 'metrics are labelled with it');
+  t.match(
+    await gw.metrics.registry.metrics(),
+    /gatehouse_plugin_tasks_running\{plugin="service-probe",instance="edge",task="loop"\} 1/,
+    'metrics are labelled with it',
+  );
 });

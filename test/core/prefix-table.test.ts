@@ -26,16 +26,38 @@ const lookupCases: LookupCase[] = [
   {
     description: 'IPv4: inside, at both edges of, and just outside a prefix',
     prefixes: [['192.0.2.0/24', 'a']],
-    lookups: [['192.0.2.77', 'a'], ['192.0.2.0', 'a'], ['192.0.2.255', 'a'], ['192.0.1.255', undefined], ['192.0.3.0', undefined]],
+    lookups: [
+      ['192.0.2.77', 'a'],
+      ['192.0.2.0', 'a'],
+      ['192.0.2.255', 'a'],
+      ['192.0.1.255', undefined],
+      ['192.0.3.0', undefined],
+    ],
   },
   {
     description: 'overlapping prefixes: /16 beats /8 whatever the insertion order',
-    prefixes: [['10.1.0.0/16', 'sixteen'], ['10.0.0.0/8', 'eight']],
-    lookups: [['10.1.2.3', 'sixteen'], ['10.2.2.3', 'eight'], ['10.1.255.255', 'sixteen'], ['11.0.0.0', undefined]],
+    prefixes: [
+      ['10.1.0.0/16', 'sixteen'],
+      ['10.0.0.0/8', 'eight'],
+    ],
+    lookups: [
+      ['10.1.2.3', 'sixteen'],
+      ['10.2.2.3', 'eight'],
+      ['10.1.255.255', 'sixteen'],
+      ['11.0.0.0', undefined],
+    ],
   },
   {
     description: 'nested prefixes with lengths that are not multiples of 4',
-    prefixes: [['10.0.0.0/8', '8'], ['10.0.0.0/9', '9'], ['10.64.0.0/10', '10'], ['10.96.0.0/11', '11'], ['10.96.0.0/13', '13'], ['10.97.0.0/16', '16'], ['10.97.1.2/31', '31']],
+    prefixes: [
+      ['10.0.0.0/8', '8'],
+      ['10.0.0.0/9', '9'],
+      ['10.64.0.0/10', '10'],
+      ['10.96.0.0/11', '11'],
+      ['10.96.0.0/13', '13'],
+      ['10.97.0.0/16', '16'],
+      ['10.97.1.2/31', '31'],
+    ],
     lookups: [
       ['10.1.1.1', '9'],
       ['10.128.0.0', '8'],
@@ -51,17 +73,37 @@ const lookupCases: LookupCase[] = [
   },
   {
     description: 'IPv4 /0 matches every IPv4 address but no IPv6 one',
-    prefixes: [['0.0.0.0/0', 'any4'], ['198.51.100.0/24', 'doc']],
-    lookups: [['0.0.0.0', 'any4'], ['255.255.255.255', 'any4'], ['198.51.100.9', 'doc'], ['2001:db8::1', undefined]],
+    prefixes: [
+      ['0.0.0.0/0', 'any4'],
+      ['198.51.100.0/24', 'doc'],
+    ],
+    lookups: [
+      ['0.0.0.0', 'any4'],
+      ['255.255.255.255', 'any4'],
+      ['198.51.100.9', 'doc'],
+      ['2001:db8::1', undefined],
+    ],
   },
   {
     description: 'IPv4 /32 matches exactly one address; a bare address means /32',
-    prefixes: [['203.0.113.7/32', 'host'], ['203.0.113.9', 'bare']],
-    lookups: [['203.0.113.7', 'host'], ['203.0.113.6', undefined], ['203.0.113.8', undefined], ['203.0.113.9', 'bare']],
+    prefixes: [
+      ['203.0.113.7/32', 'host'],
+      ['203.0.113.9', 'bare'],
+    ],
+    lookups: [
+      ['203.0.113.7', 'host'],
+      ['203.0.113.6', undefined],
+      ['203.0.113.8', undefined],
+      ['203.0.113.9', 'bare'],
+    ],
   },
   {
     description: 'IPv6: overlapping prefixes, longest wins',
-    prefixes: [['2001:db8::/32', '32'], ['2001:db8:1::/48', '48'], ['2001:db8:1:2::/64', '64']],
+    prefixes: [
+      ['2001:db8::/32', '32'],
+      ['2001:db8:1::/48', '48'],
+      ['2001:db8:1:2::/64', '64'],
+    ],
     lookups: [
       ['2001:db8::1', '32'],
       ['2001:db8:1::1', '48'],
@@ -73,12 +115,26 @@ const lookupCases: LookupCase[] = [
   },
   {
     description: 'IPv6 ::/0 and /128 edges',
-    prefixes: [['::/0', 'any6'], ['2001:db8::1/128', 'host'], ['::1', 'loopback']],
-    lookups: [['2001:db8::1', 'host'], ['2001:db8::2', 'any6'], ['::', 'any6'], ['::1', 'loopback'], ['ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'any6'], ['10.0.0.1', undefined]],
+    prefixes: [
+      ['::/0', 'any6'],
+      ['2001:db8::1/128', 'host'],
+      ['::1', 'loopback'],
+    ],
+    lookups: [
+      ['2001:db8::1', 'host'],
+      ['2001:db8::2', 'any6'],
+      ['::', 'any6'],
+      ['::1', 'loopback'],
+      ['ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'any6'],
+      ['10.0.0.1', undefined],
+    ],
   },
   {
     description: 'IPv4-mapped IPv6 addresses are looked up as IPv4 in any spelling',
-    prefixes: [['10.0.0.0/8', 'v4'], ['::/0', 'any6']],
+    prefixes: [
+      ['10.0.0.0/8', 'v4'],
+      ['::/0', 'any6'],
+    ],
     lookups: [
       ['::ffff:10.1.2.3', 'v4'],
       ['::FFFF:10.1.2.3', 'v4'],
@@ -91,16 +147,30 @@ const lookupCases: LookupCase[] = [
   {
     description: 'an IPv4-mapped IPv6 prefix matches IPv4 clients',
     prefixes: [['::ffff:192.0.2.0/120', 'mapped']],
-    lookups: [['192.0.2.1', 'mapped'], ['::ffff:192.0.2.1', 'mapped'], ['192.0.3.1', undefined]],
+    lookups: [
+      ['192.0.2.1', 'mapped'],
+      ['::ffff:192.0.2.1', 'mapped'],
+      ['192.0.3.1', undefined],
+    ],
   },
   {
     description: 'IPv6 with an embedded IPv4 tail and with a zone id',
-    prefixes: [['64:ff9b::/96', 'nat64'], ['fe80::/10', 'link-local']],
-    lookups: [['64:ff9b::192.0.2.33', 'nat64'], ['fe80::1%eth0', 'link-local'], ['fe80::1%', undefined]],
+    prefixes: [
+      ['64:ff9b::/96', 'nat64'],
+      ['fe80::/10', 'link-local'],
+    ],
+    lookups: [
+      ['64:ff9b::192.0.2.33', 'nat64'],
+      ['fe80::1%eth0', 'link-local'],
+      ['fe80::1%', undefined],
+    ],
   },
   {
     description: 'invalid input never matches and never throws, even with /0 present',
-    prefixes: [['0.0.0.0/0', 'any4'], ['::/0', 'any6']],
+    prefixes: [
+      ['0.0.0.0/0', 'any4'],
+      ['::/0', 'any6'],
+    ],
     lookups: [
       ['', undefined],
       ['garbage', undefined],
@@ -162,7 +232,8 @@ const cidrCases: { description: string; cidr: string; canonical?: string; error?
 
 t.test('parseCidr', async (t) => {
   for (const c of cidrCases) {
-    if (c.error) t.throws(() => parseCidr(c.cidr), { name: 'PrefixTableError', code: 'INVALID_CIDR', cidr: c.cidr, message: c.error }, c.description);
+    if (c.error)
+      t.throws(() => parseCidr(c.cidr), { name: 'PrefixTableError', code: 'INVALID_CIDR', cidr: c.cidr, message: c.error }, c.description);
     else t.equal(parseCidr(c.cidr).canonical, c.canonical, c.description);
   }
   t.throws(() => new PrefixTable().add('10.0.0.0/33', 'x'), PrefixTableError, 'add validates too');
@@ -204,12 +275,17 @@ t.test('agrees with a linear scan using ip-cidr on random overlapping prefixes',
   const v6 = (w: number[]): string => formatIPv6(w);
   // Few bases so that prefixes nest and overlap a lot.
   const bases4 = [0x0a000000, 0xc0a80000, 0xac100000];
-  const bases6 = [[0x20010db8, 0, 0, 0], [0x2a050000, 0x12340000, 0, 0]];
+  const bases6 = [
+    [0x20010db8, 0, 0, 0],
+    [0x2a050000, 0x12340000, 0, 0],
+  ];
   const prefixes = new Map<string, number>();
   while (prefixes.size < 300) {
     const isV4 = rnd() < 0.5;
     const len = isV4 ? Math.floor(rnd() * 33) : Math.floor(rnd() * 129);
-    const base = isV4 ? [bases4[Math.floor(rnd() * 3)] ^ (u32() & 0x0003ffff)] : bases6[Math.floor(rnd() * 2)].map((w) => (w ^ (u32() & 0x0000ffff)) >>> 0);
+    const base = isV4
+      ? [bases4[Math.floor(rnd() * 3)] ^ (u32() & 0x0003ffff)]
+      : bases6[Math.floor(rnd() * 2)].map((w) => (w ^ (u32() & 0x0000ffff)) >>> 0);
     const words = base.map((w, i) => (w & mask(len - 32 * i)) >>> 0);
     const cidr = `${isV4 ? v4(words[0]) : v6(words)}/${len}`;
     if (!prefixes.has(cidr)) prefixes.set(cidr, prefixes.size);
@@ -219,7 +295,9 @@ t.test('agrees with a linear scan using ip-cidr on random overlapping prefixes',
   let checked = 0;
   for (let i = 0; i < 400; i++) {
     const isV4 = rnd() < 0.5;
-    const addr = isV4 ? v4((bases4[Math.floor(rnd() * 3)] ^ (u32() & 0x0007ffff)) >>> 0) : v6(bases6[Math.floor(rnd() * 2)].map((w) => (w ^ (u32() & 0x0001ffff)) >>> 0));
+    const addr = isV4
+      ? v4((bases4[Math.floor(rnd() * 3)] ^ (u32() & 0x0007ffff)) >>> 0)
+      : v6(bases6[Math.floor(rnd() * 2)].map((w) => (w ^ (u32() & 0x0001ffff)) >>> 0));
     let best: { len: number; id: number } | undefined;
     for (const o of oracle) if (o.v6 === !isV4 && (!best || o.len > best.len) && o.c.contains(addr)) best = o;
     if (table.lookup(addr) !== best?.id) t.fail(`lookup(${addr}) = ${table.lookup(addr)}, linear scan says ${best?.id}`);
@@ -234,7 +312,8 @@ t.test('agrees with brute force on thousands of clustered prefixes of every leng
   const rnd = prng(23);
   const u32 = (): number => Math.floor(rnd() * 2 ** 32) >>> 0;
   const mask = (len: number): number => (len <= 0 ? 0 : len >= 32 ? 0xffffffff : (0xffffffff << (32 - len)) >>> 0);
-  const near = (base: number[], bits: number): number[] => base.map((w, i) => (w ^ (i === base.length - 1 ? u32() & mask(32 - bits) >>> 0 : 0) ^ (rnd() < 0.3 ? u32() & 0xff : 0)) >>> 0);
+  const near = (base: number[], bits: number): number[] =>
+    base.map((w, i) => (w ^ (i === base.length - 1 ? u32() & (mask(32 - bits) >>> 0) : 0) ^ (rnd() < 0.3 ? u32() & 0xff : 0)) >>> 0);
   const bases = [[0x0a000000], [0xc0000200], [0x20010db8, 0, 0, 0], [0x20010db8, 0x00010002, 0, 0], [0x2a050000, 0, 0, 0x00000100]];
   const entries = new Map<string, { words: number[]; len: number; id: number }>();
   while (entries.size < 3000) {
@@ -254,7 +333,7 @@ t.test('agrees with brute force on thousands of clustered prefixes of every leng
     let best: { len: number; id: number } | undefined;
     for (const e of all) {
       if (e.words.length !== addr.length || (best && e.len <= best.len)) continue;
-      if (e.words.every((w, k) => ((addr[k] & mask(e.len - 32 * k)) >>> 0) === w)) best = e;
+      if (e.words.every((w, k) => (addr[k] & mask(e.len - 32 * k)) >>> 0 === w)) best = e;
     }
     const got = addr.length === 1 ? table.lookupV4(addr[0]) : table.lookupV6(addr);
     if (got !== best?.id) t.fail(`lookup of ${addr.map((w) => w.toString(16)).join(':')}: trie ${got}, brute force ${best?.id}`);
@@ -267,7 +346,10 @@ t.test('agrees with brute force on thousands of clustered prefixes of every leng
 t.test('the hand-written parsers accept exactly what net.isIPv4 / net.isIPv6 accept', async (t) => {
   const rnd = prng(11);
   const pick = (s: string): string => s[Math.floor(rnd() * s.length)];
-  const hexGroup = (): string => Math.floor(rnd() * 65536).toString(16).slice(0, 1 + Math.floor(rnd() * 4));
+  const hexGroup = (): string =>
+    Math.floor(rnd() * 65536)
+      .toString(16)
+      .slice(0, 1 + Math.floor(rnd() * 4));
   const samples: string[] = [];
   for (let i = 0; i < 3000; i++) {
     // Structurally plausible addresses, then a random mutation half of the time.
@@ -303,7 +385,28 @@ t.test('the hand-written parsers accept exactly what net.isIPv4 / net.isIPv6 acc
     for (let k = Math.floor(rnd() * 16); k > 0; k--) s += pick(alphabet);
     samples.push(s);
   }
-  samples.push('', '::', ':', ':::', '::1', '1::', '1:2:3:4:5:6:7::', '::2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8::', '::ffff:1.2.3.4', '::1.2.3.4', '1.2.3.4::', 'fe80::1%', 'fe80::1%a%b', '0.0.0.0', '255.255.255.255', '00.0.0.0', '1..2.3', '.1.2.3', '1.2.3.');
+  samples.push(
+    '',
+    '::',
+    ':',
+    ':::',
+    '::1',
+    '1::',
+    '1:2:3:4:5:6:7::',
+    '::2:3:4:5:6:7:8',
+    '1:2:3:4:5:6:7:8::',
+    '::ffff:1.2.3.4',
+    '::1.2.3.4',
+    '1.2.3.4::',
+    'fe80::1%',
+    'fe80::1%a%b',
+    '0.0.0.0',
+    '255.255.255.255',
+    '00.0.0.0',
+    '1..2.3',
+    '.1.2.3',
+    '1.2.3.',
+  );
   let valid4 = 0;
   let valid6 = 0;
   const words = new Uint32Array(4);

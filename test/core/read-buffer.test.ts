@@ -16,13 +16,15 @@ async function listen(server: net.Server): Promise<number> {
 
 function get(agent: http.Agent, port: number, path: string): Promise<{ body: Buffer; socket: net.Socket }> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      // Kept, not copied: each chunk must be the parser's own copy, not a view of the read buffer.
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ body: Buffer.concat(chunks), socket: res.socket }));
-      res.on('error', reject);
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        // Kept, not copied: each chunk must be the parser's own copy, not a view of the read buffer.
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ body: Buffer.concat(chunks), socket: res.socket }));
+        res.on('error', reject);
+      })
+      .on('error', reject);
   });
 }
 
@@ -37,12 +39,18 @@ t.test('large bodies on concurrent and reused keep-alive sockets arrive intact',
   });
   const port = await listen(server);
   const agent = new ReadBufferAgent({ keepAlive: true, maxSockets: 2 });
-  t.teardown(() => { agent.destroy(); server.close(); });
+  t.teardown(() => {
+    agent.destroy();
+    server.close();
+  });
   const first = await Promise.all([get(agent, port, '/0'), get(agent, port, '/1'), get(agent, port, '/2')]);
   first.forEach((r, i) => t.equal(sha(r.body), sha(bodies[i]), `body ${i} intact (concurrent)`));
   const again = await get(agent, port, '/1');
   t.equal(sha(again.body), sha(bodies[1]), 'body intact on a reused socket');
-  t.ok(first.some((r) => r.socket === again.socket), 'the socket was reused');
+  t.ok(
+    first.some((r) => r.socket === again.socket),
+    'the socket was reused',
+  );
 });
 
 t.test('after a 101 answer the head and the following bytes reach the upgrade listener intact', async (t) => {
@@ -56,7 +64,10 @@ t.test('after a 101 answer the head and the following bytes reach the upgrade li
   });
   const port = await listen(server);
   const agent = new ReadBufferAgent({ keepAlive: true });
-  t.teardown(() => { agent.destroy(); server.close(); });
+  t.teardown(() => {
+    agent.destroy();
+    server.close();
+  });
   const got = await new Promise<Buffer>((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, agent, headers: { connection: 'upgrade', upgrade: 'test' } });
     req.on('upgrade', (_res, socket, bodyHead: Buffer) => {
@@ -70,7 +81,7 @@ t.test('after a 101 answer the head and the following bytes reach the upgrade li
   t.equal(sha(got), sha(Buffer.concat([head, rest])), 'every byte after the 101 arrives, in order');
 });
 
-t.test('bytes written to an idle pooled socket are handled as by Node\'s own agent', async (t) => {
+t.test("bytes written to an idle pooled socket are handled as by Node's own agent", async (t) => {
   // An upstream writing on an idle keep-alive socket breaks the protocol; whatever Node's
   // agent does with those bytes (today: they are dropped), this agent must do the same.
   async function run(agent: http.Agent): Promise<string[]> {
@@ -85,7 +96,10 @@ t.test('bytes written to an idle pooled socket are handled as by Node\'s own age
       await new Promise((r) => setImmediate(r));
       serverSide!.write('HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nstale');
       await new Promise((r) => setTimeout(r, 50));
-      const second = await get(agent, port, '/').then((r) => r.body.toString(), (e: NodeJS.ErrnoException) => `error ${e.code}`);
+      const second = await get(agent, port, '/').then(
+        (r) => r.body.toString(),
+        (e: NodeJS.ErrnoException) => `error ${e.code}`,
+      );
       return [first.body.toString(), second];
     } finally {
       agent.destroy();
@@ -113,16 +127,28 @@ t.test('server.tuning.readBuffer: used on tested Node majors only, and can be sw
   t.equal(warnings.length, 1, 'the untested major is warned about once per process');
 
   const agents = async (readBuffer: boolean) => {
-    const loaded = validateConfig({ server: { tuning: { readBuffer } }, upstreams: { be: { targets: ['http://127.0.0.1:1'] } }, routes: [{ upstream: 'be' }] });
+    const loaded = validateConfig({
+      server: { tuning: { readBuffer } },
+      upstreams: { be: { targets: ['http://127.0.0.1:1'] } },
+      routes: [{ upstream: 'be' }],
+    });
     const { testLogger } = await import('../helpers/servers');
     const { container } = await import('tsyringe');
-    const rt = await Runtime.create(loaded, { logger: testLogger(), metrics: new GatewayMetrics({ defaultMetrics: false }), container: container.createChildContainer(), clientIp: () => '' });
+    const rt = await Runtime.create(loaded, {
+      logger: testLogger(),
+      metrics: new GatewayMetrics({ defaultMetrics: false }),
+      container: container.createChildContainer(),
+      clientIp: () => '',
+    });
     const agent = rt.pools.get('be')!.targets[0].agent;
     const adHoc = rt.adHocPool('http://127.0.0.1:2').targets[0].agent;
     await rt.dispose();
     return [agent, adHoc];
   };
-  for (const [on, want] of [[true, true], [false, false]] as const) {
+  for (const [on, want] of [
+    [true, true],
+    [false, false],
+  ] as const) {
     t.test(`readBuffer: ${on}: declared and ad-hoc pools ${want ? 'read into the shared buffer' : 'use the stock agent'}`, async (t) => {
       for (const agent of await agents(on)) t.equal(agent instanceof ReadBufferAgent, want);
     });

@@ -47,14 +47,19 @@ async function setup(t: Test, extra: Record<string, unknown> = {}) {
     log: { level: 'info', accessLog: false },
     upstreams: { a: { targets: [A.url] }, b: { targets: [B.url] } },
     routes: [{ match: { path: '/' }, upstream }],
-    ...extra, ...more,
+    ...extra,
+    ...more,
   });
   const write = (upstream: string, more?: Record<string, unknown>) => writeFileSync(file, JSON.stringify(config(upstream, more), null, 2));
   write('a');
   const { logger, lines } = captureLogger();
   const gw = await createGateway({ config: file, logger });
   await gw.listen();
-  t.teardown(async () => { await gw.close(200); await A.close(); await B.close(); });
+  t.teardown(async () => {
+    await gw.close(200);
+    await A.close();
+    await B.close();
+  });
   const url = `http://127.0.0.1:${gw.addresses.http!.port}`;
   return { dir, file, A, B, gw, url, write, lines, adminUrl: gw.addresses.admin ? `http://127.0.0.1:${gw.addresses.admin.port}` : '' };
 }
@@ -77,7 +82,10 @@ t.test('reloads under load: zero failed requests, new requests see the new upstr
     while (!stop) {
       try {
         const res = await get('/');
-        if (res.status === 200 && (res.body === 'A' || res.body === 'B')) { ok++; seen.add(res.body); } else failures.push(`${res.status} ${res.body}`);
+        if (res.status === 200 && (res.body === 'A' || res.body === 'B')) {
+          ok++;
+          seen.add(res.body);
+        } else failures.push(`${res.status} ${res.body}`);
       } catch (err) {
         failures.push(String(err));
       }
@@ -127,15 +135,38 @@ t.test('an in-flight request finishes on the old config while new requests use t
 t.test('an invalid config is refused, the old one keeps serving, and the failure is logged and counted', async (t) => {
   const { url, gw, write, file, dir, lines } = await setup(t);
   const failingPlugin = join(dir, 'fails-start.js');
-  writeFileSync(failingPlugin, `module.exports = { name: 'fails-start', schema: { type: 'object' }, create() { return { start() { throw new Error('cannot open the spool'); } }; } };`);
+  writeFileSync(
+    failingPlugin,
+    `module.exports = { name: 'fails-start', schema: { type: 'object' }, create() { return { start() { throw new Error('cannot open the spool'); } }; } };`,
+  );
   const cases: { name: string; apply(): void; code: string; message: RegExp }[] = [
     { name: 'schema violation (no routes)', apply: () => write('a', { routes: [] }), code: 'GH_ERR_CONFIG_INVALID', message: /\/routes/ },
     { name: 'unknown upstream', apply: () => write('nope'), code: 'GH_ERR_CONFIG_INVALID', message: /unknown upstream "nope"/ },
     { name: 'unknown top-level key', apply: () => write('a', { listen: 80 }), code: 'GH_ERR_CONFIG_INVALID', message: /listen/ },
-    { name: 'invalid plugin options', apply: () => write('a', { plugins: [{ respond: { status: 'teapot' } }] }), code: 'GH_ERR_CONFIG_INVALID', message: /respond/ },
-    { name: 'unknown plugin', apply: () => write('a', { plugins: [{ 'no-such-plugin': {} }] }), code: 'GH_ERR_CONFIG_INVALID', message: /unknown plugin "no-such-plugin"/ },
-    { name: 'unparseable file', apply: () => writeFileSync(file, '{ "routes": [ '), code: 'GH_ERR_CONFIG_PARSE', message: /gatehouse\.json/ },
-    { name: 'plugin start fails', apply: () => write('a', { plugins: [{ [failingPlugin]: {} }] }), code: 'GH_ERR_PLUGIN_START', message: /"fails-start".*cannot open the spool/ },
+    {
+      name: 'invalid plugin options',
+      apply: () => write('a', { plugins: [{ respond: { status: 'teapot' } }] }),
+      code: 'GH_ERR_CONFIG_INVALID',
+      message: /respond/,
+    },
+    {
+      name: 'unknown plugin',
+      apply: () => write('a', { plugins: [{ 'no-such-plugin': {} }] }),
+      code: 'GH_ERR_CONFIG_INVALID',
+      message: /unknown plugin "no-such-plugin"/,
+    },
+    {
+      name: 'unparseable file',
+      apply: () => writeFileSync(file, '{ "routes": [ '),
+      code: 'GH_ERR_CONFIG_PARSE',
+      message: /gatehouse\.json/,
+    },
+    {
+      name: 'plugin start fails',
+      apply: () => write('a', { plugins: [{ [failingPlugin]: {} }] }),
+      code: 'GH_ERR_PLUGIN_START',
+      message: /"fails-start".*cannot open the spool/,
+    },
   ];
   write('b');
   await gw.reload();
@@ -144,7 +175,10 @@ t.test('an invalid config is refused, the old one keeps serving, and the failure
     await t.test(c.name, async (t) => {
       c.apply();
       const before = lines.length;
-      const err = await gw.reload().then(() => undefined, (e: any) => e);
+      const err = await gw.reload().then(
+        () => undefined,
+        (e: any) => e,
+      );
       t.ok(err, 'reload rejects');
       t.equal(err?.code, c.code, `rejects with ${c.code}`);
       t.match(err?.message, c.message, 'the error says why');
@@ -167,7 +201,11 @@ t.test('admin API POST /reload: token required, 200 on a valid config, 422 with 
   const { url, gw, write, adminUrl } = await setup(t, { admin: { port: 0, host: '127.0.0.1', token: TOKEN } });
   const post = (headers: Record<string, string> = {}) => request(`${adminUrl}/reload`, { method: 'POST', headers });
   write('b', { admin: { port: 0, host: '127.0.0.1', token: TOKEN } });
-  for (const [name, headers] of [['no token', {}], ['wrong token', { authorization: 'Bearer not-the-token-at-all' }], ['basic auth', { authorization: `Basic ${TOKEN}` }]] as const) {
+  for (const [name, headers] of [
+    ['no token', {}],
+    ['wrong token', { authorization: 'Bearer not-the-token-at-all' }],
+    ['basic auth', { authorization: `Basic ${TOKEN}` }],
+  ] as const) {
     const res = await post(headers);
     t.equal(res.status, 401, `${name}: 401`);
     t.equal(JSON.parse(res.body).error.code, 'GH_ERR_UNAUTHORIZED', `${name}: JSON error code`);
@@ -187,7 +225,7 @@ t.test('admin API POST /reload: token required, 200 on a valid config, 422 with 
   t.equal((await request(`${url}/`)).body, 'B', 'the previous config keeps serving');
   const get = await request(`${adminUrl}/reload`, { headers: { authorization: `Bearer ${TOKEN}` } });
   t.equal(get.status, 405, 'GET /reload is refused with 405, not a reload');
-  t.equal((await reloadCount(gw, 'failed')), 1, 'only the POST attempted a reload');
+  t.equal(await reloadCount(gw, 'failed'), 1, 'only the POST attempted a reload');
 });
 
 t.test('a real gatehouse process reloads on SIGHUP and keeps running on an invalid config', async (t) => {
@@ -195,13 +233,20 @@ t.test('a real gatehouse process reloads on SIGHUP and keeps running on an inval
   const file = join(dir, 'gatehouse.json');
   const A = await markerBackend('A');
   const B = await markerBackend('B');
-  t.teardown(async () => { await A.close(); await B.close(); });
-  const write = (upstream: string) => writeFileSync(file, JSON.stringify({
-    server: { http: { port: 0, host: '127.0.0.1' } },
-    log: { level: 'info', accessLog: false },
-    upstreams: { a: { targets: [A.url] }, b: { targets: [B.url] } },
-    routes: [{ match: { path: '/' }, upstream }],
-  }));
+  t.teardown(async () => {
+    await A.close();
+    await B.close();
+  });
+  const write = (upstream: string) =>
+    writeFileSync(
+      file,
+      JSON.stringify({
+        server: { http: { port: 0, host: '127.0.0.1' } },
+        log: { level: 'info', accessLog: false },
+        upstreams: { a: { targets: [A.url] }, b: { targets: [B.url] } },
+        routes: [{ match: { path: '/' }, upstream }],
+      }),
+    );
   write('a');
   const gh = await startGatehouse(t, file, { cwd: dir });
   const url = `http://127.0.0.1:${gh.port}/`;

@@ -51,7 +51,22 @@ t.test('normalizePath', async (t) => {
 
 t.test('removeDotSegments follows RFC 3986 §5.4 examples', async (t) => {
   // The path parts of the RFC's normal and abnormal examples (base /b/c/d;p).
-  const cases: [string, string][] = [['/b/c/./g', '/b/c/g'], ['/b/c/g/.', '/b/c/g/'], ['/b/c/..', '/b/'], ['/b/c/../g', '/b/g'], ['/b/c/../..', '/'], ['/b/c/../../g', '/g'], ['/b/c/../../../g', '/g'], ['/./g', '/g'], ['/b/c/g.', '/b/c/g.'], ['/b/c/..g', '/b/c/..g'], ['/b/c/./../g', '/b/g'], ['/b/c/./g/.', '/b/c/g/'], ['/b/c/g/./h', '/b/c/g/h'], ['/b/c/g/../h', '/b/c/h']];
+  const cases: [string, string][] = [
+    ['/b/c/./g', '/b/c/g'],
+    ['/b/c/g/.', '/b/c/g/'],
+    ['/b/c/..', '/b/'],
+    ['/b/c/../g', '/b/g'],
+    ['/b/c/../..', '/'],
+    ['/b/c/../../g', '/g'],
+    ['/b/c/../../../g', '/g'],
+    ['/./g', '/g'],
+    ['/b/c/g.', '/b/c/g.'],
+    ['/b/c/..g', '/b/c/..g'],
+    ['/b/c/./../g', '/b/g'],
+    ['/b/c/./g/.', '/b/c/g/'],
+    ['/b/c/g/./h', '/b/c/g/h'],
+    ['/b/c/g/../h', '/b/c/h'],
+  ];
   for (const [input, want] of cases) t.test(input, async (t) => t.equal(removeDotSegments(input), want));
 });
 
@@ -68,7 +83,11 @@ t.test('route rules see the normalised path, and the upstream gets it', async (t
   });
   const strict = await startGateway(rules('reject'));
   const lax = await startGateway(rules('keep'));
-  t.teardown(async () => { await strict.gw.close(100); await lax.gw.close(100); await be.close(); });
+  t.teardown(async () => {
+    await strict.gw.close(100);
+    await lax.gw.close(100);
+    await be.close();
+  });
   const cases: { desc: string; path: string; keep?: boolean; status: number; upstreamUrl?: string; body?: RegExp }[] = [
     { desc: 'dot-dot out of /api reaches the private rule', path: '/api/../private/x', status: 403, body: /blocked/ },
     { desc: '%2e%2e out of /api reaches the private rule', path: '/api/%2e%2e/private/x', status: 403 },
@@ -76,8 +95,19 @@ t.test('route rules see the normalised path, and the upstream gets it', async (t
     { desc: 'escaped letters cannot dodge the private rule', path: '/%70rivate/x', status: 403 },
     { desc: '..%2f is refused by default', path: '/api/..%2fprivate/x', status: 400, body: /GH_ERR_BAD_REQUEST.*encoded slash/ },
     { desc: '%2e%2e%2f is refused by default', path: '/api/%2e%2e%2fprivate/x', status: 400, body: /encoded slash/ },
-    { desc: 'keep: ..%2f stays inside /api, forwarded opaque', path: '/api/..%2fprivate/x', keep: true, status: 200, upstreamUrl: '/api/..%2Fprivate/x' },
-    { desc: 'the upstream gets the resolved path and the query as sent', path: '/api/./a/../b?q=%2e%2e/x', status: 200, upstreamUrl: '/api/b?q=%2e%2e/x' },
+    {
+      desc: 'keep: ..%2f stays inside /api, forwarded opaque',
+      path: '/api/..%2fprivate/x',
+      keep: true,
+      status: 200,
+      upstreamUrl: '/api/..%2Fprivate/x',
+    },
+    {
+      desc: 'the upstream gets the resolved path and the query as sent',
+      path: '/api/./a/../b?q=%2e%2e/x',
+      status: 200,
+      upstreamUrl: '/api/b?q=%2e%2e/x',
+    },
     { desc: 'the upstream gets decoded unreserved escapes', path: '/%61pi/%7Euser', status: 200, upstreamUrl: '/api/~user' },
     { desc: 'a plain path is forwarded verbatim', path: '/api/x?y=1', status: 200, upstreamUrl: '/api/x?y=1' },
   ];
@@ -94,12 +124,26 @@ t.test('route rules see the normalised path, and the upstream gets it', async (t
 
 t.test('Host headers and HTTP versions that a backend could read differently are refused', async (t) => {
   let reached = 0;
-  const be = await startBackend((req, res) => { reached++; res.end('ok'); });
-  const { gw, port, url } = await startGateway({ upstreams: { be: { targets: [be.url] } }, routes: [{ match: { path: '/' }, upstream: 'be' }] });
-  t.teardown(async () => { await gw.close(100); await be.close(); });
+  const be = await startBackend((req, res) => {
+    reached++;
+    res.end('ok');
+  });
+  const { gw, port, url } = await startGateway({
+    upstreams: { be: { targets: [be.url] } },
+    routes: [{ match: { path: '/' }, upstream: 'be' }],
+  });
+  t.teardown(async () => {
+    await gw.close(100);
+    await be.close();
+  });
   const cases: { desc: string; data: string; status: number; body?: RegExp }[] = [
     { desc: 'two Host headers', data: `GET / HTTP/1.1${CRLF}Host: a${CRLF}Host: b${CRLF}`, status: 400, body: /more than one Host/ },
-    { desc: 'two Host headers in different case', data: `GET / HTTP/1.1${CRLF}Host: a${CRLF}HOST: a${CRLF}`, status: 400, body: /more than one Host/ },
+    {
+      desc: 'two Host headers in different case',
+      data: `GET / HTTP/1.1${CRLF}Host: a${CRLF}HOST: a${CRLF}`,
+      status: 400,
+      body: /more than one Host/,
+    },
     { desc: 'a space in Host', data: `GET / HTTP/1.1${CRLF}Host: a b${CRLF}`, status: 400, body: /invalid Host/ },
     { desc: 'userinfo in Host', data: `GET / HTTP/1.1${CRLF}Host: user@evil.example${CRLF}`, status: 400, body: /invalid Host/ },
     { desc: 'an unclosed IPv6 literal', data: `GET / HTTP/1.1${CRLF}Host: [::1${CRLF}`, status: 400, body: /invalid Host/ },
@@ -128,11 +172,28 @@ t.test('Host headers and HTTP versions that a backend could read differently are
 
 t.test('client-address headers from untrusted peers are dropped, from trusted ones kept', async (t) => {
   const be = await startBackend();
-  const config = (trustProxy: string[]) => ({ server: { http: { port: 0, host: '127.0.0.1' }, trustProxy }, upstreams: { be: { targets: [be.url] } }, routes: [{ match: { path: '/' }, upstream: 'be' }] });
+  const config = (trustProxy: string[]) => ({
+    server: { http: { port: 0, host: '127.0.0.1' }, trustProxy },
+    upstreams: { be: { targets: [be.url] } },
+    routes: [{ match: { path: '/' }, upstream: 'be' }],
+  });
   const untrusted = await startGateway(config([]));
   const trusted = await startGateway(config(['127.0.0.1']));
-  t.teardown(async () => { await untrusted.gw.close(100); await trusted.gw.close(100); await be.close(); });
-  const sent = { forwarded: 'for=6.6.6.6;proto=https', 'x-real-ip': '6.6.6.6', 'x-forwarded-port': '443', 'x-forwarded-prefix': '/admin', 'x-original-url': '/admin', 'x-client-ip': '6.6.6.6', 'true-client-ip': '6.6.6.6', 'x-kept': 'yes' };
+  t.teardown(async () => {
+    await untrusted.gw.close(100);
+    await trusted.gw.close(100);
+    await be.close();
+  });
+  const sent = {
+    forwarded: 'for=6.6.6.6;proto=https',
+    'x-real-ip': '6.6.6.6',
+    'x-forwarded-port': '443',
+    'x-forwarded-prefix': '/admin',
+    'x-original-url': '/admin',
+    'x-client-ip': '6.6.6.6',
+    'true-client-ip': '6.6.6.6',
+    'x-kept': 'yes',
+  };
   const cases: { desc: string; url: string; kept: boolean }[] = [
     { desc: 'untrusted peer: dropped', url: untrusted.url, kept: false },
     { desc: 'trusted peer: passed on', url: trusted.url, kept: true },

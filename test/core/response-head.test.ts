@@ -47,7 +47,15 @@ const cases: Case[] = [
   },
   {
     desc: "the upstream's Connection: close and Keep-Alive do not reach the client",
-    upstream: answer('HTTP/1.1 200 OK', 'Connection: close, x-private', 'X-Private: 1', 'Keep-Alive: timeout=1', 'Content-Length: 2', '', 'ok'),
+    upstream: answer(
+      'HTTP/1.1 200 OK',
+      'Connection: close, x-private',
+      'X-Private: 1',
+      'Keep-Alive: timeout=1',
+      'Content-Length: 2',
+      '',
+      'ok',
+    ),
     request: 'GET / HTTP/1.1',
     has: [/\r\nconnection: keep-alive\r\n/i],
     hasNot: [/x-private/i, /timeout=1\b/],
@@ -84,14 +92,27 @@ async function rawUpstream(bytes: string): Promise<{ url: string; close(): Promi
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
 }
 
 for (const c of cases) {
   t.test(c.desc, async (t) => {
     const be = await rawUpstream(c.upstream);
-    const { gw, port } = await startGateway({ upstreams: { be: { targets: [be.url] } }, routes: [{ match: { path: '/' }, upstream: 'be' }] });
-    t.teardown(async () => { await gw.close(100); await be.close(); });
+    const { gw, port } = await startGateway({
+      upstreams: { be: { targets: [be.url] } },
+      routes: [{ match: { path: '/' }, upstream: 'be' }],
+    });
+    t.teardown(async () => {
+      await gw.close(100);
+      await be.close();
+    });
     // HTTP/1.1 keeps the client connection open: give the answer 400 ms, then look at it.
     const got = await raw(port, `${c.request}${CRLF}Host: test${CRLF}${CRLF}`, 400);
     for (const re of c.has) t.match(got, re, `has ${re}`);

@@ -16,7 +16,15 @@ const routes = [
   named('prefix', { path: '/api' }),
 ];
 
-const cases: { desc: string; path: string; method?: string; host?: string; headers?: Record<string, string>; want: number; route?: string }[] = [
+const cases: {
+  desc: string;
+  path: string;
+  method?: string;
+  host?: string;
+  headers?: Record<string, string>;
+  want: number;
+  route?: string;
+}[] = [
   { desc: 'exact host and prefix', path: '/v1/users', host: 'api.example.com', want: 200, route: 'exact-host' },
   { desc: 'exact host with port in Host', path: '/v1', host: 'api.example.com:8080', want: 200, route: 'exact-host' },
   { desc: 'host match is case-insensitive', path: '/v1', host: 'API.Example.COM', want: 200, route: 'exact-host' },
@@ -44,7 +52,10 @@ t.test('route table: first match wins', async (t) => {
   const { gw, url } = await startGateway({ routes });
   t.teardown(() => gw.close(100));
   for (const c of cases) {
-    const res = await request(`${url}${c.path}`, { method: c.method ?? 'GET', headers: { ...(c.host ? { host: c.host } : {}), ...c.headers } });
+    const res = await request(`${url}${c.path}`, {
+      method: c.method ?? 'GET',
+      headers: { ...(c.host ? { host: c.host } : {}), ...c.headers },
+    });
     t.equal(res.status, c.want, `${c.desc}: status`);
     if (c.route) t.equal(res.body, c.route, `${c.desc}: route`);
     else {
@@ -66,7 +77,10 @@ t.test('path sent upstream: stripPrefix and rewrite', async (t) => {
       { match: { path: '/' }, upstream: 'be' },
     ],
   });
-  t.teardown(async () => { await gw.close(100); await be.close(); });
+  t.teardown(async () => {
+    await gw.close(100);
+    await be.close();
+  });
   const table = [
     { desc: 'strip prefix keeps the rest and the query', path: '/strip/a/b?q=1', want: '/a/b?q=1' },
     { desc: 'strip prefix of the prefix itself gives /', path: '/strip', want: '/' },
@@ -88,7 +102,11 @@ t.test('round robin across the targets of an upstream', async (t) => {
     upstreams: { both: { targets: [a.url, b.url] } },
     routes: [{ match: { path: '/' }, upstream: 'both' }],
   });
-  t.teardown(async () => { await gw.close(100); await a.close(); await b.close(); });
+  t.teardown(async () => {
+    await gw.close(100);
+    await a.close();
+    await b.close();
+  });
   const seen = [];
   for (let i = 0; i < 4; i++) seen.push((await request(`${url}/`)).body);
   t.same(seen.sort(), ['a', 'a', 'b', 'b'], 'two targets share requests evenly');

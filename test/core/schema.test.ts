@@ -57,16 +57,26 @@ t.test('editors get the same verdicts as gatehouse from config.schema.json', asy
     server: { http: { port: 8080 }, trustProxy: ['10.0.0.0/8'] },
     upstreams: { app: { targets: ['http://127.0.0.1:3000'] } },
     plugins: [{ './my-plugin.ts': { anything: true } }],
-    routes: [{ match: { pathExact: '/hc' }, plugins: [{ respond: { status: 204 } }] }, { match: { path: '/' }, upstream: 'app' }],
+    routes: [
+      { match: { pathExact: '/hc' }, plugins: [{ respond: { status: 204 } }] },
+      { match: { path: '/' }, upstream: 'app' },
+    ],
   };
   t.ok(validate(good), 'a valid config passes', { errors: validate.errors });
 
   const badPlugin = { routes: [{ plugins: [{ respond: { status: 999 } }] }] };
-  t.notOk(validate(badPlugin), 'a built-in plugin\'s options are checked');
-  t.ok(validate.errors?.some((e) => e.instancePath === '/routes/0/plugins/0/respond/status' && e.keyword === 'maximum'), 'at the option\'s path');
+  t.notOk(validate(badPlugin), "a built-in plugin's options are checked");
+  t.ok(
+    validate.errors?.some((e) => e.instancePath === '/routes/0/plugins/0/respond/status' && e.keyword === 'maximum'),
+    "at the option's path",
+  );
 
   t.notOk(validate({ routes: [{ upstream: 'x' }], servr: {} }), 'an unknown top-level key fails');
-  t.ok(validate.errors?.some((e) => e.keyword === 'additionalProperties' && (e.params as { additionalProperty: string }).additionalProperty === 'servr'));
+  t.ok(
+    validate.errors?.some(
+      (e) => e.keyword === 'additionalProperties' && (e.params as { additionalProperty: string }).additionalProperty === 'servr',
+    ),
+  );
   t.notOk(validate({ routes: [{ plugins: [{ respond: {}, other: {} }] }] }), 'one plugin per list entry');
 
   // What the loader accepts before interpolation, editors must accept too (and nothing more).
@@ -74,7 +84,11 @@ t.test('editors get the same verdicts as gatehouse from config.schema.json', asy
   const placeholders = [
     { desc: 'a port as ${PORT:-8080}', config: { server: { http: { port: '${PORT:-8080}' } }, routes }, valid: true },
     { desc: 'a boolean as ${FLAG}', config: { upstreams: { a: { targets: ['http://x'], insecure: '${INSECURE}' } }, routes }, valid: true },
-    { desc: 'a plugin option number as a placeholder', config: { routes: [{ plugins: [{ respond: { status: '${STATUS:-204}' } }] }] }, valid: true },
+    {
+      desc: 'a plugin option number as a placeholder',
+      config: { routes: [{ plugins: [{ respond: { status: '${STATUS:-204}' } }] }] },
+      valid: true,
+    },
     { desc: 'a port as text around a placeholder', config: { server: { http: { port: 'x${PORT}' } }, routes }, valid: false },
     { desc: 'a port as a plain word', config: { server: { http: { port: 'eighty' } }, routes }, valid: false },
     { desc: 'a number still checked against its range', config: { routes: [{ plugins: [{ respond: { status: 999 } }] }] }, valid: false },

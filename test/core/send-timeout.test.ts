@@ -48,7 +48,12 @@ async function backend() {
 }
 
 /** A raw GET whose reading starts after `readAfterMs` (never when undefined); resolves with what came, at close or `maxMs`. */
-function client(port: number, path: string, readAfterMs: number | undefined, maxMs: number): Promise<{ bytes: number; text: string; closedAt: number }> {
+function client(
+  port: number,
+  path: string,
+  readAfterMs: number | undefined,
+  maxMs: number,
+): Promise<{ bytes: number; text: string; closedAt: number }> {
   return new Promise((resolve) => {
     const sock = net.connect(port, '127.0.0.1');
     let bytes = 0;
@@ -60,7 +65,10 @@ function client(port: number, path: string, readAfterMs: number | undefined, max
       resolve({ bytes, text, closedAt: Date.now() });
     };
     const limit = setTimeout(done, maxMs);
-    sock.on('data', (c: Buffer) => { bytes += c.length; if (text.length < 4096) text += c.toString('latin1'); });
+    sock.on('data', (c: Buffer) => {
+      bytes += c.length;
+      if (text.length < 4096) text += c.toString('latin1');
+    });
     sock.on('close', done);
     sock.on('error', () => undefined);
     sock.write(`GET ${path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`);
@@ -76,7 +84,10 @@ t.test(`server.timeouts.send (${SEND} ms): a client that reads nothing is cut, a
     upstreams: { be: { targets: [be.url] } },
     routes: [{ match: { path: '/' }, upstream: 'be' }],
   });
-  t.teardown(async () => { await gw.close(100); await be.close(); });
+  t.teardown(async () => {
+    await gw.close(100);
+    await be.close();
+  });
 
   const cases = [
     { desc: 'never reads a 64 MiB answer', path: '/big', readAfterMs: undefined, cut: true },
@@ -97,7 +108,10 @@ t.test(`server.timeouts.send (${SEND} ms): a client that reads nothing is cut, a
         const after = (end?.at ?? Infinity) - started;
         t.ok(after >= SEND, `the upstream socket closed no sooner than the timeout (${after} ms)`);
         t.ok(after <= SEND + 1000, `and within a second of it (${after} ms)`);
-        const freed = await until(async () => (await openSockets(gw)) === 0, 1000).then(() => true, () => false);
+        const freed = await until(async () => (await openSockets(gw)) === 0, 1000).then(
+          () => true,
+          () => false,
+        );
         t.ok(freed, `gatehouse_upstream_open_sockets back to 0 (is ${await openSockets(gw)})`);
       } else {
         t.match(seen.text, /^HTTP\/1\.1 200 /, 'answered 200');
@@ -117,12 +131,20 @@ t.test('with a send timeout, idle keep-alive connections still close after timeo
     upstreams: { be: { targets: [be.url] } },
     routes: [{ match: { path: '/' }, upstream: 'be' }],
   });
-  t.teardown(async () => { await gw.close(100); await be.close(); });
+  t.teardown(async () => {
+    await gw.close(100);
+    await be.close();
+  });
   const sock = net.connect(port, '127.0.0.1');
   let answered = 0;
-  sock.on('data', () => { answered ||= Date.now(); });
+  sock.on('data', () => {
+    answered ||= Date.now();
+  });
   sock.write('GET /ok HTTP/1.1\r\nHost: a\r\n\r\n');
   const closedAt = await new Promise<number>((r) => sock.once('close', () => r(Date.now())));
   t.ok(answered > 0, 'the request was answered');
-  t.ok(closedAt - answered >= 250 && closedAt - answered < 2000, `the idle connection closed after 300 ms (+ the 1 s Node adds) (${closedAt - answered} ms)`);
+  t.ok(
+    closedAt - answered >= 250 && closedAt - answered < 2000,
+    `the idle connection closed after 300 ms (+ the 1 s Node adds) (${closedAt - answered} ms)`,
+  );
 });

@@ -33,12 +33,15 @@ for (const c of cases) {
   t.test(`SIGTERM with nothing in flight exits at once: ${c.desc}`, async (t) => {
     const dir = tempDir(t);
     const file = join(dir, 'gatehouse.json');
-    writeFileSync(file, JSON.stringify({
-      server: { http: { port: 0, host: '127.0.0.1' }, shutdownGrace: 5000 },
-      admin: { port: 0, host: '127.0.0.1', token: TOKEN },
-      log: { level: 'info', accessLog: false },
-      routes: [{ match: { path: '/' }, plugins: [{ respond: { body: 'ok' } }] }],
-    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        server: { http: { port: 0, host: '127.0.0.1' }, shutdownGrace: 5000 },
+        admin: { port: 0, host: '127.0.0.1', token: TOKEN },
+        log: { level: 'info', accessLog: false },
+        routes: [{ match: { path: '/' }, plugins: [{ respond: { body: 'ok' } }] }],
+      }),
+    );
     const gh = await startGatehouse(t, file, { cwd: dir });
     if (c.open === 'keep-alive') {
       const sock = await openConnection(t, gh.port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n');
@@ -54,16 +57,21 @@ for (const c of cases) {
 }
 
 t.test('SIGTERM with a request in flight still waits for it, next to a connection that sent nothing', async (t) => {
-  const be = await startBackend((_req, res) => { setTimeout(() => res.end('done'), 800); });
+  const be = await startBackend((_req, res) => {
+    setTimeout(() => res.end('done'), 800);
+  });
   t.teardown(() => be.close());
   const dir = tempDir(t);
   const file = join(dir, 'gatehouse.json');
-  writeFileSync(file, JSON.stringify({
-    server: { http: { port: 0, host: '127.0.0.1' }, shutdownGrace: 5000 },
-    log: { level: 'info', accessLog: false },
-    upstreams: { be: { targets: [be.url] } },
-    routes: [{ match: { path: '/' }, upstream: 'be' }],
-  }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      server: { http: { port: 0, host: '127.0.0.1' }, shutdownGrace: 5000 },
+      log: { level: 'info', accessLog: false },
+      upstreams: { be: { targets: [be.url] } },
+      routes: [{ match: { path: '/' }, upstream: 'be' }],
+    }),
+  );
   const gh = await startGatehouse(t, file, { cwd: dir });
   await openConnection(t, gh.port, '');
   const started = Date.now();

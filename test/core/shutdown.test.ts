@@ -33,13 +33,33 @@ async function slowBackend(delay: number) {
     const timer = setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 4 }).end('done'), delay);
     res.once('close', () => clearTimeout(timer));
   });
-  return { ...be, nextArrival: () => new Promise<void>((r) => { arrived = r; }) };
+  return {
+    ...be,
+    nextArrival: () =>
+      new Promise<void>((r) => {
+        arrived = r;
+      }),
+  };
 }
 
-const cases: { name: string; signal: NodeJS.Signals; delay: number; grace: number; client: 'completes' | 'closed'; exitWithinMs: number }[] = [
+const cases: {
+  name: string;
+  signal: NodeJS.Signals;
+  delay: number;
+  grace: number;
+  client: 'completes' | 'closed';
+  exitWithinMs: number;
+}[] = [
   { name: 'SIGTERM drains an in-flight request', signal: 'SIGTERM', delay: 800, grace: 5000, client: 'completes', exitWithinMs: 3000 },
   { name: 'SIGINT drains an in-flight request', signal: 'SIGINT', delay: 800, grace: 5000, client: 'completes', exitWithinMs: 3000 },
-  { name: 'SIGTERM closes a request still running after shutdownGrace', signal: 'SIGTERM', delay: 10000, grace: 300, client: 'closed', exitWithinMs: 300 + 1700 },
+  {
+    name: 'SIGTERM closes a request still running after shutdownGrace',
+    signal: 'SIGTERM',
+    delay: 10000,
+    grace: 300,
+    client: 'closed',
+    exitWithinMs: 300 + 1700,
+  },
 ];
 
 for (const c of cases) {
@@ -49,13 +69,19 @@ for (const c of cases) {
     t.teardown(() => be.close());
     writeFileSync(join(dir, 'marker-plugin.js'), MARKER_PLUGIN);
     const file = join(dir, 'gatehouse.json');
-    writeFileSync(file, JSON.stringify({
-      server: { http: { port: 0, host: '127.0.0.1' }, shutdownGrace: c.grace },
-      log: { level: 'info', accessLog: false },
-      upstreams: { slow: { targets: [be.url] } },
-      plugins: [{ './marker-plugin.js': { dir } }],
-      routes: [{ match: { pathExact: '/warm' }, plugins: [{ respond: { body: 'warm' } }] }, { match: { path: '/' }, upstream: 'slow' }],
-    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        server: { http: { port: 0, host: '127.0.0.1' }, shutdownGrace: c.grace },
+        log: { level: 'info', accessLog: false },
+        upstreams: { slow: { targets: [be.url] } },
+        plugins: [{ './marker-plugin.js': { dir } }],
+        routes: [
+          { match: { pathExact: '/warm' }, plugins: [{ respond: { body: 'warm' } }] },
+          { match: { path: '/' }, upstream: 'slow' },
+        ],
+      }),
+    );
     const gh = await startGatehouse(t, file, { cwd: dir });
     t.ok(existsSync(join(dir, 'started')), 'the custom plugin was started');
 
@@ -89,7 +115,11 @@ for (const c of cases) {
     t.same({ code, signal }, { code: 0, signal: null }, 'exit code 0');
     t.ok(exitedAt - signalledAt < c.exitWithinMs, `exited ${exitedAt - signalledAt} ms after the signal (limit ${c.exitWithinMs})`);
     t.ok(existsSync(join(dir, 'stopped')), "the plugin's stop() ran");
-    if (c.client === 'completes') t.ok(Number(readFileSync(join(dir, 'stopped'), 'utf8')) >= res.at - 5, 'plugins stop after the in-flight request is drained');
-    t.ok(gh.logs.some((l) => l.msg === 'gatehouse stopped'), 'the shutdown is logged');
+    if (c.client === 'completes')
+      t.ok(Number(readFileSync(join(dir, 'stopped'), 'utf8')) >= res.at - 5, 'plugins stop after the in-flight request is drained');
+    t.ok(
+      gh.logs.some((l) => l.msg === 'gatehouse stopped'),
+      'the shutdown is logged',
+    );
   });
 }

@@ -9,9 +9,15 @@ t.test('idle upstream sockets are closed after keepAliveMs; 0 keeps none', async
   const be = await startBackend((_req, res) => res.end('ok'));
   const { gw, url } = await startGateway({
     upstreams: { short: { targets: [be.url], keepAliveMs: 200 }, none: { targets: [be.url], keepAliveMs: 0 } },
-    routes: [{ match: { path: '/short' }, upstream: 'short' }, { match: { path: '/none' }, upstream: 'none' }],
+    routes: [
+      { match: { path: '/short' }, upstream: 'short' },
+      { match: { path: '/none' }, upstream: 'none' },
+    ],
   });
-  t.teardown(async () => { await gw.close(100); await be.close(); });
+  t.teardown(async () => {
+    await gw.close(100);
+    await be.close();
+  });
   const open = (name: string) => gw.runtime.pools.get(name)!.openSockets();
   t.equal((await request(`${url}/short`)).status, 200);
   t.equal(open('short'), 1, 'kept after the request');
@@ -31,8 +37,14 @@ t.test("a server's short Keep-Alive hint does not shorten the upstream timeout o
   });
   // Node announces `Keep-Alive: timeout=2`; Node's agent then sets 1 s on the pooled socket.
   be.server.keepAliveTimeout = 2000;
-  const { gw, url } = await startGateway({ upstreams: { be: { targets: [be.url], timeout: 2500 } }, routes: [{ match: { path: '/' }, upstream: 'be' }] });
-  t.teardown(async () => { await gw.close(100); await be.close(); });
+  const { gw, url } = await startGateway({
+    upstreams: { be: { targets: [be.url], timeout: 2500 } },
+    routes: [{ match: { path: '/' }, upstream: 'be' }],
+  });
+  t.teardown(async () => {
+    await gw.close(100);
+    await be.close();
+  });
 
   const cases = [
     { desc: 'first request opens the socket', delay: 0, status: 200 },

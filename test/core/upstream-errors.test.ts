@@ -30,12 +30,36 @@ t.test('upstream failures map to 502/504 JSON with a code', async (t) => {
     },
     routes: ['dead', 'slow', 'reset', 'midway'].map((u) => ({ match: { path: `/${u}` }, upstream: u })),
   });
-  t.teardown(async () => { await gw.close(100); await Promise.all([slow.close(), reset.close(), midway.close()]); });
+  t.teardown(async () => {
+    await gw.close(100);
+    await Promise.all([slow.close(), reset.close(), midway.close()]);
+  });
 
   const cases = [
-    { desc: 'connection refused → 502', path: '/dead', status: 502, code: 'GH_ERR_UPSTREAM_UNREACHABLE', kind: 'connect', upstream: 'dead' },
-    { desc: 'no answer within the timeout → 504', path: '/slow', status: 504, code: 'GH_ERR_UPSTREAM_TIMEOUT', kind: 'timeout', upstream: 'slow' },
-    { desc: 'connection reset before headers → 502', path: '/reset', status: 502, code: 'GH_ERR_UPSTREAM_UNREACHABLE', kind: 'reset', upstream: 'reset' },
+    {
+      desc: 'connection refused → 502',
+      path: '/dead',
+      status: 502,
+      code: 'GH_ERR_UPSTREAM_UNREACHABLE',
+      kind: 'connect',
+      upstream: 'dead',
+    },
+    {
+      desc: 'no answer within the timeout → 504',
+      path: '/slow',
+      status: 504,
+      code: 'GH_ERR_UPSTREAM_TIMEOUT',
+      kind: 'timeout',
+      upstream: 'slow',
+    },
+    {
+      desc: 'connection reset before headers → 502',
+      path: '/reset',
+      status: 502,
+      code: 'GH_ERR_UPSTREAM_UNREACHABLE',
+      kind: 'reset',
+      upstream: 'reset',
+    },
   ];
   for (const c of cases) {
     const started = Date.now();
@@ -49,22 +73,28 @@ t.test('upstream failures map to 502/504 JSON with a code', async (t) => {
 
   // Headers already sent: the only honest signal is a cut connection, never a clean short body.
   const cut = await new Promise<string>((resolve) => {
-    http.get(`${url}/midway`, { agent: false }, (res) => {
-      res.on('data', () => undefined);
-      res.on('end', () => resolve('ended cleanly'));
-      res.on('error', () => resolve('aborted'));
-      res.on('aborted', () => resolve('aborted'));
-    }).on('error', () => resolve('aborted'));
+    http
+      .get(`${url}/midway`, { agent: false }, (res) => {
+        res.on('data', () => undefined);
+        res.on('end', () => resolve('ended cleanly'));
+        res.on('error', () => resolve('aborted'));
+        res.on('aborted', () => resolve('aborted'));
+      })
+      .on('error', () => resolve('aborted'));
   });
   t.equal(cut, 'aborted', 'a body cut short upstream is cut short for the client');
 
   const metrics = await gw.metrics.registry.metrics();
-  for (const c of cases) t.match(metrics, `gatehouse_upstream_errors_total{upstream="${c.upstream}",kind="${c.kind}"} 1`, `${c.desc}: counted`);
+  for (const c of cases)
+    t.match(metrics, `gatehouse_upstream_errors_total{upstream="${c.upstream}",kind="${c.kind}"} 1`, `${c.desc}: counted`);
   t.match(metrics, /gatehouse_requests_total\{route="route-0",method="GET",status="502"\} 1/, 'request counted with its status');
 });
 
 t.test('a route with no upstream where no plugin answers gives 502 GH_ERR_NO_UPSTREAM', async (t) => {
-  const dir = t.testdir({ 'pass.js': "module.exports = { name: 'pass', schema: { type: 'object', additionalProperties: false }, create: () => ({ handle: async function pass(ctx, next) { await next(); } }) };" });
+  const dir = t.testdir({
+    'pass.js':
+      "module.exports = { name: 'pass', schema: { type: 'object', additionalProperties: false }, create: () => ({ handle: async function pass(ctx, next) { await next(); } }) };",
+  });
   const { gw, url } = await startGateway({ routes: [{ match: { path: '/' }, plugins: [{ [`${dir}/pass.js`]: {} }] }] });
   t.teardown(() => gw.close(100));
   const res = await request(`${url}/x`);

@@ -22,21 +22,98 @@ smt-fingerprint = AA:BB
 `;
 
 const cases: { desc: string; yaml: string; files?: Record<string, string>; code: string; message: RegExp }[] = [
-  { desc: 'region-routing: a regions file whose server lists disagree', files: { 'regions.cfg': MISMATCHED_REGIONS }, yaml: `${HTTP}${ROUTE}      - region-routing: { regionsFile: ./regions.cfg }\n`, code: 'GH_ERR_CONFIG_INVALID', message: /:\d+:\d+ \/routes\/0\/plugins\/0\/region-routing\/regionsFile: .*eu/ },
-  { desc: 'region-routing: a regions file that does not exist', yaml: `${HTTP}${ROUTE}      - region-routing: { regionsFile: ./missing.cfg }\n`, code: 'GH_ERR_CONFIG_INVALID', message: /region-routing\/regionsFile: .*missing\.cfg/ },
-  { desc: 'region-routing: a malformed CIDR inline', yaml: `${HTTP}${ROUTE}      - region-routing: { regions: { east: { publicIps: [10.0.0.0/33], servers: [{ name: n, registryName: r, fingerprint: f, ip: 192.0.2.1 }] } } }\n`, code: 'GH_ERR_CONFIG_INVALID', message: /region-routing\/regions: .*10\.0\.0\.0\/33/ },
-  { desc: 'region-routing: route mode without an upstream for a region', yaml: `${HTTP}${ROUTE}      - region-routing: { mode: route, regions: { east: { publicIps: [10.0.0.0/8], servers: [{ name: n, registryName: r, fingerprint: f, ip: 192.0.2.1 }] } } }\n`, code: 'GH_ERR_CONFIG_INVALID', message: /region-routing\/upstreams: .*region "east" has no entry in upstreams/ },
-  { desc: 'hash-rewrite: stream mode without an archive', yaml: `${HTTP}${ROUTE}      - hash-rewrite: { metadata: http://127.0.0.1:9/files, mode: stream }\n`, code: 'GH_ERR_CONFIG_INVALID', message: /hash-rewrite: missing required key "archive"/ },
-  { desc: 'hash-rewrite: an archive that is no declared upstream', yaml: `${HTTP}${ROUTE}      - hash-rewrite: { metadata: http://127.0.0.1:9/files, mode: stream, archive: archiv }\n`, code: 'GH_ERR_CONFIG_INVALID', message: /hash-rewrite\/archive: archive "archiv" is neither/ },
-  { desc: 'hash-rewrite: negativeTtl longer than ttl', yaml: `${HTTP}${ROUTE}      - hash-rewrite: { metadata: http://127.0.0.1:9/files, mode: x-accel, cache: { ttl: 1000, negativeTtl: 5000 } }\n`, code: 'GH_ERR_CONFIG_INVALID', message: /hash-rewrite\/cache\/negativeTtl: .*must not exceed/ },
-  { desc: 'hash-rewrite: a path with :hashtype twice', yaml: `${HTTP}${ROUTE}      - hash-rewrite: { metadata: http://127.0.0.1:9/files, mode: x-accel, path: "/files/:hashtype/:hashtype/:hashsum" }\n`, code: 'GH_ERR_CONFIG_INVALID', message: /hash-rewrite\/path: .*:hashtype and :hashsum exactly once/ },
-  { desc: 'accel-redirect: a location on an undeclared upstream', yaml: `${HTTP}${ROUTE}      - accel-redirect: { locations: { /internal/: { upstream: archiv } } }\n`, code: 'GH_ERR_CONFIG_INVALID', message: /accel-redirect\/locations\/\/internal\/\/upstream: upstream "archiv" is not declared/ },
-  { desc: 'two declarations with one id', yaml: `${HTTP}${ROUTE}      - respond: {}\n        id: health\n      - respond: {}\n        id: health\n`, code: 'GH_ERR_CONFIG_INVALID', message: /\/routes\/0\/plugins\/1\/id: id "health" is already the id of the plugin at \/routes\/0\/plugins\/0/ },
-  { desc: 'an id that is not a name', yaml: `${HTTP}${ROUTE}      - respond: {}\n        id: "respond#1"\n`, code: 'GH_ERR_CONFIG_INVALID', message: /\/routes\/0\/plugins\/0\/id: / },
-  { desc: 'a declaration with a second key that is not id', yaml: `${HTTP}${ROUTE}      - respond: {}\n        hash-rewrite: {}\n`, code: 'GH_ERR_CONFIG_INVALID', message: /\/routes\/0\/plugins\/0: one plugin per declaration, found "respond" and "hash-rewrite"/ },
-  { desc: 'a store other than the default (nothing reads it yet)', yaml: `${HTTP}store: redis://127.0.0.1:6379\n${ROUTE}      - respond: {}\n`, code: 'GH_ERR_CONFIG_INVALID', message: /\/store: found "redis:\/\/127\.0\.0\.1:6379": only the default store/ },
-  { desc: 'trustProxy with host bits set past the prefix', yaml: `server: { http: { port: 0, host: 127.0.0.1 }, trustProxy: [10.0.0.1/8] }\n${ROUTE}      - respond: {}\n`, code: 'GH_ERR_CONFIG_INVALID', message: /\/server\/trustProxy\/0: .*host bits are set/ },
-  { desc: 'a .ts plugin with server.tuning.typescript off (and no loader running)', files: { 'stamp.ts': "export default { name: 'stamp', schema: { type: 'object' }, create: () => ({}) };\n" }, yaml: `server: { http: { port: 0, host: 127.0.0.1 }, tuning: { typescript: false } }\n${ROUTE}      - ./stamp.ts: {}\n`, code: 'GH_ERR_CONFIG_INVALID', message: /plugin "\.\/stamp\.ts" is TypeScript .*server\.tuning\.typescript is off/ },
+  {
+    desc: 'region-routing: a regions file whose server lists disagree',
+    files: { 'regions.cfg': MISMATCHED_REGIONS },
+    yaml: `${HTTP}${ROUTE}      - region-routing: { regionsFile: ./regions.cfg }\n`,
+    code: 'GH_ERR_CONFIG_INVALID',
+    message: /:\d+:\d+ \/routes\/0\/plugins\/0\/region-routing\/regionsFile: .*eu/,
+  },
+  {
+    desc: 'region-routing: a regions file that does not exist',
+    yaml: `${HTTP}${ROUTE}      - region-routing: { regionsFile: ./missing.cfg }\n`,
+    code: 'GH_ERR_CONFIG_INVALID',
+    message: /region-routing\/regionsFile: .*missing\.cfg/,
+  },
+  {
+    desc: 'region-routing: a malformed CIDR inline',
+    yaml: `${HTTP}${ROUTE}      - region-routing: { regions: { east: { publicIps: [10.0.0.0/33], servers: [{ name: n, registryName: r, fingerprint: f, ip: 192.0.2.1 }] } } }\n`,
+    code: 'GH_ERR_CONFIG_INVALID',
+    message: /region-routing\/regions: .*10\.0\.0\.0\/33/,
+  },
+  {
+    desc: 'region-routing: route mode without an upstream for a region',
+    yaml: `${HTTP}${ROUTE}      - region-routing: { mode: route, regions: { east: { publicIps: [10.0.0.0/8], servers: [{ name: n, registryName: r, fingerprint: f, ip: 192.0.2.1 }] } } }\n`,
+    code: 'GH_ERR_CONFIG_INVALID',
+    message: /region-routing\/upstreams: .*region "east" has no entry in upstreams/,
+  },
+  {
+    desc: 'hash-rewrite: stream mode without an archive',
+    yaml: `${HTTP}${ROUTE}      - hash-rewrite: { metadata: http://127.0.0.1:9/files, mode: stream }\n`,
+    code: 'GH_ERR_CONFIG_INVALID',
+    message: /hash-rewrite: missing required key "archive"/,
+  },
+  {
+    desc: 'hash-rewrite: an archive that is no declared upstream',
+    yaml: `${HTTP}${ROUTE}      - hash-rewrite: { metadata: http://127.0.0.1:9/files, mode: stream, archive: archiv }\n`,
+    code: 'GH_ERR_CONFIG_INVALID',
+    message: /hash-rewrite\/archive: archive "archiv" is neither/,
+  },
+  {
+    desc: 'hash-rewrite: negativeTtl longer than ttl',
+    yaml: `${HTTP}${ROUTE}      - hash-rewrite: { metadata: http://127.0.0.1:9/files, mode: x-accel, cache: { ttl: 1000, negativeTtl: 5000 } }\n`,
+    code: 'GH_ERR_CONFIG_INVALID',
+    message: /hash-rewrite\/cache\/negativeTtl: .*must not exceed/,
+  },
+  {
+    desc: 'hash-rewrite: a path with :hashtype twice',
+    yaml: `${HTTP}${ROUTE}      - hash-rewrite: { metadata: http://127.0.0.1:9/files, mode: x-accel, path: "/files/:hashtype/:hashtype/:hashsum" }\n`,
+    code: 'GH_ERR_CONFIG_INVALID',
+    message: /hash-rewrite\/path: .*:hashtype and :hashsum exactly once/,
+  },
+  {
+    desc: 'accel-redirect: a location on an undeclared upstream',
+    yaml: `${HTTP}${ROUTE}      - accel-redirect: { locations: { /internal/: { upstream: archiv } } }\n`,
+    code: 'GH_ERR_CONFIG_INVALID',
+    message: /accel-redirect\/locations\/\/internal\/\/upstream: upstream "archiv" is not declared/,
+  },
+  {
+    desc: 'two declarations with one id',
+    yaml: `${HTTP}${ROUTE}      - respond: {}\n        id: health\n      - respond: {}\n        id: health\n`,
+    code: 'GH_ERR_CONFIG_INVALID',
+    message: /\/routes\/0\/plugins\/1\/id: id "health" is already the id of the plugin at \/routes\/0\/plugins\/0/,
+  },
+  {
+    desc: 'an id that is not a name',
+    yaml: `${HTTP}${ROUTE}      - respond: {}\n        id: "respond#1"\n`,
+    code: 'GH_ERR_CONFIG_INVALID',
+    message: /\/routes\/0\/plugins\/0\/id: /,
+  },
+  {
+    desc: 'a declaration with a second key that is not id',
+    yaml: `${HTTP}${ROUTE}      - respond: {}\n        hash-rewrite: {}\n`,
+    code: 'GH_ERR_CONFIG_INVALID',
+    message: /\/routes\/0\/plugins\/0: one plugin per declaration, found "respond" and "hash-rewrite"/,
+  },
+  {
+    desc: 'a store other than the default (nothing reads it yet)',
+    yaml: `${HTTP}store: redis://127.0.0.1:6379\n${ROUTE}      - respond: {}\n`,
+    code: 'GH_ERR_CONFIG_INVALID',
+    message: /\/store: found "redis:\/\/127\.0\.0\.1:6379": only the default store/,
+  },
+  {
+    desc: 'trustProxy with host bits set past the prefix',
+    yaml: `server: { http: { port: 0, host: 127.0.0.1 }, trustProxy: [10.0.0.1/8] }\n${ROUTE}      - respond: {}\n`,
+    code: 'GH_ERR_CONFIG_INVALID',
+    message: /\/server\/trustProxy\/0: .*host bits are set/,
+  },
+  {
+    desc: 'a .ts plugin with server.tuning.typescript off (and no loader running)',
+    files: { 'stamp.ts': "export default { name: 'stamp', schema: { type: 'object' }, create: () => ({}) };\n" },
+    yaml: `server: { http: { port: 0, host: 127.0.0.1 }, tuning: { typescript: false } }\n${ROUTE}      - ./stamp.ts: {}\n`,
+    code: 'GH_ERR_CONFIG_INVALID',
+    message: /plugin "\.\/stamp\.ts" is TypeScript .*server\.tuning\.typescript is off/,
+  },
 ];
 
 t.test('validate and start agree on broken configs', async (t) => {
@@ -48,11 +125,16 @@ t.test('validate and start agree on broken configs', async (t) => {
     for (const [name, text] of Object.entries(c.files ?? {})) writeFileSync(join(dir, name), text);
     return file;
   });
-  const runs = await pooled(cases.flatMap((_, i) => (['validate', 'start'] as const).map((cmd) => () => runCli([cmd, '-c', files[i]], { cwd: dir, ms: 10000 }))));
+  const runs = await pooled(
+    cases.flatMap((_, i) => (['validate', 'start'] as const).map((cmd) => () => runCli([cmd, '-c', files[i]], { cwd: dir, ms: 10000 }))),
+  );
   cases.forEach((c, i) => {
     t.test(c.desc, async (t) => {
       const [validate, start] = [runs[2 * i], runs[2 * i + 1]] as CliResult[];
-      for (const [cmd, r] of [['validate', validate], ['start', start]] as const) {
+      for (const [cmd, r] of [
+        ['validate', validate],
+        ['start', start],
+      ] as const) {
         t.equal(r.code, 1, `${cmd}: exit 1 (stderr: ${r.stderr.slice(0, 300)})`);
         t.match(r.stderr, new RegExp(`^${c.code}: `), `${cmd}: ${c.code}`);
         t.match(r.stderr, c.message, `${cmd}: the message`);

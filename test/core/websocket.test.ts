@@ -61,9 +61,17 @@ t.test('WebSocket upgrades are proxied on routes that allow them', async (t) => 
   });
   t.equal(dead, '502 GH_ERR_UPSTREAM_UNREACHABLE', 'an unreachable upstream answers the upgrade with a JSON 502');
   // Each upgrade is counted (and logged) once its socket closes, with the status the client got.
-  const counted = [['route-0', 101], ['route-2', 400], ['route-1', 502]] as const;
-  const line = (route: string, status: number) => new RegExp(`gatehouse_requests_total\\{route="${route}",method="GET",status="${status}"\\} 1`);
-  await until(async () => { const m = await gw.metrics.registry.metrics(); return counted.every(([r, s]) => line(r, s).test(m)); }, 3000).catch(() => undefined);
+  const counted = [
+    ['route-0', 101],
+    ['route-2', 400],
+    ['route-1', 502],
+  ] as const;
+  const line = (route: string, status: number) =>
+    new RegExp(`gatehouse_requests_total\\{route="${route}",method="GET",status="${status}"\\} 1`);
+  await until(async () => {
+    const m = await gw.metrics.registry.metrics();
+    return counted.every(([r, s]) => line(r, s).test(m));
+  }, 3000).catch(() => undefined);
   const metrics = await gw.metrics.registry.metrics();
   t.match(metrics, /gatehouse_upstream_errors_total\{upstream="dead",kind="connect"\} 1/, 'the failed upgrade is counted');
   for (const [route, status] of counted) t.match(metrics, line(route, status), `upgrade counted: ${route} ${status}`);

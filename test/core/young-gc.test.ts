@@ -36,7 +36,9 @@ t.test('a young collection runs each time the configured amount has been read', 
   for (const c of cases) {
     setGcEvery(c.mib);
     const before = gcRequested();
-    const seen = await scavenges(() => { for (let i = 0; i < c.reads; i++) countBodyBytes(c.size); });
+    const seen = await scavenges(() => {
+      for (let i = 0; i < c.reads; i++) countBodyBytes(c.size);
+    });
     t.equal(gcRequested() - before, c.want, c.desc);
     t.ok(seen >= c.want, `${c.desc}: V8 reported at least that many scavenges (${seen})`);
   }
@@ -78,15 +80,23 @@ async function peakArrayBuffers(t: Test, gcEveryMiB: number, total: number): Pro
     res.writeHead(200, { 'content-length': total });
     writeRepeated(res, total);
   });
-  const { gw, port } = await startGateway({ server: { tuning: { gcEveryMiB } }, upstreams: { be: { targets: [be.url] } }, routes: [{ match: { path: '/' }, upstream: 'be' }] });
-  t.teardown(async () => { await gw.close(100); await be.close(); });
+  const { gw, port } = await startGateway({
+    server: { tuning: { gcEveryMiB } },
+    upstreams: { be: { targets: [be.url] } },
+    routes: [{ match: { path: '/' }, upstream: 'be' }],
+  });
+  t.teardown(async () => {
+    await gw.close(100);
+    await be.close();
+  });
   return new Promise((resolve, reject) => {
     let peak = 0;
     let bytes = 0;
     let head = -1;
     const buffer = Buffer.alloc(64 * 1024);
     const sock = net.connect({
-      port, host: '127.0.0.1',
+      port,
+      host: '127.0.0.1',
       onread: {
         buffer,
         callback(n: number) {
@@ -108,7 +118,9 @@ async function startSink(t: Test): Promise<string> {
   const code = `require('http').createServer((q, s) => { let n = 0; q.on('data', (c) => { n += c.length; }); q.on('end', () => s.end(String(n))); })
     .listen(0, '127.0.0.1', function () { console.log(this.address().port); });`;
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.teardown(() => { child.kill('SIGKILL'); });
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
   const [line] = await once(child.stdout!, 'data');
   return `http://127.0.0.1:${String(line).trim()}`;
 }
@@ -121,13 +133,21 @@ async function startSink(t: Test): Promise<string> {
  */
 async function uploadCollections(t: Test, gcEveryMiB: number, total: number): Promise<{ collections: number; bytes: number }> {
   const sink = await startSink(t);
-  const { gw, port } = await startGateway({ server: { tuning: { gcEveryMiB } }, upstreams: { be: { targets: [sink] } }, routes: [{ match: { path: '/' }, upstream: 'be' }] });
+  const { gw, port } = await startGateway({
+    server: { tuning: { gcEveryMiB } },
+    upstreams: { be: { targets: [sink] } },
+    routes: [{ match: { path: '/' }, upstream: 'be' }],
+  });
   t.teardown(() => gw.close(100));
   const before = gcRequested();
   const answer = await new Promise<string>((resolve, reject) => {
     const req = http.request({ port, host: '127.0.0.1', method: 'POST', path: '/up', headers: { 'content-length': total } }, (res) => {
       let body = '';
-      res.on('data', (c: Buffer) => { body += c; }).on('end', () => resolve(body));
+      res
+        .on('data', (c: Buffer) => {
+          body += c;
+        })
+        .on('end', () => resolve(body));
     });
     req.on('error', reject);
     writeRepeated(req, total);
@@ -138,8 +158,18 @@ async function uploadCollections(t: Test, gcEveryMiB: number, total: number): Pr
 t.test('relaying a body through the gateway: its chunks are freed every gcEveryMiB, not after ~32 MiB', async (t) => {
   const total = 160 * MIB;
   const cases = [
-    { desc: 'download, gcEveryMiB 2: pending buffers stay far below V8\'s own trigger', relay: peakArrayBuffers, gcEveryMiB: 2, check: (peak: number) => peak < 20 },
-    { desc: 'download, gcEveryMiB 0 (control, V8 alone): they pile up to about 32 MiB or more', relay: peakArrayBuffers, gcEveryMiB: 0, check: (peak: number) => peak > 26 },
+    {
+      desc: "download, gcEveryMiB 2: pending buffers stay far below V8's own trigger",
+      relay: peakArrayBuffers,
+      gcEveryMiB: 2,
+      check: (peak: number) => peak < 20,
+    },
+    {
+      desc: 'download, gcEveryMiB 0 (control, V8 alone): they pile up to about 32 MiB or more',
+      relay: peakArrayBuffers,
+      gcEveryMiB: 0,
+      check: (peak: number) => peak > 26,
+    },
   ];
   for (const c of cases) {
     const { peak, bytes } = await c.relay(t, c.gcEveryMiB, total);
@@ -173,7 +203,10 @@ t.test('an answer from an https upstream is counted too', async (t) => {
     upstreams: { tls: { targets: [`https://127.0.0.1:${(server.address() as net.AddressInfo).port}`], insecure: true } },
     routes: [{ match: { path: '/' }, upstream: 'tls' }],
   });
-  t.teardown(async () => { await gw.close(100); server.close(); });
+  t.teardown(async () => {
+    await gw.close(100);
+    server.close();
+  });
   const before = gcRequested();
   const res = await request(`${url}/x`);
   t.equal(res.status, 200);
@@ -185,8 +218,15 @@ t.test('an answer from an https upstream is counted too', async (t) => {
 
 t.test('the collections are counted in /metrics', async (t) => {
   const be = await startBackend((_req, res) => res.end(Buffer.alloc(3 * MIB)));
-  const { gw, url } = await startGateway({ server: { tuning: { gcEveryMiB: 1 } }, upstreams: { be: { targets: [be.url] } }, routes: [{ match: { path: '/' }, upstream: 'be' }] });
-  t.teardown(async () => { await gw.close(100); await be.close(); });
+  const { gw, url } = await startGateway({
+    server: { tuning: { gcEveryMiB: 1 } },
+    upstreams: { be: { targets: [be.url] } },
+    routes: [{ match: { path: '/' }, upstream: 'be' }],
+  });
+  t.teardown(async () => {
+    await gw.close(100);
+    await be.close();
+  });
   const before = gcRequested();
   t.equal((await request(`${url}/x`)).status, 200);
   t.ok(gcRequested() - before >= 2, '3 MiB read at a 1 MiB threshold: at least 2 collections');

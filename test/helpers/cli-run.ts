@@ -8,7 +8,13 @@ const BIN = join(ROOT, 'bin', 'gatehouse.js');
 const CLI_JS = join(ROOT, 'dist', 'app', 'cli.js');
 
 /** What a finished CLI run left. */
-export interface CliResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; ms: number }
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
 
 /** Environment for the child: no ts-node, no tap loaders, so it runs exactly as a user's shell would. */
 function childEnv(): NodeJS.ProcessEnv {
@@ -18,12 +24,15 @@ function childEnv(): NodeJS.ProcessEnv {
 }
 
 function newestSource(dir: string): number {
-  return (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).reduce((max, f) => Math.max(max, statSync(join(dir, f)).mtimeMs), 0);
+  return (readdirSync(dir, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.ts'))
+    .reduce((max, f) => Math.max(max, statSync(join(dir, f)).mtimeMs), 0);
 }
 
 /** Build dist/ when it is missing or older than core/ or plugins/ (as cli.test.ts does). */
 export function buildIfStale(): void {
-  const stale = !existsSync(CLI_JS) || statSync(CLI_JS).mtimeMs < Math.max(newestSource(join(ROOT, 'core')), newestSource(join(ROOT, 'plugins')));
+  const stale =
+    !existsSync(CLI_JS) || statSync(CLI_JS).mtimeMs < Math.max(newestSource(join(ROOT, 'core')), newestSource(join(ROOT, 'plugins')));
   if (stale) spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', ROOT], { cwd: ROOT, stdio: 'inherit' });
   if (!existsSync(CLI_JS)) throw new Error(`build failed, ${CLI_JS} missing`);
 }
@@ -33,7 +42,10 @@ export function buildIfStale(): void {
  * its signal, so a command that should have failed cannot hang the test. `env` replaces the
  * environment (default: this process's, without tap's and ts-node's variables).
  */
-export function runCli(args: string[], opts: { cwd?: string; ms?: number; uid?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: { cwd?: string; ms?: number; uid?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
   const started = Date.now();
   const spawnOpts: SpawnOptions = { cwd: opts.cwd ?? ROOT, env: opts.env ?? childEnv() };
   let child;
@@ -46,8 +58,12 @@ export function runCli(args: string[], opts: { cwd?: string; ms?: number; uid?: 
   }
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (c: Buffer) => { stdout += c; });
-  child.stderr!.on('data', (c: Buffer) => { stderr += c; });
+  child.stdout!.on('data', (c: Buffer) => {
+    stdout += c;
+  });
+  child.stderr!.on('data', (c: Buffer) => {
+    stderr += c;
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.ms ?? 15000);
   return new Promise((done, fail) => {
     child.on('error', fail);
@@ -62,11 +78,13 @@ export function runCli(args: string[], opts: { cwd?: string; ms?: number; uid?: 
 export async function pooled<T>(jobs: (() => Promise<T>)[], width = 4): Promise<T[]> {
   const out: T[] = new Array(jobs.length);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(width, jobs.length) }, async () => {
-    while (next < jobs.length) {
-      const i = next++;
-      out[i] = await jobs[i]();
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(width, jobs.length) }, async () => {
+      while (next < jobs.length) {
+        const i = next++;
+        out[i] = await jobs[i]();
+      }
+    }),
+  );
   return out;
 }

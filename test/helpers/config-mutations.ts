@@ -114,7 +114,7 @@ export function mutateData(r: Rand, base: unknown): { value: unknown; what: stri
     } else if (op === 3) {
       const k = pick(r, ODD_KEYS);
       const target = parent[key];
-      const holder = target && typeof target === 'object' && !Array.isArray(target) ? target as Record<string, unknown> : parent;
+      const holder = target && typeof target === 'object' && !Array.isArray(target) ? (target as Record<string, unknown>) : parent;
       const [name, make] = pick(r, ODD_VALUES);
       Object.defineProperty(holder, k, { value: make(r), enumerable: true, configurable: true, writable: true });
       done.push(`add key ${JSON.stringify(k.slice(0, 20))} = ${name} near /${path.join('/')}`);
@@ -132,19 +132,49 @@ export function mutateData(r: Rand, base: unknown): { value: unknown; what: stri
 export const ODD_TEXTS: readonly [string, (r: Rand, text: string) => string][] = [
   ['self alias', (_r, text) => `a: &a [*a]\n${text}`],
   ['self map alias', (_r, text) => `a: &a { b: *a }\n${text}`],
-  ['alias bomb', (r, text) => {
-    const width = 5 + Math.floor(r() * 6);
-    const lines = [`l0: &l0 [${Array(width).fill('"lol"').join(', ')}]`];
-    for (let i = 1; i < 9; i++) lines.push(`l${i}: &l${i} [${Array(width).fill(`*l${i - 1}`).join(', ')}]`);
-    return `${lines.join('\n')}\n${text}`;
-  }],
+  [
+    'alias bomb',
+    (r, text) => {
+      const width = 5 + Math.floor(r() * 6);
+      const lines = [`l0: &l0 [${Array(width).fill('"lol"').join(', ')}]`];
+      for (let i = 1; i < 9; i++)
+        lines.push(
+          `l${i}: &l${i} [${Array(width)
+            .fill(`*l${i - 1}`)
+            .join(', ')}]`,
+        );
+      return `${lines.join('\n')}\n${text}`;
+    },
+  ],
   ['undefined alias', (_r, text) => `a: *nowhere\n${text}`],
-  ['deep flow', (r, text) => { const d = 100 + Math.floor(r() * 5000); return `x: ${'['.repeat(d)}${']'.repeat(d)}\n${text}`; }],
-  ['deep block', (r, text) => { const d = 70 + Math.floor(r() * 100); return `${Array.from({ length: d }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n')} 1\n${text}`; }],
+  [
+    'deep flow',
+    (r, text) => {
+      const d = 100 + Math.floor(r() * 5000);
+      return `x: ${'['.repeat(d)}${']'.repeat(d)}\n${text}`;
+    },
+  ],
+  [
+    'deep block',
+    (r, text) => {
+      const d = 70 + Math.floor(r() * 100);
+      return `${Array.from({ length: d }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n')} 1\n${text}`;
+    },
+  ],
   ['truncated', (r, text) => text.slice(0, Math.floor(r() * text.length))],
   ['tab indent', (_r, text) => text.replace(/\n {2}/, '\n\t')],
-  ['random byte', (r, text) => { const i = Math.floor(r() * text.length); return text.slice(0, i) + pick(r, ['\u0000', '\t', ':', '{', '[', '&', '*', '!', '%', '"', "'", '\ufeff', '\r']) + text.slice(i + 1); }],
-  ['tags', (r, text) => `a: ${pick(r, ['!!binary aGVsbG8=', '!!js/function "x"', '!!set { x }', '!!timestamp 2001-12-14', '!!omap [ a: 1 ]', '!custom x', '!!int "x"', '!!float .inf'])}\n${text}`],
+  [
+    'random byte',
+    (r, text) => {
+      const i = Math.floor(r() * text.length);
+      return text.slice(0, i) + pick(r, ['\u0000', '\t', ':', '{', '[', '&', '*', '!', '%', '"', "'", '\ufeff', '\r']) + text.slice(i + 1);
+    },
+  ],
+  [
+    'tags',
+    (r, text) =>
+      `a: ${pick(r, ['!!binary aGVsbG8=', '!!js/function "x"', '!!set { x }', '!!timestamp 2001-12-14', '!!omap [ a: 1 ]', '!custom x', '!!int "x"', '!!float .inf'])}\n${text}`,
+  ],
   ['duplicate key', (_r, text) => `${text}\nroutes: []\n`],
   ['merge key', (_r, text) => `base: &b { port: 1 }\nserver: { http: { <<: *b } }\n${text}`],
   ['directive', (_r, text) => `%YAML 1.1\n---\n${text}`],

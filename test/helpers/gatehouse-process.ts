@@ -9,7 +9,8 @@ const BIN = join(ROOT, 'bin/gatehouse.js');
 
 /** bin/gatehouse.js runs dist/; build it once when absent (CI builds it in `npm ci`). */
 export function ensureBuilt(): void {
-  if (!existsSync(join(ROOT, 'dist/app/cli.js'))) execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', ROOT], { stdio: 'inherit' });
+  if (!existsSync(join(ROOT, 'dist/app/cli.js')))
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', ROOT], { stdio: 'inherit' });
 }
 
 /** A fresh temp dir, removed at teardown. */
@@ -39,9 +40,17 @@ export interface GatehouseProcess {
  * listens. Use port 0 in the config: the bound ports are read from the startup log.
  * The process is killed at teardown if the test has not made it exit.
  */
-export async function startGatehouse(t: { teardown(fn: () => void | Promise<void>): void }, file: string, opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<GatehouseProcess> {
+export async function startGatehouse(
+  t: { teardown(fn: () => void | Promise<void>): void },
+  file: string,
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<GatehouseProcess> {
   ensureBuilt();
-  const child = spawn(process.execPath, [BIN, 'start', '-c', file], { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'start', '-c', file], {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: Record<string, any>[] = [];
   const waiters = new Set<() => void>();
   let err = '';
@@ -52,34 +61,55 @@ export async function startGatehouse(t: { teardown(fn: () => void | Promise<void
     while ((nl = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
-      try { logs.push(JSON.parse(line)); } catch { logs.push({ msg: line, unparsed: true }); }
+      try {
+        logs.push(JSON.parse(line));
+      } catch {
+        logs.push({ msg: line, unparsed: true });
+      }
     }
     waiters.forEach((w) => w());
   });
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => { err += c; });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => {
-    r({ code, signal });
-    waiters.forEach((w) => w());
-  }));
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => {
+    err += c;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once('exit', (code, signal) => {
+      r({ code, signal });
+      waiters.forEach((w) => w());
+    }),
+  );
   let gone = false;
-  void exited.then(() => { gone = true; });
+  void exited.then(() => {
+    gone = true;
+  });
   t.teardown(async () => {
     if (!gone) {
       child.kill('SIGKILL');
       await exited;
     }
   });
-  const waitForLog = (pred: (l: Record<string, any>) => boolean, ms = 10000) => new Promise<Record<string, any>>((res, rej) => {
-    const check = () => {
-      const hit = logs.find(pred);
-      if (hit) return finish(() => res(hit));
-      if (gone) return finish(() => rej(new Error(`gatehouse exited before the expected log line; stderr: ${err}; logs: ${JSON.stringify(logs)}`)));
-    };
-    const timer = setTimeout(() => finish(() => rej(new Error(`no matching log line within ${ms} ms; stderr: ${err}; logs: ${JSON.stringify(logs)}`))), ms);
-    const finish = (f: () => void) => { clearTimeout(timer); waiters.delete(check); f(); };
-    waiters.add(check);
-    check();
-  });
+  const waitForLog = (pred: (l: Record<string, any>) => boolean, ms = 10000) =>
+    new Promise<Record<string, any>>((res, rej) => {
+      const check = () => {
+        const hit = logs.find(pred);
+        if (hit) return finish(() => res(hit));
+        if (gone)
+          return finish(() =>
+            rej(new Error(`gatehouse exited before the expected log line; stderr: ${err}; logs: ${JSON.stringify(logs)}`)),
+          );
+      };
+      const timer = setTimeout(
+        () => finish(() => rej(new Error(`no matching log line within ${ms} ms; stderr: ${err}; logs: ${JSON.stringify(logs)}`))),
+        ms,
+      );
+      const finish = (f: () => void) => {
+        clearTimeout(timer);
+        waiters.delete(check);
+        f();
+      };
+      waiters.add(check);
+      check();
+    });
   const proc: GatehouseProcess = { child, logs, stderr: () => err, exited, waitForLog, port: 0 };
   const listening = await waitForLog((l) => l.msg === 'gatehouse listening', 20000);
   proc.port = listening.addresses.http.port;
@@ -91,7 +121,10 @@ export async function startGatehouse(t: { teardown(fn: () => void | Promise<void
 export function tryConnect(port: number): Promise<string> {
   return new Promise((res) => {
     const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => { s.destroy(); res('connected'); });
+    s.once('connect', () => {
+      s.destroy();
+      res('connected');
+    });
     s.once('error', (e: NodeJS.ErrnoException) => res(e.code ?? e.message));
   });
 }
@@ -100,7 +133,11 @@ export function tryConnect(port: number): Promise<string> {
 export async function until(fn: () => Promise<boolean>, ms = 5000, every = 50): Promise<void> {
   const end = Date.now() + ms;
   for (;;) {
-    try { if (await fn()) return; } catch { /* not yet */ }
+    try {
+      if (await fn()) return;
+    } catch {
+      /* not yet */
+    }
     if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
     await new Promise((r) => setTimeout(r, every));
   }

@@ -3,7 +3,12 @@ import http from 'node:http';
 import { startBackend } from './servers';
 
 /** A metadata file record as Pacifica's metadata service returns it. */
-export interface FileRecordJson { _id: unknown; name?: unknown; size?: unknown; [k: string]: unknown }
+export interface FileRecordJson {
+  _id: unknown;
+  name?: unknown;
+  size?: unknown;
+  [k: string]: unknown;
+}
 
 export const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 export const hashOf = (type: string, b: Buffer | string): string => createHash(type).update(b).digest('hex');
@@ -98,7 +103,10 @@ export async function startArchive(files: Record<string, Buffer> = {}) {
     }
     const body = data.subarray(start, end + 1);
     res.writeHead(status, {
-      ...(type ? { 'content-type': type } : {}), 'content-length': body.length, 'accept-ranges': 'bytes', etag: '"v1"',
+      ...(type ? { 'content-type': type } : {}),
+      'content-length': body.length,
+      'accept-ranges': 'bytes',
+      etag: '"v1"',
       ...(status === 206 ? { 'content-range': `bytes ${start}-${end}/${data.length}` } : {}),
     });
     res.end(req.method === 'HEAD' ? undefined : body);
@@ -107,14 +115,21 @@ export async function startArchive(files: Record<string, Buffer> = {}) {
 }
 
 /** GET a URL and collect the body as a Buffer; `error` is set when the connection was cut mid-body. */
-export function fetchBuffer(url: string, opts: http.RequestOptions = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer; error?: string; complete: boolean }> {
+export function fetchBuffer(
+  url: string,
+  opts: http.RequestOptions = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer; error?: string; complete: boolean }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { agent: false, ...opts }, (res) => {
       const chunks: Buffer[] = [];
       let error: string | undefined;
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', (e) => { error = e.message; });
-      res.on('close', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks), error, complete: res.complete }));
+      res.on('error', (e) => {
+        error = e.message;
+      });
+      res.on('close', () =>
+        resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks), error, complete: res.complete }),
+      );
     });
     req.on('error', reject);
     req.end();

@@ -40,7 +40,10 @@ type Parsed = { req: SeenRequest; used: number } | { need: true } | { problem: s
 function parseRequest(buf: Buffer, conn: number): Parsed {
   const text = buf.toString('latin1');
   const end = text.indexOf('\r\n\r\n');
-  if (end < 0) return /[\0]|\r(?!\n)|(?<!\r)\n/.test(text) ? { problem: `bad line ending or NUL in head ${JSON.stringify(text.slice(0, 80))}` } : { need: true };
+  if (end < 0)
+    return /[\0]|\r(?!\n)|(?<!\r)\n/.test(text)
+      ? { problem: `bad line ending or NUL in head ${JSON.stringify(text.slice(0, 80))}` }
+      : { need: true };
   const head = text.slice(0, end);
   if (/[\0]|\r(?!\n)|(?<!\r)\n/.test(head)) return { problem: `bad line ending or NUL in head ${JSON.stringify(head.slice(0, 80))}` };
   const lines = head.split('\r\n');
@@ -59,16 +62,22 @@ function parseRequest(buf: Buffer, conn: number): Parsed {
   if (all('host').length !== 1) return { problem: `${all('host').length} Host headers` };
   if (cl.length && te.length) return { problem: 'both Content-Length and Transfer-Encoding' };
   if (cl.length > 1 || te.length > 1) return { problem: 'repeated framing header' };
-  const conns = all('connection').join(',').split(',').map((s) => s.trim().toLowerCase());
-  if (conns.some((c) => c === 'content-length' || c === 'transfer-encoding' || c === 'host')) return { problem: `Connection names a framing header: ${conns}` };
-  for (const h of HOP) if (all(h).length && !(h === 'upgrade' && conns.includes('upgrade'))) return { problem: `hop-by-hop header forwarded: ${h}` };
+  const conns = all('connection')
+    .join(',')
+    .split(',')
+    .map((s) => s.trim().toLowerCase());
+  if (conns.some((c) => c === 'content-length' || c === 'transfer-encoding' || c === 'host'))
+    return { problem: `Connection names a framing header: ${conns}` };
+  for (const h of HOP)
+    if (all(h).length && !(h === 'upgrade' && conns.includes('upgrade'))) return { problem: `hop-by-hop header forwarded: ${h}` };
   const xff = all('x-forwarded-for');
   if (xff.length !== 1 || xff[0] !== '127.0.0.1') return { problem: `X-Forwarded-For not core's own: ${JSON.stringify(xff)}` };
   let pos = end + 4;
   let body = '';
   if (te.length) {
     const codings = te[0].split(',').map((s) => s.trim());
-    if (codings[codings.length - 1] !== 'chunked' || codings.filter((c) => c === 'chunked').length !== 1) return { problem: `Transfer-Encoding not ending in one literal chunked: ${te[0]}` };
+    if (codings[codings.length - 1] !== 'chunked' || codings.filter((c) => c === 'chunked').length !== 1)
+      return { problem: `Transfer-Encoding not ending in one literal chunked: ${te[0]}` };
     for (;;) {
       const eol = text.indexOf('\r\n', pos);
       if (eol < 0) return { need: true };
@@ -105,8 +114,15 @@ function parseRequest(buf: Buffer, conn: number): Parsed {
 export async function startRecordingBackend(t: { teardown(fn: () => unknown): void }): Promise<RecordingBackend> {
   const sockets = new Set<net.Socket>();
   const be: RecordingBackend = {
-    port: 0, url: '', requests: [], problems: [], received: [],
-    reset() { be.requests.length = 0; be.problems.length = 0; },
+    port: 0,
+    url: '',
+    requests: [],
+    problems: [],
+    received: [],
+    reset() {
+      be.requests.length = 0;
+      be.problems.length = 0;
+    },
   };
   const server = net.createServer((sock) => {
     sockets.add(sock);
@@ -130,19 +146,31 @@ export async function startRecordingBackend(t: { teardown(fn: () => unknown): vo
         be.requests.push(r.req);
         pending = pending.subarray(r.used);
         const answer = `${r.req.method} ${r.req.path} ${r.req.body.length}`;
-        sock.write(`HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${answer.length}\r\n\r\n${r.req.method === 'HEAD' ? '' : answer}`);
+        sock.write(
+          `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${answer.length}\r\n\r\n${r.req.method === 'HEAD' ? '' : answer}`,
+        );
       }
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   be.port = (server.address() as AddressInfo).port;
   be.url = `http://127.0.0.1:${be.port}`;
-  t.teardown(() => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }));
+  t.teardown(
+    () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  );
   return be;
 }
 
 /** One answer as the raw client framed it. */
-export interface SeenResponse { status: number; headers: Record<string, string>; body: string }
+export interface SeenResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
 
 /** What a raw client got on one connection. */
 export interface RawExchange {
@@ -168,17 +196,29 @@ function parseResponses(text: string, headFirst: boolean, closed: boolean): Omit
     if (!m) break;
     const status = Number(m[1]);
     const headers: Record<string, string> = {};
-    for (const l of lines.slice(1)) { const c = l.indexOf(':'); headers[l.slice(0, c).toLowerCase()] = l.slice(c + 1).trim(); }
+    for (const l of lines.slice(1)) {
+      const c = l.indexOf(':');
+      headers[l.slice(0, c).toLowerCase()] = l.slice(c + 1).trim();
+    }
     let p = end + 4;
-    if (status < 200) { interim.push(status); pos = p; continue; }
+    if (status < 200) {
+      interim.push(status);
+      pos = p;
+      continue;
+    }
     let body = '';
-    if (headFirst && responses.length === 0) { /* HEAD: no body */ } else if (headers['transfer-encoding']) {
+    if (headFirst && responses.length === 0) {
+      /* HEAD: no body */
+    } else if (headers['transfer-encoding']) {
       for (;;) {
         const eol = text.indexOf('\r\n', p);
         if (eol < 0) return { responses, interim, leftover: text.slice(pos) };
         const size = parseInt(text.slice(p, eol), 16);
         p = eol + 2;
-        if (size === 0) { p += 2; break; }
+        if (size === 0) {
+          p += 2;
+          break;
+        }
         body += text.slice(p, p + size);
         p += size + 2;
       }
@@ -202,7 +242,11 @@ function parseResponses(text: string, headFirst: boolean, closed: boolean): Omit
  * or `want` answers have come and `quietMs` more passed without anything else (so an extra
  * answer is seen), or `maxMs` in all.
  */
-export function exchange(port: number, data: string | Buffer, o: { want?: number; head?: boolean; quietMs?: number; maxMs?: number } = {}): Promise<RawExchange> {
+export function exchange(
+  port: number,
+  data: string | Buffer,
+  o: { want?: number; head?: boolean; quietMs?: number; maxMs?: number } = {},
+): Promise<RawExchange> {
   const { want = 1, head = false, quietMs = 120, maxMs = 2000 } = o;
   return new Promise((resolve) => {
     const sock = net.connect(port, '127.0.0.1');
@@ -221,8 +265,14 @@ export function exchange(port: number, data: string | Buffer, o: { want?: number
       clearTimeout(quiet);
       if (parseResponses(text, head, false).responses.length >= want) quiet = setTimeout(finish, quietMs);
     });
-    sock.on('end', () => { closed = true; finish(); });
-    sock.on('close', () => { closed = true; finish(); });
+    sock.on('end', () => {
+      closed = true;
+      finish();
+    });
+    sock.on('close', () => {
+      closed = true;
+      finish();
+    });
     sock.on('error', () => undefined);
     sock.write(data);
   });

@@ -8,13 +8,21 @@ import { createGateway, type Gateway } from '../../app';
 export const testLogger = () => pino({ level: process.env.GATEHOUSE_TEST_LOG ?? 'silent' });
 
 /** A real HTTP backend on 127.0.0.1:0. */
-export async function startBackend(handler: http.RequestListener = echo): Promise<{ server: http.Server; url: string; port: number; close(): Promise<void> }> {
+export async function startBackend(
+  handler: http.RequestListener = echo,
+): Promise<{ server: http.Server; url: string; port: number; close(): Promise<void> }> {
   const server = http.createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return {
-    server, port, url: `http://127.0.0.1:${port}`,
-    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    server,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -30,17 +38,28 @@ export function echo(req: http.IncomingMessage, res: http.ServerResponse): void 
 }
 
 /** A gateway from an inline config, listening on port 0 (admin too when configured). */
-export async function startGateway(config: Record<string, any>, opts: { cwd?: string } = {}): Promise<{ gw: Gateway; url: string; port: number; adminUrl?: string }> {
+export async function startGateway(
+  config: Record<string, any>,
+  opts: { cwd?: string } = {},
+): Promise<{ gw: Gateway; url: string; port: number; adminUrl?: string }> {
   const cfg: Record<string, any> = { ...config, server: { http: { port: 0, host: '127.0.0.1' }, ...(config.server ?? {}) } };
   if (cfg.admin) cfg.admin = { port: 0, ...cfg.admin };
   const gw = await createGateway({ config: cfg, logger: testLogger(), cwd: opts.cwd });
   await gw.listen();
   const port = gw.addresses.http?.port ?? gw.addresses.https!.port;
-  return { gw, port, url: `http://127.0.0.1:${port}`, adminUrl: gw.addresses.admin ? `http://127.0.0.1:${gw.addresses.admin.port}` : undefined };
+  return {
+    gw,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    adminUrl: gw.addresses.admin ? `http://127.0.0.1:${gw.addresses.admin.port}` : undefined,
+  };
 }
 
 /** One HTTP request without connection reuse; resolves with status, headers and body text. */
-export function request(url: string, opts: http.RequestOptions & { body?: string | Buffer } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+export function request(
+  url: string,
+  opts: http.RequestOptions & { body?: string | Buffer } = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { agent: false, ...opts }, (res) => {
       const chunks: Buffer[] = [];
@@ -58,7 +77,11 @@ export function raw(port: number, data: string | Buffer, ms = 1500): Promise<str
   return new Promise((resolve) => {
     const sock = net.connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
-    const done = () => { clearTimeout(t); sock.destroy(); resolve(Buffer.concat(chunks).toString('latin1')); };
+    const done = () => {
+      clearTimeout(t);
+      sock.destroy();
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    };
     const t = setTimeout(done, ms);
     sock.on('data', (c) => chunks.push(c));
     sock.on('end', done);

@@ -14,11 +14,19 @@ import { startGateway } from '../helpers/servers';
  */
 
 /** Start nginx in the foreground with a config of its own in `dir`; killed at teardown. */
-async function startNginx(t: Test, bin: string, dir: string, gatehousePort: number, archivePort: number): Promise<{ port: number; log: () => string }> {
+async function startNginx(
+  t: Test,
+  bin: string,
+  dir: string,
+  gatehousePort: number,
+  archivePort: number,
+): Promise<{ port: number; log: () => string }> {
   const port = await deadPort();
   for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, d), { recursive: true });
   const conf = join(dir, 'nginx.conf');
-  writeFileSync(conf, `
+  writeFileSync(
+    conf,
+    `
 daemon off;
 master_process off;
 worker_processes 1;
@@ -44,13 +52,18 @@ http {
     }
   }
 }
-`);
+`,
+  );
   const child: ChildProcess = spawn(bin, ['-p', dir, '-c', conf, '-e', join(dir, 'error.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => { stderr += c; });
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => {
+    stderr += c;
+  });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   let gone = false;
-  void exited.then(() => { gone = true; });
+  void exited.then(() => {
+    gone = true;
+  });
   t.teardown(async () => {
     if (gone) return;
     child.kill('SIGTERM');
@@ -58,7 +71,13 @@ http {
     await exited;
     clearTimeout(timer);
   });
-  const log = () => { try { return readFileSync(join(dir, 'error.log'), 'utf8'); } catch { return ''; } };
+  const log = () => {
+    try {
+      return readFileSync(join(dir, 'error.log'), 'utf8');
+    } catch {
+      return '';
+    }
+  };
   try {
     await until(async () => !gone && (await tryConnect(port)) === 'connected', 10000);
   } catch {
@@ -76,7 +95,11 @@ t.test('files by hash through an X-Accel-Redirect front: nginx, then gatehouse a
   const backend = await startGateway({
     routes: [{ match: { path: '/' }, plugins: [{ 'hash-rewrite': { metadata: meta.url, mode: 'x-accel', statusPath: '/' } }] }],
   });
-  t.teardown(async () => { await backend.gw.close(100); await archive.close(); await meta.close(); });
+  t.teardown(async () => {
+    await backend.gw.close(100);
+    await archive.close();
+    await meta.close();
+  });
 
   const disposition = 'attachment; filename="donnees 2024.bin"; filename*=UTF-8\'\'donn%C3%A9es%202024.bin';
   const fronts = [
@@ -110,10 +133,37 @@ t.test('files by hash through an X-Accel-Redirect front: nginx, then gatehouse a
       if (!base) return;
       const archiveBefore = archive.requests.length;
       const cases = [
-        { desc: 'the file is delivered byte for byte', path: `/files/sha256/${sum}`, status: 200, sha: sum, length: String(file.length), disposition },
-        { desc: 'a Range reaches the archive: 206', path: `/files/sha256/${sum}`, headers: { range: 'bytes=10-19' }, status: 206, body: file.subarray(10, 20), contentRange: `bytes 10-19/${file.length}` },
-        { desc: 'HEAD: the headers without the body', path: `/files/sha256/${sum}`, method: 'HEAD', status: 200, body: Buffer.alloc(0), length: String(file.length), disposition },
-        { desc: 'an unknown hash: the JSON 404 passes through', path: `/files/sha256/${'0'.repeat(64)}`, status: 404, json: 'GH_ERR_HASH_REWRITE_FILE_NOT_FOUND' },
+        {
+          desc: 'the file is delivered byte for byte',
+          path: `/files/sha256/${sum}`,
+          status: 200,
+          sha: sum,
+          length: String(file.length),
+          disposition,
+        },
+        {
+          desc: 'a Range reaches the archive: 206',
+          path: `/files/sha256/${sum}`,
+          headers: { range: 'bytes=10-19' },
+          status: 206,
+          body: file.subarray(10, 20),
+          contentRange: `bytes 10-19/${file.length}`,
+        },
+        {
+          desc: 'HEAD: the headers without the body',
+          path: `/files/sha256/${sum}`,
+          method: 'HEAD',
+          status: 200,
+          body: Buffer.alloc(0),
+          length: String(file.length),
+          disposition,
+        },
+        {
+          desc: 'an unknown hash: the JSON 404 passes through',
+          path: `/files/sha256/${'0'.repeat(64)}`,
+          status: 404,
+          json: 'GH_ERR_HASH_REWRITE_FILE_NOT_FOUND',
+        },
         { desc: 'a bad hash: 400', path: '/files/sha256/xyz', status: 400, json: 'GH_ERR_BAD_REQUEST' },
         { desc: 'the status path', path: '/', status: 200, body: Buffer.from('{"message":"Pacifica Proxy Up and Running"}') },
         { desc: 'the internal location from outside: 404', path: '/archivei_accel/55', status: 404, internal: true },
@@ -133,7 +183,10 @@ t.test('files by hash through an X-Accel-Redirect front: nginx, then gatehouse a
         if (c.internal) t.equal(archive.requests.length, before, `${c.desc}: the archive was not reached`);
       }
       t.ok(archive.requests.length > archiveBefore, 'the front fetched from the archive itself');
-      t.ok(archive.requests.slice(archiveBefore).every((r) => r.url === '/55'), 'at /<_id>, the internal prefix stripped');
+      t.ok(
+        archive.requests.slice(archiveBefore).every((r) => r.url === '/55'),
+        'at /<_id>, the internal prefix stripped',
+      );
     });
   }
 });

@@ -13,69 +13,163 @@ t.test('accel-redirect: gatehouse follows X-Accel-Redirect like nginx', async (t
   const app = await startBackend((req, res) => {
     appRequests.push({ method: req.method, url: req.url });
     req.resume();
-    const accel = (to: string, headers: Record<string, string | string[]> = {}) => res.writeHead(200, {
-      'x-accel-redirect': to, 'content-disposition': 'attachment; filename="from-app.bin"', 'content-type': 'application/x-app', 'content-length': 0, ...headers,
-    }).end();
+    const accel = (to: string, headers: Record<string, string | string[]> = {}) =>
+      res
+        .writeHead(200, {
+          'x-accel-redirect': to,
+          'content-disposition': 'attachment; filename="from-app.bin"',
+          'content-type': 'application/x-app',
+          'content-length': 0,
+          ...headers,
+        })
+        .end();
     switch (req.url) {
-      case '/file': return accel('/archivei_accel/1', { 'set-cookie': ['a=1', 'b=2'], 'x-accel-buffering': 'no', 'x-app': 'dropped' });
-      case '/big': return accel('/archivei_accel/big');
-      case '/text': return accel('/archivei_accel/text');
-      case '/notype': return accel('/archivei_accel/notype');
-      case '/missing': return accel('/archivei_accel/nothing-here');
-      case '/query': return accel('/archivei_accel/1?version=2');
-      case '/keep-it': return accel('/keep/1');
-      case '/chain': return accel('/app-internal/chain');
-      case '/app-internal/chain': return accel('/archivei_accel/1', { 'x-app': 'second' });
-      case '/unmapped': return accel('/elsewhere/1');
-      case '/unsafe': return accel('/archivei_accel/../secret');
-      case '/unsafe-encoded': return accel('/archivei_accel/%2e%2e/secret');
-      case '/relative': return accel('archivei_accel/1');
-      default: return res.writeHead(200, { 'content-type': 'text/plain', 'x-accel-buffering': 'no', 'x-accel-expires': '10' }).end(`app ${req.method} ${req.url}`);
+      case '/file':
+        return accel('/archivei_accel/1', { 'set-cookie': ['a=1', 'b=2'], 'x-accel-buffering': 'no', 'x-app': 'dropped' });
+      case '/big':
+        return accel('/archivei_accel/big');
+      case '/text':
+        return accel('/archivei_accel/text');
+      case '/notype':
+        return accel('/archivei_accel/notype');
+      case '/missing':
+        return accel('/archivei_accel/nothing-here');
+      case '/query':
+        return accel('/archivei_accel/1?version=2');
+      case '/keep-it':
+        return accel('/keep/1');
+      case '/chain':
+        return accel('/app-internal/chain');
+      case '/app-internal/chain':
+        return accel('/archivei_accel/1', { 'x-app': 'second' });
+      case '/unmapped':
+        return accel('/elsewhere/1');
+      case '/unsafe':
+        return accel('/archivei_accel/../secret');
+      case '/unsafe-encoded':
+        return accel('/archivei_accel/%2e%2e/secret');
+      case '/relative':
+        return accel('archivei_accel/1');
+      default:
+        return res
+          .writeHead(200, { 'content-type': 'text/plain', 'x-accel-buffering': 'no', 'x-accel-expires': '10' })
+          .end(`app ${req.method} ${req.url}`);
     }
   });
   const { gw, url } = await startGateway({
     upstreams: { app: { targets: [app.url] }, archive: { targets: [archive.url] } },
-    routes: [{
-      match: { path: '/' }, upstream: 'app',
-      plugins: [{ 'accel-redirect': { locations: {
-        '/archivei_accel/': { upstream: 'archive' },
-        '/keep': { target: archive.url, stripPrefix: false },
-        '/app-internal/': { upstream: 'app', stripPrefix: false },
-      } } }],
-    }],
+    routes: [
+      {
+        match: { path: '/' },
+        upstream: 'app',
+        plugins: [
+          {
+            'accel-redirect': {
+              locations: {
+                '/archivei_accel/': { upstream: 'archive' },
+                '/keep': { target: archive.url, stripPrefix: false },
+                '/app-internal/': { upstream: 'app', stripPrefix: false },
+              },
+            },
+          },
+        ],
+      },
+    ],
   });
-  t.teardown(async () => { await gw.close(100); await app.close(); await archive.close(); });
+  t.teardown(async () => {
+    await gw.close(100);
+    await app.close();
+    await archive.close();
+  });
 
-  t.test('a redirected answer is replaced by the internal location\'s, streamed', async (t) => {
+  t.test("a redirected answer is replaced by the internal location's, streamed", async (t) => {
     const res = await fetchBuffer(`${url}/big`);
     t.equal(res.status, 200, 'status');
     t.equal(sha256(res.body), sha256(big), 'a few MB byte for byte');
-    t.equal(res.headers['content-length'], String(big.length), 'the internal answer\'s Content-Length, not the redirecting one\'s 0');
+    t.equal(res.headers['content-length'], String(big.length), "the internal answer's Content-Length, not the redirecting one's 0");
     t.equal(archive.requests.at(-1)!.url, '/big', 'prefix stripped');
   });
 
   t.test('headers, methods and paths by case', async (t) => {
     const cases = [
       {
-        desc: 'kept headers from the redirecting answer; X-Accel-* and others dropped', path: '/file', status: 200, body: small.toString(),
-        headers: { 'content-disposition': 'attachment; filename="from-app.bin"', 'content-type': 'application/octet-stream', 'set-cookie': ['a=1', 'b=2'], etag: '"v1"' },
-        absent: ['x-accel-redirect', 'x-accel-buffering', 'x-app'], archiveUrl: '/1',
+        desc: 'kept headers from the redirecting answer; X-Accel-* and others dropped',
+        path: '/file',
+        status: 200,
+        body: small.toString(),
+        headers: {
+          'content-disposition': 'attachment; filename="from-app.bin"',
+          'content-type': 'application/octet-stream',
+          'set-cookie': ['a=1', 'b=2'],
+          etag: '"v1"',
+        },
+        absent: ['x-accel-redirect', 'x-accel-buffering', 'x-app'],
+        archiveUrl: '/1',
       },
-      { desc: 'the internal answer\'s Content-Type wins', path: '/text', status: 200, headers: { 'content-type': 'text/plain; charset=utf-8', 'content-disposition': 'attachment; filename="from-app.bin"' } },
-      { desc: 'the redirecting answer\'s Content-Type when the internal one has none', path: '/notype', status: 200, headers: { 'content-type': 'application/x-app' } },
-      { desc: 'Range reaches the internal location: 206', path: '/file', reqHeaders: { range: 'bytes=2-5' }, status: 206, body: '2345', headers: { 'content-range': `bytes 2-5/${small.length}` } },
+      {
+        desc: "the internal answer's Content-Type wins",
+        path: '/text',
+        status: 200,
+        headers: { 'content-type': 'text/plain; charset=utf-8', 'content-disposition': 'attachment; filename="from-app.bin"' },
+      },
+      {
+        desc: "the redirecting answer's Content-Type when the internal one has none",
+        path: '/notype',
+        status: 200,
+        headers: { 'content-type': 'application/x-app' },
+      },
+      {
+        desc: 'Range reaches the internal location: 206',
+        path: '/file',
+        reqHeaders: { range: 'bytes=2-5' },
+        status: 206,
+        body: '2345',
+        headers: { 'content-range': `bytes 2-5/${small.length}` },
+      },
       { desc: 'Range past the end: 416', path: '/file', reqHeaders: { range: 'bytes=99-' }, status: 416 },
       { desc: 'HEAD stays HEAD', path: '/file', method: 'HEAD', status: 200, body: '', archiveMethod: 'HEAD' },
-      { desc: 'POST becomes a body-less GET', path: '/file', method: 'POST', send: 'payload', status: 200, body: small.toString(), archiveMethod: 'GET' },
+      {
+        desc: 'POST becomes a body-less GET',
+        path: '/file',
+        method: 'POST',
+        send: 'payload',
+        status: 200,
+        body: small.toString(),
+        archiveMethod: 'GET',
+      },
       { desc: 'the query string is kept', path: '/query', status: 200, archiveUrl: '/1?version=2' },
-      { desc: 'stripPrefix: false keeps the path, a target URL works', path: '/keep-it', status: 200, body: small.toString(), archiveUrl: '/keep/1' },
-      { desc: 'an internal error status passes through, without the kept disposition', path: '/missing', status: 404, absent: ['content-disposition'] },
-      { desc: 'a redirect from an internal answer is not followed', path: '/chain', status: 200, body: '', headers: { 'x-app': 'second' }, absent: ['x-accel-redirect'] },
+      {
+        desc: 'stripPrefix: false keeps the path, a target URL works',
+        path: '/keep-it',
+        status: 200,
+        body: small.toString(),
+        archiveUrl: '/keep/1',
+      },
+      {
+        desc: 'an internal error status passes through, without the kept disposition',
+        path: '/missing',
+        status: 404,
+        absent: ['content-disposition'],
+      },
+      {
+        desc: 'a redirect from an internal answer is not followed',
+        path: '/chain',
+        status: 200,
+        body: '',
+        headers: { 'x-app': 'second' },
+        absent: ['x-accel-redirect'],
+      },
       { desc: 'no location for the path: 502', path: '/unmapped', status: 502, code: 'GH_ERR_ACCEL_REDIRECT_INVALID' },
       { desc: 'dot segments: 502', path: '/unsafe', status: 502, code: 'GH_ERR_ACCEL_REDIRECT_INVALID' },
       { desc: 'encoded dot segments: 502', path: '/unsafe-encoded', status: 502, code: 'GH_ERR_ACCEL_REDIRECT_INVALID' },
       { desc: 'a relative path: 502', path: '/relative', status: 502, code: 'GH_ERR_ACCEL_REDIRECT_INVALID' },
-      { desc: 'no X-Accel-Redirect: the answer passes through, X-Accel-* stripped', path: '/plain', status: 200, body: 'app GET /plain', absent: ['x-accel-buffering', 'x-accel-expires'] },
+      {
+        desc: 'no X-Accel-Redirect: the answer passes through, X-Accel-* stripped',
+        path: '/plain',
+        status: 200,
+        body: 'app GET /plain',
+        absent: ['x-accel-buffering', 'x-accel-expires'],
+      },
     ];
     for (const c of cases) {
       const before = archive.requests.length;
@@ -121,14 +215,27 @@ t.test('accel-redirect: gatehouse follows X-Accel-Redirect like nginx', async (t
     t.equal(near.body, 'app GET /archivei_acceleration/1', 'a path merely starting with the same letters is not internal');
     const text = await gw.metrics.registry.metrics();
     t.match(text, /gatehouse_accel_redirect_internal_refused_total\{instance="accel-redirect#1"\} \d+/, 'refusals counted');
-    t.match(text, /gatehouse_accel_redirect_redirects_total\{location="\/archivei_accel\/",instance="accel-redirect#1"\} \d+/, 'redirects counted per location');
+    t.match(
+      text,
+      /gatehouse_accel_redirect_redirects_total\{location="\/archivei_accel\/",instance="accel-redirect#1"\} \d+/,
+      'redirects counted per location',
+    );
   });
 });
 
 t.test('normalizePath', async (t) => {
   const cases = [
-    ['/a/b', '/a/b'], ['/a//b/', '/a/b'], ['/a/./b', '/a/b'], ['/a/../b', '/b'], ['/../../b', '/b'],
-    ['/%61/b', '/a/b'], ['/a%2Fb', '/a/b'], ['/a%2f..%2fb', '/b'], ['/%zz/b', '/%zz/b'], ['/a\\..\\b', '/b'], ['/', '/'],
+    ['/a/b', '/a/b'],
+    ['/a//b/', '/a/b'],
+    ['/a/./b', '/a/b'],
+    ['/a/../b', '/b'],
+    ['/../../b', '/b'],
+    ['/%61/b', '/a/b'],
+    ['/a%2Fb', '/a/b'],
+    ['/a%2f..%2fb', '/b'],
+    ['/%zz/b', '/%zz/b'],
+    ['/a\\..\\b', '/b'],
+    ['/', '/'],
   ];
   for (const [input, out] of cases) t.equal(normalizePath(input), out, `${input} → ${out}`);
 });
@@ -136,14 +243,29 @@ t.test('normalizePath', async (t) => {
 t.test('accel-redirect options are checked at load', async (t) => {
   const cases = [
     { desc: 'locations are required', options: {}, error: /missing required key "locations"/ },
-    { desc: 'a prefix must be a path', options: { locations: { archive: { upstream: 'archive' } } }, error: /locations: found "archive", expected it to match pattern/ },
-    { desc: 'upstream or target, not both', options: { locations: { '/a/': { upstream: 'archive', target: 'http://x' } } }, error: /locations/ },
+    {
+      desc: 'a prefix must be a path',
+      options: { locations: { archive: { upstream: 'archive' } } },
+      error: /locations: found "archive", expected it to match pattern/,
+    },
+    {
+      desc: 'upstream or target, not both',
+      options: { locations: { '/a/': { upstream: 'archive', target: 'http://x' } } },
+      error: /locations/,
+    },
     { desc: 'one of them is needed', options: { locations: { '/a/': { stripPrefix: true } } }, error: /locations/ },
-    { desc: 'an undeclared upstream', options: { locations: { '/a/': { upstream: 'archiv' } } }, error: /locations\/\/a\/\/upstream: upstream "archiv" is not declared/ },
+    {
+      desc: 'an undeclared upstream',
+      options: { locations: { '/a/': { upstream: 'archiv' } } },
+      error: /locations\/\/a\/\/upstream: upstream "archiv" is not declared/,
+    },
     { desc: 'an unknown key', options: { locations: { '/a/': { upstream: 'archive' } }, keep: [] }, error: /unknown key "keep"/ },
   ];
   for (const c of cases) {
-    const config = { upstreams: { archive: { targets: ['http://127.0.0.1:1'] } }, routes: [{ upstream: 'archive', plugins: [{ 'accel-redirect': c.options }] }] };
+    const config = {
+      upstreams: { archive: { targets: ['http://127.0.0.1:1'] } },
+      routes: [{ upstream: 'archive', plugins: [{ 'accel-redirect': c.options }] }],
+    };
     await t.rejects(createGateway({ config, logger: testLogger() }), { message: c.error }, c.desc);
   }
 });

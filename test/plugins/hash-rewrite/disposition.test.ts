@@ -12,11 +12,31 @@ t.test('Content-Disposition: plain names, RFC 6266 fallback and RFC 8187 filenam
   const cases = [
     { desc: 'a plain ASCII name is quoted as is', name: 'data.bin', value: 'attachment; filename="data.bin"' },
     { desc: 'spaces, semicolons and commas are safe inside quotes', name: 'a b; c,d.txt', value: 'attachment; filename="a b; c,d.txt"' },
-    { desc: 'accents: ASCII fallback without them, exact name in filename*', name: 'résumé.pdf', value: 'attachment; filename="resume.pdf"; filename*=UTF-8\'\'r%C3%A9sum%C3%A9.pdf' },
-    { desc: 'non-Latin script: underscores in the fallback', name: '数据.csv', value: 'attachment; filename="__.csv"; filename*=UTF-8\'\'%E6%95%B0%E6%8D%AE.csv' },
-    { desc: 'emoji (astral) is one underscore in the fallback', name: 'x😀.txt', value: 'attachment; filename="x_.txt"; filename*=UTF-8\'\'x%F0%9F%98%80.txt' },
-    { desc: 'a percent sign never reaches the fallback (browsers may decode it)', name: '100%.txt', value: 'attachment; filename="100_.txt"; filename*=UTF-8\'\'100%25.txt' },
-    { desc: "characters outside attr-char are encoded in filename* ('()*)", name: "it's (1)*.txt", value: 'attachment; filename="it\'s (1)*.txt"' },
+    {
+      desc: 'accents: ASCII fallback without them, exact name in filename*',
+      name: 'résumé.pdf',
+      value: 'attachment; filename="resume.pdf"; filename*=UTF-8\'\'r%C3%A9sum%C3%A9.pdf',
+    },
+    {
+      desc: 'non-Latin script: underscores in the fallback',
+      name: '数据.csv',
+      value: 'attachment; filename="__.csv"; filename*=UTF-8\'\'%E6%95%B0%E6%8D%AE.csv',
+    },
+    {
+      desc: 'emoji (astral) is one underscore in the fallback',
+      name: 'x😀.txt',
+      value: 'attachment; filename="x_.txt"; filename*=UTF-8\'\'x%F0%9F%98%80.txt',
+    },
+    {
+      desc: 'a percent sign never reaches the fallback (browsers may decode it)',
+      name: '100%.txt',
+      value: 'attachment; filename="100_.txt"; filename*=UTF-8\'\'100%25.txt',
+    },
+    {
+      desc: "characters outside attr-char are encoded in filename* ('()*)",
+      name: "it's (1)*.txt",
+      value: 'attachment; filename="it\'s (1)*.txt"',
+    },
     { desc: 'no name: the fallback name (the archive id) is used', name: '', fallback: '42', value: 'attachment; filename="42"' },
     { desc: 'nothing usable anywhere: "download"', name: '../..', fallback: '', value: 'attachment; filename="download"' },
   ];
@@ -41,7 +61,11 @@ t.test('Content-Disposition: hostile names can never inject a header, a paramete
     { desc: 'bidi override spoofing the extension', name: 'invoice\u202Efdp.exe', filename: 'invoicefdp.exe' },
     { desc: 'separators hidden behind CR LF', name: 'x\r\n/../y.txt', filename: 'y.txt' },
     { desc: 'a lone surrogate does not throw', name: 'a\uD800b.txt', filename: 'a_b.txt', ext: 'a\uFFFDb.txt' },
-    { desc: 'a very long name is cut to 255 characters, extension kept', name: `${'n'.repeat(400)}.tar.gz`, filename: `${'n'.repeat(252)}.gz` },
+    {
+      desc: 'a very long name is cut to 255 characters, extension kept',
+      name: `${'n'.repeat(400)}.tar.gz`,
+      filename: `${'n'.repeat(252)}.gz`,
+    },
   ];
   for (const c of cases) {
     const value = contentDisposition(c.name, c.fallback ?? 'fallback');
@@ -64,5 +88,5 @@ t.test('helpers', async (t) => {
   t.equal(safeBasename('a/b/c.txt'), 'c.txt', 'basename of a path');
   t.equal(safeBasename(' . '), '', 'a dot alone is nothing');
   t.equal(encodeExtValue('a b'), 'a%20b', 'space is percent-encoded');
-  t.equal(encodeExtValue("!#$&+-.^_`|~"), "!#$&+-.^_`|~", 'attr-chars stay');
+  t.equal(encodeExtValue('!#$&+-.^_`|~'), '!#$&+-.^_`|~', 'attr-chars stay');
 });

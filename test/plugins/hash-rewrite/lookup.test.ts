@@ -29,12 +29,20 @@ t.test('hash-rewrite: bad requests, missing files and a failing metadata service
       route('wrongpath', `${meta.url}/nothing/here`),
     ],
   });
-  t.teardown(async () => { await gw.close(100); await archive.close(); await meta.close(); });
+  t.teardown(async () => {
+    await gw.close(100);
+    await archive.close();
+    await meta.close();
+  });
 
   t.test('400 for a hash type or sum that cannot be right, before any lookup', async (t) => {
     const calls = meta.calls.length;
     const cases = [
-      { desc: 'unknown hash type', path: `/files/crc32/${'a'.repeat(8)}`, message: /Unknown hash type "crc32"; expected one of: md5, sha1, sha256, sha512/ },
+      {
+        desc: 'unknown hash type',
+        path: `/files/crc32/${'a'.repeat(8)}`,
+        message: /Unknown hash type "crc32"; expected one of: md5, sha1, sha256, sha512/,
+      },
       { desc: 'a known type that is not configured', path: `/files/sha384/${'a'.repeat(96)}`, message: /Unknown hash type "sha384"/ },
       { desc: 'sum too short', path: `/files/sha1/${'a'.repeat(39)}`, message: /A sha1 sum is 40 hexadecimal digits/ },
       { desc: 'sum too long', path: `/files/md5/${'a'.repeat(33)}`, message: /A md5 sum is 32 hexadecimal digits/ },
@@ -53,10 +61,23 @@ t.test('hash-rewrite: bad requests, missing files and a failing metadata service
 
   t.test('404, 405 and the path pattern', async (t) => {
     const cases = [
-      { desc: 'a hash the metadata service does not know', path: `/files/sha1/${h('nope')}`, status: 404, code: 'GH_ERR_HASH_REWRITE_FILE_NOT_FOUND', message: 'File does not exist.' },
+      {
+        desc: 'a hash the metadata service does not know',
+        path: `/files/sha1/${h('nope')}`,
+        status: 404,
+        code: 'GH_ERR_HASH_REWRITE_FILE_NOT_FOUND',
+        message: 'File does not exist.',
+      },
       { desc: 'a path that does not fit the pattern', path: '/files/sha1', status: 404, code: 'GH_ERR_NOT_FOUND' },
       { desc: 'an extra segment does not fit either', path: `/files/sha1/${h('ok')}/more`, status: 404, code: 'GH_ERR_NOT_FOUND' },
-      { desc: 'POST is not allowed', path: `/files/sha1/${h('ok')}`, method: 'POST', status: 405, code: 'GH_ERR_METHOD_NOT_ALLOWED', allow: 'GET, HEAD' },
+      {
+        desc: 'POST is not allowed',
+        path: `/files/sha1/${h('ok')}`,
+        method: 'POST',
+        status: 405,
+        code: 'GH_ERR_METHOD_NOT_ALLOWED',
+        allow: 'GET, HEAD',
+      },
       { desc: 'HEAD of a missing file: 404 without a body', path: `/files/sha1/${h('nope')}`, method: 'HEAD', status: 404 },
     ];
     for (const c of cases) {
@@ -79,7 +100,12 @@ t.test('hash-rewrite: bad requests, missing files and a failing metadata service
       { desc: 'a record without _id', prefix: 'noid', status: 502, code: 'GH_ERR_HASH_REWRITE_METADATA_INVALID' },
       { desc: 'a 500', prefix: 'error', status: 502, code: 'GH_ERR_HASH_REWRITE_METADATA_UNAVAILABLE' },
       { desc: 'an endless body', prefix: 'huge', status: 502, code: 'GH_ERR_HASH_REWRITE_METADATA_INVALID' },
-      { desc: 'a 404 (wrong base URL) is not "file does not exist"', prefix: 'wrongpath', status: 502, code: 'GH_ERR_HASH_REWRITE_METADATA_UNAVAILABLE' },
+      {
+        desc: 'a 404 (wrong base URL) is not "file does not exist"',
+        prefix: 'wrongpath',
+        status: 502,
+        code: 'GH_ERR_HASH_REWRITE_METADATA_UNAVAILABLE',
+      },
     ];
     for (const c of cases) {
       const started = Date.now();
@@ -98,7 +124,9 @@ t.test('hash-rewrite: bad requests, missing files and a failing metadata service
 t.test('hash-rewrite: cache and single flight', async (t) => {
   const archive = await startArchive({ 1: small });
   const known = ['hit', 'ttl', 'burst', 'nocache'].map(h);
-  const meta = await startMetadata(Object.fromEntries(known.map((sum) => [`sha1:${sum}`, [{ _id: 1, name: 'c.txt', size: small.length }]])));
+  const meta = await startMetadata(
+    Object.fromEntries(known.map((sum) => [`sha1:${sum}`, [{ _id: 1, name: 'c.txt', size: small.length }]])),
+  );
   const plugin = (prefix: string, metadata: string, cache: Record<string, number>) => ({
     match: { path: `/${prefix}/` },
     plugins: [{ 'hash-rewrite': { metadata, archive: 'archive', path: `/${prefix}/:hashtype/:hashsum`, timeout: 2000, cache } }],
@@ -113,15 +141,20 @@ t.test('hash-rewrite: cache and single flight', async (t) => {
       plugin('nocache', meta.url, { max: 0 }),
     ],
   });
-  t.teardown(async () => { await gw.close(100); await archive.close(); await meta.close(); });
-  const metric = async (name: string) => (await gw.metrics.registry.getSingleMetric(`gatehouse_hash_rewrite_${name}`)!.get()).values.reduce((n, v) => n + v.value, 0);
+  t.teardown(async () => {
+    await gw.close(100);
+    await archive.close();
+    await meta.close();
+  });
+  const metric = async (name: string) =>
+    (await gw.metrics.registry.getSingleMetric(`gatehouse_hash_rewrite_${name}`)!.get()).values.reduce((n, v) => n + v.value, 0);
 
   t.test('found: the second request makes no metadata call', async (t) => {
     const sum = h('hit');
     const hits = await metric('cache_hits_total');
     for (let i = 0; i < 3; i++) t.equal((await request(`${url}/files/sha1/${sum}`)).status, 200, `request ${i + 1} served`);
     t.equal(meta.callsFor(sum), 1, 'one metadata call for three requests');
-    t.equal(await metric('cache_hits_total') - hits, 2, 'two cache hits counted');
+    t.equal((await metric('cache_hits_total')) - hits, 2, 'two cache hits counted');
     t.equal(archive.requests.length, 3, 'the file itself is streamed every time');
   });
 
@@ -158,9 +191,13 @@ t.test('hash-rewrite: cache and single flight', async (t) => {
       const coalesced = await metric('lookups_coalesced_total');
       const results = await Promise.all(Array.from({ length: 25 }, () => fetchBuffer(`${url}/burst/sha1/${c.sum}`)));
       t.same([...new Set(results.map((r) => r.status))], [c.status], `${c.desc}: all 25 answered ${c.status}`);
-      if (c.status === 200) t.ok(results.every((r) => r.body.equals(small)), `${c.desc}: all got the file`);
+      if (c.status === 200)
+        t.ok(
+          results.every((r) => r.body.equals(small)),
+          `${c.desc}: all got the file`,
+        );
       t.equal(meta.callsFor(c.sum), 1, `${c.desc}: one metadata call`);
-      t.equal(await metric('lookups_coalesced_total') - coalesced, 24, `${c.desc}: 24 joined the call in flight`);
+      t.equal((await metric('lookups_coalesced_total')) - coalesced, 24, `${c.desc}: 24 joined the call in flight`);
     }
   });
 
@@ -183,7 +220,15 @@ t.test('hash-rewrite: cache and single flight', async (t) => {
   t.test('metrics', async (t) => {
     const text = await gw.metrics.registry.metrics();
     // One series per plugin instance (the routes above declare several).
-    for (const name of ['lookups_total{result="found",instance="hash-rewrite#\\d+"}', 'lookups_total{result="not_found",instance="hash-rewrite#\\d+"}', 'lookups_total{result="error",instance="hash-rewrite#\\d+"}', 'cache_hits_total', 'cache_misses_total', 'metadata_duration_seconds_bucket', 'streamed_bytes_total']) {
+    for (const name of [
+      'lookups_total{result="found",instance="hash-rewrite#\\d+"}',
+      'lookups_total{result="not_found",instance="hash-rewrite#\\d+"}',
+      'lookups_total{result="error",instance="hash-rewrite#\\d+"}',
+      'cache_hits_total',
+      'cache_misses_total',
+      'metadata_duration_seconds_bucket',
+      'streamed_bytes_total',
+    ]) {
       t.match(text, new RegExp(`gatehouse_hash_rewrite_${name.replace(/[{}]/g, '\\$&')}`), name);
     }
   });

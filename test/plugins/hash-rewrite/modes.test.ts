@@ -15,15 +15,35 @@ t.test('hash-rewrite x-accel mode: an empty answer with X-Accel-Redirect for ngi
   const { gw, url } = await startGateway({
     routes: [
       { match: { path: '/files/' }, plugins: [{ 'hash-rewrite': { metadata: meta.url, mode: 'x-accel' } }] },
-      { match: { path: '/custom/' }, plugins: [{ 'hash-rewrite': { metadata: meta.url, mode: 'x-accel', accelPrefix: '/internal/store/', path: '/custom/:hashtype/:hashsum' } }] },
+      {
+        match: { path: '/custom/' },
+        plugins: [
+          { 'hash-rewrite': { metadata: meta.url, mode: 'x-accel', accelPrefix: '/internal/store/', path: '/custom/:hashtype/:hashsum' } },
+        ],
+      },
     ],
   });
-  t.teardown(async () => { await gw.close(100); await archive.close(); await meta.close(); });
+  t.teardown(async () => {
+    await gw.close(100);
+    await archive.close();
+    await meta.close();
+  });
 
   const cases = [
     { desc: 'default prefix', path: `/files/sha1/${h('a')}`, accel: '/archivei_accel/7', disposition: 'attachment; filename="report.pdf"' },
-    { desc: 'HEAD gets the same headers', method: 'HEAD', path: `/files/sha1/${h('a')}`, accel: '/archivei_accel/7', disposition: 'attachment; filename="report.pdf"' },
-    { desc: 'a configured prefix (trailing slash dropped), an _id encoded', path: `/custom/sha1/${h('b')}`, accel: '/internal/store/id%20with%20space', disposition: 'attachment; filename="naive.txt"; filename*=UTF-8\'\'na%C3%AFve.txt' },
+    {
+      desc: 'HEAD gets the same headers',
+      method: 'HEAD',
+      path: `/files/sha1/${h('a')}`,
+      accel: '/archivei_accel/7',
+      disposition: 'attachment; filename="report.pdf"',
+    },
+    {
+      desc: 'a configured prefix (trailing slash dropped), an _id encoded',
+      path: `/custom/sha1/${h('b')}`,
+      accel: '/internal/store/id%20with%20space',
+      disposition: 'attachment; filename="naive.txt"; filename*=UTF-8\'\'na%C3%AFve.txt',
+    },
     { desc: 'not found is still a JSON 404', path: `/files/sha1/${h('zzz')}`, status: 404 },
   ];
   for (const c of cases) {
@@ -48,15 +68,30 @@ t.test('hash-rewrite statusPath and fallthrough', async (t) => {
   const { gw, url } = await startGateway({
     upstreams: { app: { targets: [app.url] } },
     routes: [
-      { match: { path: '/through/' }, upstream: 'app', plugins: [{ 'hash-rewrite': { metadata: meta.url, mode: 'x-accel', path: '/through/files/:hashtype/:hashsum', fallthrough: true } }] },
+      {
+        match: { path: '/through/' },
+        upstream: 'app',
+        plugins: [
+          { 'hash-rewrite': { metadata: meta.url, mode: 'x-accel', path: '/through/files/:hashtype/:hashsum', fallthrough: true } },
+        ],
+      },
       { match: { path: '/' }, plugins: [{ 'hash-rewrite': { metadata: meta.url, mode: 'x-accel', statusPath: '/' } }] },
     ],
   });
-  t.teardown(async () => { await gw.close(100); await app.close(); await meta.close(); });
+  t.teardown(async () => {
+    await gw.close(100);
+    await app.close();
+    await meta.close();
+  });
   const cases = [
     { desc: 'statusPath answers "up and running"', path: '/', status: 200, body: '{"message":"Pacifica Proxy Up and Running"}' },
     { desc: 'without fallthrough, other paths are 404', path: '/elsewhere', status: 404 },
-    { desc: 'with fallthrough, other paths reach the route upstream', path: '/through/other?x=1', status: 200, body: 'app /through/other?x=1' },
+    {
+      desc: 'with fallthrough, other paths reach the route upstream',
+      path: '/through/other?x=1',
+      status: 200,
+      body: 'app /through/other?x=1',
+    },
     { desc: 'with fallthrough, the pattern is still served', path: `/through/files/sha1/${h('none')}`, status: 404 },
   ];
   for (const c of cases) {
@@ -77,14 +112,25 @@ t.test('hash-rewrite options are checked before anything listens', async (t) => 
     { desc: 'a path without :hashsum', options: { ...base, path: '/files/:hashtype' }, error: /path/ },
     { desc: 'an unknown mode', options: { ...base, mode: 'redirect' }, error: /expected one of "stream", "x-accel"/ },
     { desc: 'a negative timeout', options: { ...base, timeout: -1 }, error: /timeout/ },
-    { desc: 'an archive that is not declared', options: { ...base, archive: 'archiv' }, error: /archive "archiv" is neither an http\(s\) URL nor a declared upstream/ },
-    { desc: 'negativeTtl longer than ttl', options: { ...base, cache: { ttl: 1000, negativeTtl: 5000 } }, error: /negativeTtl \(5000\) must not exceed cache.ttl \(1000\)/ },
+    {
+      desc: 'an archive that is not declared',
+      options: { ...base, archive: 'archiv' },
+      error: /archive "archiv" is neither an http\(s\) URL nor a declared upstream/,
+    },
+    {
+      desc: 'negativeTtl longer than ttl',
+      options: { ...base, cache: { ttl: 1000, negativeTtl: 5000 } },
+      error: /negativeTtl \(5000\) must not exceed cache.ttl \(1000\)/,
+    },
   ];
   for (const c of cases) {
     const config = { upstreams: { archive: { targets: ['http://127.0.0.1:1'] } }, routes: [{ plugins: [{ 'hash-rewrite': c.options }] }] };
     await t.rejects(createGateway({ config, logger: testLogger() }), { message: c.error }, c.desc);
   }
-  const ok = await createGateway({ config: { routes: [{ plugins: [{ 'hash-rewrite': { metadata: 'http://127.0.0.1:1', mode: 'x-accel' } }] }] }, logger: testLogger() });
+  const ok = await createGateway({
+    config: { routes: [{ plugins: [{ 'hash-rewrite': { metadata: 'http://127.0.0.1:1', mode: 'x-accel' } }] }] },
+    logger: testLogger(),
+  });
   t.pass('x-accel mode needs no archive');
   await ok.close(0);
 });

@@ -13,7 +13,10 @@ t.test('hash-rewrite stream mode', async (t) => {
   const meta = await startMetadata({
     [`sha256:${sha256(big)}`]: [{ _id: 101, name: 'big data.bin', size: big.length, hashtype: 'sha256' }],
     [`md5:${hashOf('md5', small)}`]: [{ _id: 102, name: 'résumé.txt', size: small.length }],
-    [`sha1:${h('two')}`]: [{ _id: 102, name: 'first.txt', size: small.length }, { _id: 101, name: 'second.bin', size: big.length }],
+    [`sha1:${h('two')}`]: [
+      { _id: 102, name: 'first.txt', size: small.length },
+      { _id: 101, name: 'second.bin', size: big.length },
+    ],
     [`sha1:${h('missing')}`]: [{ _id: 999, name: 'gone.bin', size: 10 }],
     [`sha1:${h('fail')}`]: [{ _id: 'fail500', name: 'f.bin', size: 10 }],
     [`sha1:${h('die')}`]: [{ _id: 'die', name: 'd.bin', size: dying.length }],
@@ -27,11 +30,19 @@ t.test('hash-rewrite stream mode', async (t) => {
     upstreams: { archive: { targets: [archive.url] } },
     routes: [
       { match: { path: '/files/' }, plugins: [{ 'hash-rewrite': { metadata: meta.url, archive: 'archive' } }] },
-      { match: { path: '/byurl/' }, plugins: [{ 'hash-rewrite': { metadata: `${meta.url}/ok/`, archive: `${archive.url}/`, path: '/byurl/:hashsum/:hashtype' } }] },
+      {
+        match: { path: '/byurl/' },
+        plugins: [{ 'hash-rewrite': { metadata: `${meta.url}/ok/`, archive: `${archive.url}/`, path: '/byurl/:hashsum/:hashtype' } }],
+      },
     ],
   });
-  t.teardown(async () => { await gw.close(100); await archive.close(); await meta.close(); });
-  const streamedBytes = async () => (await gw.metrics.registry.getSingleMetric('gatehouse_hash_rewrite_streamed_bytes_total')!.get()).values[0]?.value ?? 0;
+  t.teardown(async () => {
+    await gw.close(100);
+    await archive.close();
+    await meta.close();
+  });
+  const streamedBytes = async () =>
+    (await gw.metrics.registry.getSingleMetric('gatehouse_hash_rewrite_streamed_bytes_total')!.get()).values[0]?.value ?? 0;
 
   t.test('a few MB byte for byte, with the file headers', async (t) => {
     const before = await streamedBytes();
@@ -49,15 +60,21 @@ t.test('hash-rewrite stream mode', async (t) => {
     t.same([last.method, last.url], ['GET', '/101'], 'the archive was asked for /<_id>');
     t.notOk(last.headers['accept-encoding'], 'Accept-Encoding is not passed to the archive');
     await new Promise((r) => setTimeout(r, 20));
-    t.equal(await streamedBytes() - before, big.length, 'streamed bytes are counted');
+    t.equal((await streamedBytes()) - before, big.length, 'streamed bytes are counted');
   });
 
-  t.test('Range requests pass through; the archive\'s 206 and 416 come back', async (t) => {
+  t.test("Range requests pass through; the archive's 206 and 416 come back", async (t) => {
     const path = `${url}/files/sha256/${sha256(big)}`;
     const n = big.length;
     const cases = [
       { desc: 'first 100 bytes', range: 'bytes=0-99', status: 206, slice: [0, 100], contentRange: `bytes 0-99/${n}` },
-      { desc: 'an open-ended range', range: `bytes=${n - 1000}-`, status: 206, slice: [n - 1000, n], contentRange: `bytes ${n - 1000}-${n - 1}/${n}` },
+      {
+        desc: 'an open-ended range',
+        range: `bytes=${n - 1000}-`,
+        status: 206,
+        slice: [n - 1000, n],
+        contentRange: `bytes ${n - 1000}-${n - 1}/${n}`,
+      },
       { desc: 'a suffix range', range: 'bytes=-10', status: 206, slice: [n - 10, n], contentRange: `bytes ${n - 10}-${n - 1}/${n}` },
       { desc: 'a range past the end', range: `bytes=${n + 10}-`, status: 416, contentRange: `bytes */${n}` },
     ];
@@ -77,18 +94,84 @@ t.test('hash-rewrite stream mode', async (t) => {
 
   t.test('answers by case', async (t) => {
     const cases = [
-      { desc: 'HEAD: headers only, the archive is asked with HEAD', method: 'HEAD', path: `/files/md5/${hashOf('md5', small)}`, status: 200, length: String(small.length), archiveMethod: 'HEAD', bodyLength: 0 },
-      { desc: 'a non-ASCII name gets filename*', path: `/files/md5/${hashOf('md5', small)}`, status: 200, body: small, disposition: 'attachment; filename="resume.txt"; filename*=UTF-8\'\'r%C3%A9sum%C3%A9.txt' },
-      { desc: 'upper-case hex is the same file (asked in lower case)', path: `/files/MD5/${hashOf('md5', small).toUpperCase()}`, status: 200, body: small, metaCall: `hashsum=${hashOf('md5', small)}&hashtype=md5` },
-      { desc: 'the query string is ignored', path: `/files/md5/${hashOf('md5', small)}?download=1`, status: 200, body: small, archiveUrl: '/102' },
-      { desc: 'the first record is used', path: `/files/sha1/${h('two')}`, status: 200, body: small, disposition: 'attachment; filename="first.txt"' },
-      { desc: 'an _id is percent-encoded into one path segment', path: `/files/sha1/${h('odd-id')}`, status: 200, body: small, archiveUrl: '/a%20b%2Fc' },
-      { desc: 'the archive\'s own content-type is replaced', path: `/files/sha1/${h('text')}`, status: 200, body: small, type: 'application/octet-stream' },
-      { desc: 'a record without size: the archive\'s Content-Length', path: `/files/sha512/${hashOf('sha512', small)}`, status: 200, body: small, length: String(small.length) },
-      { desc: 'an upstream URL as archive, a reordered path pattern', path: `/byurl/${hashOf('md5', small)}/md5`, status: 200, body: small, archiveUrl: '/102' },
-      { desc: 'archive 404 is a 502, not a 200 with a broken body', path: `/files/sha1/${h('missing')}`, status: 502, code: 'GH_ERR_HASH_REWRITE_ARCHIVE_FAILED' },
+      {
+        desc: 'HEAD: headers only, the archive is asked with HEAD',
+        method: 'HEAD',
+        path: `/files/md5/${hashOf('md5', small)}`,
+        status: 200,
+        length: String(small.length),
+        archiveMethod: 'HEAD',
+        bodyLength: 0,
+      },
+      {
+        desc: 'a non-ASCII name gets filename*',
+        path: `/files/md5/${hashOf('md5', small)}`,
+        status: 200,
+        body: small,
+        disposition: 'attachment; filename="resume.txt"; filename*=UTF-8\'\'r%C3%A9sum%C3%A9.txt',
+      },
+      {
+        desc: 'upper-case hex is the same file (asked in lower case)',
+        path: `/files/MD5/${hashOf('md5', small).toUpperCase()}`,
+        status: 200,
+        body: small,
+        metaCall: `hashsum=${hashOf('md5', small)}&hashtype=md5`,
+      },
+      {
+        desc: 'the query string is ignored',
+        path: `/files/md5/${hashOf('md5', small)}?download=1`,
+        status: 200,
+        body: small,
+        archiveUrl: '/102',
+      },
+      {
+        desc: 'the first record is used',
+        path: `/files/sha1/${h('two')}`,
+        status: 200,
+        body: small,
+        disposition: 'attachment; filename="first.txt"',
+      },
+      {
+        desc: 'an _id is percent-encoded into one path segment',
+        path: `/files/sha1/${h('odd-id')}`,
+        status: 200,
+        body: small,
+        archiveUrl: '/a%20b%2Fc',
+      },
+      {
+        desc: "the archive's own content-type is replaced",
+        path: `/files/sha1/${h('text')}`,
+        status: 200,
+        body: small,
+        type: 'application/octet-stream',
+      },
+      {
+        desc: "a record without size: the archive's Content-Length",
+        path: `/files/sha512/${hashOf('sha512', small)}`,
+        status: 200,
+        body: small,
+        length: String(small.length),
+      },
+      {
+        desc: 'an upstream URL as archive, a reordered path pattern',
+        path: `/byurl/${hashOf('md5', small)}/md5`,
+        status: 200,
+        body: small,
+        archiveUrl: '/102',
+      },
+      {
+        desc: 'archive 404 is a 502, not a 200 with a broken body',
+        path: `/files/sha1/${h('missing')}`,
+        status: 502,
+        code: 'GH_ERR_HASH_REWRITE_ARCHIVE_FAILED',
+      },
       { desc: 'archive 500 is a 502', path: `/files/sha1/${h('fail')}`, status: 502, code: 'GH_ERR_HASH_REWRITE_ARCHIVE_FAILED' },
-      { desc: 'archive size differs from the metadata: 502', path: `/files/sha1/${h('mismatch')}`, status: 502, code: 'GH_ERR_HASH_REWRITE_ARCHIVE_FAILED' },
+      {
+        desc: 'archive size differs from the metadata: 502',
+        path: `/files/sha1/${h('mismatch')}`,
+        status: 502,
+        code: 'GH_ERR_HASH_REWRITE_ARCHIVE_FAILED',
+      },
     ];
     for (const c of cases) {
       const res = await fetchBuffer(`${url}${c.path}`, { method: c.method ?? 'GET' });

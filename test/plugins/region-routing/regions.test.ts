@@ -16,7 +16,11 @@ import { regionsOptionsSchema } from '../../../plugins/region-routing/schema';
 
 const FIXTURE = join(__dirname, 'fixtures', 'regionData.cfg');
 
-const shared = { name: 'smt-ec2.susecloud.net', registryName: 'registry-ec2.susecloud.net', fingerprint: '9E:A4:F2:6E:54:D7:3B:10:DE:A7:1E:88:2E:6D:6F:2F:58:21:50:67' };
+const shared = {
+  name: 'smt-ec2.susecloud.net',
+  registryName: 'registry-ec2.susecloud.net',
+  fingerprint: '9E:A4:F2:6E:54:D7:3B:10:DE:A7:1E:88:2E:6D:6F:2F:58:21:50:67',
+};
 
 /** What the fixture means. */
 const expected: Region[] = [
@@ -43,25 +47,40 @@ const expected: Region[] = [
     name: 'ap-ipv6-only',
     publicIps: [],
     publicIpsV6: ['2001:db8:c3::/48'],
-    servers: [{ ipv6: '2001:db8:c3::1', name: 'smt-v6-ec2.susecloud.net', registryName: 'registry-v6-ec2.susecloud.net', fingerprint: 'C3:C3:C3:C3' }],
+    servers: [
+      {
+        ipv6: '2001:db8:c3::1',
+        name: 'smt-v6-ec2.susecloud.net',
+        registryName: 'registry-v6-ec2.susecloud.net',
+        fingerprint: 'C3:C3:C3:C3',
+      },
+    ],
   },
   {
     name: 'Hint-Only',
     publicIps: [],
     publicIpsV6: [],
-    servers: [{ ip: '192.0.2.30', name: 'smt-hint.susecloud.net', registryName: 'registry-hint.susecloud.net', fingerprint: '30:30:30:30' }],
+    servers: [
+      { ip: '192.0.2.30', name: 'smt-hint.susecloud.net', registryName: 'registry-hint.susecloud.net', fingerprint: '30:30:30:30' },
+    ],
   },
 ];
 
 /** The fixture written as plugin options. */
 const asOptions: RegionsOptions = Object.fromEntries(
-  expected.map((r) => [r.name, { publicIps: [...r.publicIps], publicIpsV6: [...r.publicIpsV6], servers: r.servers.map((s) => ({ ...s })) }]),
+  expected.map((r) => [
+    r.name,
+    { publicIps: [...r.publicIps], publicIpsV6: [...r.publicIpsV6], servers: r.servers.map((s) => ({ ...s })) },
+  ]),
 );
 
 t.test('parses a regionData.cfg in the original format', async (t) => {
   const regions = parseRegionFile(readFileSync(FIXTURE, 'utf8'), 'regionData.cfg');
   t.strictSame(regions, expected);
-  t.ok(regions.every((r) => Object.isFrozen(r) && Object.isFrozen(r.servers) && r.servers.every(Object.isFrozen)), 'frozen');
+  t.ok(
+    regions.every((r) => Object.isFrozen(r) && Object.isFrozen(r.servers) && r.servers.every(Object.isFrozen)),
+    'frozen',
+  );
 });
 
 t.test('plugin options give the same regions as the file', async (t) => {
@@ -135,7 +154,11 @@ const fileCases: FileCase[] = [
   },
   {
     description: 'one value per server pairs up in order',
-    text: regionFile({ 'smt-server-name': 'a.net, b.net ,c.net', 'smt-registry-name': 'ra.net,rb.net,rc.net', 'smt-fingerprint': '01,02,03' }),
+    text: regionFile({
+      'smt-server-name': 'a.net, b.net ,c.net',
+      'smt-registry-name': 'ra.net,rb.net,rc.net',
+      'smt-fingerprint': '01,02,03',
+    }),
     actual: (r) => r.servers.map((s) => `${s.ip} ${s.name} ${s.registryName} ${s.fingerprint}`),
     expected: ['192.0.2.1 a.net ra.net 01', '192.0.2.2 b.net rb.net 02', '192.0.2.3 c.net rc.net 03'],
   },
@@ -143,13 +166,19 @@ const fileCases: FileCase[] = [
     description: 'IPv6-only servers have no ip',
     text: regionFile({ 'smt-server-ip': undefined, 'smt-server-ipv6': '2001:db8::1, 2001:db8::2' }),
     actual: (r) => r.servers.map((s) => [s.ip, s.ipv6]),
-    expected: [[undefined, '2001:db8::1'], [undefined, '2001:db8::2']],
+    expected: [
+      [undefined, '2001:db8::1'],
+      [undefined, '2001:db8::2'],
+    ],
   },
   {
     description: 'IPv4 and IPv6 server lists of equal length pair up',
     text: regionFile({ 'smt-server-ip': '192.0.2.1,192.0.2.2', 'smt-server-ipv6': '2001:db8::1,2001:db8::2' }),
     actual: (r) => r.servers.map((s) => [s.ip, s.ipv6]),
-    expected: [['192.0.2.1', '2001:db8::1'], ['192.0.2.2', '2001:db8::2']],
+    expected: [
+      ['192.0.2.1', '2001:db8::1'],
+      ['192.0.2.2', '2001:db8::2'],
+    ],
   },
   {
     description: 'a bare address in public-ips means /32 (as the original read it); CIDRs are canonicalised and de-duplicated',
@@ -166,34 +195,95 @@ const fileCases: FileCase[] = [
   {
     description: 'names: 2 values for 3 servers',
     text: regionFile({ 'smt-server-name': 'a.net,b.net' }),
-    error: /^test\.cfg, region "r1", key "smt-server-name": has 2 values for 3 servers; give one value shared by all servers or exactly one per server$/,
+    error:
+      /^test\.cfg, region "r1", key "smt-server-name": has 2 values for 3 servers; give one value shared by all servers or exactly one per server$/,
   },
-  { description: 'registry names: 4 values for 3 servers', text: regionFile({ 'smt-registry-name': 'a,b,c,d' }), error: /region "r1", key "smt-registry-name": has 4 values for 3 servers/ },
-  { description: 'fingerprints: 2 values for 3 servers', text: regionFile({ 'smt-fingerprint': 'AA,BB' }), error: /region "r1", key "smt-fingerprint": has 2 values for 3 servers/ },
-  { description: 'missing smt-server-name', text: regionFile({ 'smt-server-name': undefined }), error: /region "r1", key "smt-server-name": is missing/ },
-  { description: 'missing smt-registry-name', text: regionFile({ 'smt-registry-name': undefined }), error: /region "r1", key "smt-registry-name": is missing/ },
-  { description: 'missing smt-fingerprint', text: regionFile({ 'smt-fingerprint': undefined }), error: /region "r1", key "smt-fingerprint": is missing/ },
+  {
+    description: 'registry names: 4 values for 3 servers',
+    text: regionFile({ 'smt-registry-name': 'a,b,c,d' }),
+    error: /region "r1", key "smt-registry-name": has 4 values for 3 servers/,
+  },
+  {
+    description: 'fingerprints: 2 values for 3 servers',
+    text: regionFile({ 'smt-fingerprint': 'AA,BB' }),
+    error: /region "r1", key "smt-fingerprint": has 2 values for 3 servers/,
+  },
+  {
+    description: 'missing smt-server-name',
+    text: regionFile({ 'smt-server-name': undefined }),
+    error: /region "r1", key "smt-server-name": is missing/,
+  },
+  {
+    description: 'missing smt-registry-name',
+    text: regionFile({ 'smt-registry-name': undefined }),
+    error: /region "r1", key "smt-registry-name": is missing/,
+  },
+  {
+    description: 'missing smt-fingerprint',
+    text: regionFile({ 'smt-fingerprint': undefined }),
+    error: /region "r1", key "smt-fingerprint": is missing/,
+  },
   {
     description: 'no server lists at all',
     text: regionFile({ 'smt-server-ip': undefined }),
     error: /region "r1", key "smt-server-ip": no update server addresses; set smt-server-ip, smt-server-ipv6 or both/,
   },
-  { description: 'empty server lists count as missing', text: regionFile({ 'smt-server-ip': '', 'smt-server-ipv6': ' ' }), error: /no update server addresses/ },
+  {
+    description: 'empty server lists count as missing',
+    text: regionFile({ 'smt-server-ip': '', 'smt-server-ipv6': ' ' }),
+    error: /no update server addresses/,
+  },
   {
     description: 'IPv4 and IPv6 server lists of different lengths',
     text: regionFile({ 'smt-server-ipv6': '2001:db8::1' }),
     error: /region "r1", key "smt-server-ipv6": 1 IPv6 addresses but 3 IPv4 addresses in smt-server-ip/,
   },
-  { description: 'malformed CIDR', text: regionFile({ 'public-ips': '10.0.0.0/8,10.300.0.0/16' }), error: /region "r1", key "public-ips": Invalid CIDR "10\.300\.0\.0\/16"/ },
-  { description: 'CIDR with host bits set', text: regionFile({ 'public-ips': '10.0.0.1/8' }), error: /key "public-ips": Invalid CIDR "10\.0\.0\.1\/8": host bits are set/ },
-  { description: 'malformed IPv6 CIDR', text: regionFile({ 'public-ipsv6': '2001:db8::/129' }), error: /key "public-ipsv6": Invalid CIDR "2001:db8::\/129"/ },
-  { description: 'IPv6 CIDR in public-ips', text: regionFile({ 'public-ips': '2001:db8::/32' }), error: /key "public-ips": "2001:db8::\/32" is an IPv6 CIDR in an IPv4 list/ },
-  { description: 'IPv4 CIDR in public-ipsv6', text: regionFile({ 'public-ipsv6': '10.0.0.0/8' }), error: /key "public-ipsv6": "10\.0\.0\.0\/8" is an IPv4 CIDR in an IPv6 list/ },
+  {
+    description: 'malformed CIDR',
+    text: regionFile({ 'public-ips': '10.0.0.0/8,10.300.0.0/16' }),
+    error: /region "r1", key "public-ips": Invalid CIDR "10\.300\.0\.0\/16"/,
+  },
+  {
+    description: 'CIDR with host bits set',
+    text: regionFile({ 'public-ips': '10.0.0.1/8' }),
+    error: /key "public-ips": Invalid CIDR "10\.0\.0\.1\/8": host bits are set/,
+  },
+  {
+    description: 'malformed IPv6 CIDR',
+    text: regionFile({ 'public-ipsv6': '2001:db8::/129' }),
+    error: /key "public-ipsv6": Invalid CIDR "2001:db8::\/129"/,
+  },
+  {
+    description: 'IPv6 CIDR in public-ips',
+    text: regionFile({ 'public-ips': '2001:db8::/32' }),
+    error: /key "public-ips": "2001:db8::\/32" is an IPv6 CIDR in an IPv4 list/,
+  },
+  {
+    description: 'IPv4 CIDR in public-ipsv6',
+    text: regionFile({ 'public-ipsv6': '10.0.0.0/8' }),
+    error: /key "public-ipsv6": "10\.0\.0\.0\/8" is an IPv4 CIDR in an IPv6 list/,
+  },
   { description: 'stray comma', text: regionFile({ 'public-ips': '10.0.0.0/8,' }), error: /key "public-ips": has an empty entry/ },
-  { description: 'server IPv4 address malformed', text: regionFile({ 'smt-server-ip': '192.0.2.1,192.0.2' }), error: /key "smt-server-ip": "192\.0\.2" is not an IPv4 address/ },
-  { description: 'server IPv6 address malformed', text: regionFile({ 'smt-server-ip': undefined, 'smt-server-ipv6': '2001:db8::g' }), error: /key "smt-server-ipv6": "2001:db8::g" is not an IPv6 address/ },
-  { description: 'value with inner whitespace', text: regionFile({ 'smt-fingerprint': 'AA BB' }), error: /key "smt-fingerprint": "AA BB" contains whitespace/ },
-  { description: 'unknown (misspelt) key', text: regionFile({ 'smt-server-ip6': '2001:db8::1' }), error: /region "r1", key "smt-server-ip6": unknown key \(line 7\)/ },
+  {
+    description: 'server IPv4 address malformed',
+    text: regionFile({ 'smt-server-ip': '192.0.2.1,192.0.2' }),
+    error: /key "smt-server-ip": "192\.0\.2" is not an IPv4 address/,
+  },
+  {
+    description: 'server IPv6 address malformed',
+    text: regionFile({ 'smt-server-ip': undefined, 'smt-server-ipv6': '2001:db8::g' }),
+    error: /key "smt-server-ipv6": "2001:db8::g" is not an IPv6 address/,
+  },
+  {
+    description: 'value with inner whitespace',
+    text: regionFile({ 'smt-fingerprint': 'AA BB' }),
+    error: /key "smt-fingerprint": "AA BB" contains whitespace/,
+  },
+  {
+    description: 'unknown (misspelt) key',
+    text: regionFile({ 'smt-server-ip6': '2001:db8::1' }),
+    error: /region "r1", key "smt-server-ip6": unknown key \(line 7\)/,
+  },
 ];
 
 t.test('region file rules', async (t) => {
@@ -214,16 +304,33 @@ t.test('whole-file rules and INI syntax', async (t) => {
   const two = (a: string, b: string): string => regionFile({}, a) + regionFile({ 'public-ips': '172.16.0.0/12' }, b);
   const cases: [description: string, text: string, error: RegExp][] = [
     ['no regions', '# nothing here\n', /^f\.cfg: no regions are defined$/],
-    ['region names that differ only in case', two('Eu-1', 'eu-1'), /f\.cfg, region "eu-1": region names must differ in more than letter case \(see "Eu-1"\)/],
+    [
+      'region names that differ only in case',
+      two('Eu-1', 'eu-1'),
+      /f\.cfg, region "eu-1": region names must differ in more than letter case \(see "Eu-1"\)/,
+    ],
     ['the same section twice', two('r1', 'r1'), /^f\.cfg:7: section \[r1\] appears twice$/],
-    ['a CIDR listed by two regions', regionFile({}, 'a') + regionFile({ 'public-ips': '10.0.0.0/8' }, 'b'), /f\.cfg, region "b", key "public-ips": 10\.0\.0\.0\/8 is also listed by region "a"/],
-    ['the same network as IPv4 and as mapped IPv6 in two regions', regionFile({}, 'a') + regionFile({ 'public-ips': '', 'public-ipsv6': '::ffff:10.0.0.0/104' }, 'b'), /region "b", key "public-ipsv6": ::ffff:10\.0\.0\.0\/104 is also listed by region "a"/],
+    [
+      'a CIDR listed by two regions',
+      regionFile({}, 'a') + regionFile({ 'public-ips': '10.0.0.0/8' }, 'b'),
+      /f\.cfg, region "b", key "public-ips": 10\.0\.0\.0\/8 is also listed by region "a"/,
+    ],
+    [
+      'the same network as IPv4 and as mapped IPv6 in two regions',
+      regionFile({}, 'a') + regionFile({ 'public-ips': '', 'public-ipsv6': '::ffff:10.0.0.0/104' }, 'b'),
+      /region "b", key "public-ipsv6": ::ffff:10\.0\.0\.0\/104 is also listed by region "a"/,
+    ],
     ['entry before the first section', `public-ips = 10.0.0.0/8\n${regionFile()}`, /^f\.cfg:1: entry before the first \[section\] header$/],
     ['malformed section header', '[r1\nsmt-server-ip = 192.0.2.1\n', /^f\.cfg:1: malformed section header/],
     ['line without a delimiter', `${regionFile()}just words\n`, /^f\.cfg:7: expected "key = value"/],
-    ['duplicate key', `${regionFile()}SMT-Server-Name = other.net\n`, /^f\.cfg:7: key "smt-server-name" appears twice in the same section$/],
+    [
+      'duplicate key',
+      `${regionFile()}SMT-Server-Name = other.net\n`,
+      /^f\.cfg:7: key "smt-server-name" appears twice in the same section$/,
+    ],
   ];
-  for (const [description, text, error] of cases) t.throws(() => parseRegionFile(text, 'f.cfg'), { name: 'RegionConfigError', message: error }, description);
+  for (const [description, text, error] of cases)
+    t.throws(() => parseRegionFile(text, 'f.cfg'), { name: 'RegionConfigError', message: error }, description);
 
   const ok = parseRegionFile(regionFile({ 'public-ips': '10.0.0.0/8', 'public-ipsv6': '::ffff:10.0.0.0/104' }), 'f.cfg');
   t.equal(buildRegionTable(ok).lookup('10.1.1.1'), ok[0], 'the same network twice in one region is harmless');
@@ -249,7 +356,11 @@ t.test('configparser features of the original format', async (t) => {
   ].join('\r\n');
   const [r1, r2] = parseRegionFile(text, 'f.cfg');
   t.strictSame(r1.publicIps, ['10.0.0.0/8', '172.16.0.0/12'], 'continuation line, case-insensitive key, CRLF, BOM');
-  t.strictSame(r1.servers[0], { ip: '192.0.2.1', name: 'smt.example.net', registryName: 'registry.example.net', fingerprint: 'AA:BB' }, '[DEFAULT] values and ":" delimiter');
+  t.strictSame(
+    r1.servers[0],
+    { ip: '192.0.2.1', name: 'smt.example.net', registryName: 'registry.example.net', fingerprint: 'AA:BB' },
+    '[DEFAULT] values and ":" delimiter',
+  );
   t.equal(r2.servers[0].fingerprint, 'CC:DD', 'a section overrides [DEFAULT]');
 });
 
@@ -261,32 +372,69 @@ t.test('plugin options rules', async (t) => {
     ['no regions', {}, /^gh\.yaml: no regions are defined$/],
     ['region not an object', one('x'), /^gh\.yaml, region "r1": must be an object$/],
     ['region name with spaces around', { ' r1': { servers: [server] } }, /region " r1": region names must be non-empty/],
-    ['unknown region key', one({ servers: [server], publicIPs: [] }), /region "r1", key "publicIPs": unknown key; known keys: publicIps, publicIpsV6, servers/],
+    [
+      'unknown region key',
+      one({ servers: [server], publicIPs: [] }),
+      /region "r1", key "publicIPs": unknown key; known keys: publicIps, publicIpsV6, servers/,
+    ],
     ['missing servers', one({ publicIps: ['10.0.0.0/8'] }), /region "r1", key "servers": must be a non-empty list of servers/],
     ['empty servers', one({ servers: [] }), /key "servers": must be a non-empty list/],
     ['server not an object', one({ servers: ['192.0.2.1'] }), /key "servers\[0\]": must be an object/],
     ['unknown server key', one({ servers: [{ ...server, fqdn: 'x' }] }), /key "servers\[0\]\.fqdn": unknown key/],
     ['server without an address', one({ servers: [server, { ...server, ip: undefined }] }), /key "servers\[1\]\.ip": set ip, ipv6 or both/],
-    ['server ip malformed', one({ servers: [{ ...server, ip: '2001:db8::1' }] }), /key "servers\[0\]\.ip": "2001:db8::1" is not an IPv4 address/],
-    ['server ipv6 malformed', one({ servers: [{ ...server, ipv6: 'fe80::1%eth0' }] }), /key "servers\[0\]\.ipv6": "fe80::1%eth0" is not an IPv6 address/],
+    [
+      'server ip malformed',
+      one({ servers: [{ ...server, ip: '2001:db8::1' }] }),
+      /key "servers\[0\]\.ip": "2001:db8::1" is not an IPv4 address/,
+    ],
+    [
+      'server ipv6 malformed',
+      one({ servers: [{ ...server, ipv6: 'fe80::1%eth0' }] }),
+      /key "servers\[0\]\.ipv6": "fe80::1%eth0" is not an IPv6 address/,
+    ],
     ['server name missing', one({ servers: [{ ...server, name: undefined }] }), /key "servers\[0\]\.name": is required/],
-    ['registry name not a string', one({ servers: [{ ...server, registryName: 7 }] }), /key "servers\[0\]\.registryName": is required \(a string\)/],
+    [
+      'registry name not a string',
+      one({ servers: [{ ...server, registryName: 7 }] }),
+      /key "servers\[0\]\.registryName": is required \(a string\)/,
+    ],
     ['empty fingerprint', one({ servers: [{ ...server, fingerprint: ' ' }] }), /key "servers\[0\]\.fingerprint": must not be empty/],
     ['publicIps not a list', one({ servers: [server], publicIps: '10.0.0.0/8' }), /key "publicIps": must be a list of strings/],
-    ['malformed CIDR', one({ servers: [server], publicIps: ['10.0.0.0/33'] }), /region "r1", key "publicIps": Invalid CIDR "10\.0\.0\.0\/33"/],
-    ['IPv6 CIDR in publicIps', one({ servers: [server], publicIps: ['2001:db8::/32'] }), /key "publicIps": "2001:db8::\/32" is an IPv6 CIDR in an IPv4 list/],
+    [
+      'malformed CIDR',
+      one({ servers: [server], publicIps: ['10.0.0.0/33'] }),
+      /region "r1", key "publicIps": Invalid CIDR "10\.0\.0\.0\/33"/,
+    ],
+    [
+      'IPv6 CIDR in publicIps',
+      one({ servers: [server], publicIps: ['2001:db8::/32'] }),
+      /key "publicIps": "2001:db8::\/32" is an IPv6 CIDR in an IPv4 list/,
+    ],
   ];
-  for (const [description, input, error] of cases) t.throws(() => normalizeRegions(input, 'gh.yaml'), { name: 'RegionConfigError', message: error }, description);
+  for (const [description, input, error] of cases)
+    t.throws(() => normalizeRegions(input, 'gh.yaml'), { name: 'RegionConfigError', message: error }, description);
 
-  const mixed = normalizeRegions({ r1: { servers: [server, { ipv6: '2001:db8::1', name: 'b.net', registryName: 'rb.net', fingerprint: 'CC' }] } });
-  t.strictSame(mixed[0].servers.map((s) => [s.ip, s.ipv6]), [['192.0.2.1', undefined], [undefined, '2001:db8::1']], 'servers may mix families');
+  const mixed = normalizeRegions({
+    r1: { servers: [server, { ipv6: '2001:db8::1', name: 'b.net', registryName: 'rb.net', fingerprint: 'CC' }] },
+  });
+  t.strictSame(
+    mixed[0].servers.map((s) => [s.ip, s.ipv6]),
+    [
+      ['192.0.2.1', undefined],
+      [undefined, '2001:db8::1'],
+    ],
+    'servers may mix families',
+  );
   t.throws(() => normalizeRegions({ r1: {} }), { message: /^region "r1", key "servers"/ }, 'no source: the message starts with the region');
 });
 
 t.test('JSON Schema fragment', async (t) => {
   // Ajv's default strictness (core relaxes it further); any strict-mode warning fails the test.
   const warnings: unknown[] = [];
-  const ajv = new Ajv({ allErrors: true, logger: { log: () => {}, warn: (...m: unknown[]) => warnings.push(m), error: (...m: unknown[]) => warnings.push(m) } });
+  const ajv = new Ajv({
+    allErrors: true,
+    logger: { log: () => {}, warn: (...m: unknown[]) => warnings.push(m), error: (...m: unknown[]) => warnings.push(m) },
+  });
   const validate = ajv.compile(regionsOptionsSchema);
   t.strictSame(warnings, [], 'no strict-mode warnings');
   t.ok(validate(asOptions), 'the fixture as options is valid');

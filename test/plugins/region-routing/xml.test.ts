@@ -5,12 +5,26 @@ import { escapeXmlAttribute, regionToJson, renderRegionJson, renderRegionXml, sh
 const [dual, v4only, v6only, mixed] = normalizeRegions({
   'EU-Central-1': {
     servers: [
-      { ip: '192.0.2.10', ipv6: '2001:db8::10', name: 'smt-ec2.susecloud.net', registryName: 'registry-ec2.susecloud.net', fingerprint: '9E:A4' },
-      { ip: '192.0.2.11', ipv6: '2001:db8::11', name: 'smt-ec2.susecloud.net', registryName: 'registry-ec2.susecloud.net', fingerprint: '9E:A4' },
+      {
+        ip: '192.0.2.10',
+        ipv6: '2001:db8::10',
+        name: 'smt-ec2.susecloud.net',
+        registryName: 'registry-ec2.susecloud.net',
+        fingerprint: '9E:A4',
+      },
+      {
+        ip: '192.0.2.11',
+        ipv6: '2001:db8::11',
+        name: 'smt-ec2.susecloud.net',
+        registryName: 'registry-ec2.susecloud.net',
+        fingerprint: '9E:A4',
+      },
     ],
   },
   'us-west-2': { servers: [{ ip: '192.0.2.20', name: 'smt-a.example.net', registryName: 'registry-a.example.net', fingerprint: '0A' }] },
-  'v6-only': { servers: [{ ipv6: '2001:db8:c3::1', name: 'smt-v6.example.net', registryName: 'registry-v6.example.net', fingerprint: 'C3' }] },
+  'v6-only': {
+    servers: [{ ipv6: '2001:db8:c3::1', name: 'smt-v6.example.net', registryName: 'registry-v6.example.net', fingerprint: 'C3' }],
+  },
   mixed: {
     servers: [
       { ip: '192.0.2.1', name: 'a.net', registryName: 'ra.net', fingerprint: '01' },
@@ -52,7 +66,12 @@ const xmlCases: { description: string; region: Region; xml: string }[] = [
   },
   {
     description: 'attribute values are escaped (a hand-built region; configured values cannot hold whitespace)',
-    region: { name: 'R&D "x"', publicIps: [], publicIpsV6: [], servers: [{ ip: '192.0.2.1', name: 'a<b>.net', registryName: "r'1", fingerprint: 'A&B\tC\n' }] },
+    region: {
+      name: 'R&D "x"',
+      publicIps: [],
+      publicIpsV6: [],
+      servers: [{ ip: '192.0.2.1', name: 'a<b>.net', registryName: "r'1", fingerprint: 'A&B\tC\n' }],
+    },
     xml: '<regionSMTdata><smtInfo SMTserverIP="192.0.2.1" SMTserverName="a&lt;b&gt;.net" SMTregistryName="r\'1" fingerprint="A&amp;B&#9;C&#10;" region="r&amp;d &quot;x&quot;"/></regionSMTdata>',
   },
 ];
@@ -113,7 +132,10 @@ t.test('shuffled XML: same servers, order from the random source, region untouch
       '<smtInfo SMTserverIP="192.0.2.1" SMTserverName="a.net" SMTregistryName="ra.net" fingerprint="01" region="mixed"/>' +
       '</regionSMTdata>',
   );
-  t.strictSame(mixed.servers.map((s) => s.name), ['a.net', 'b.net', 'c.net']);
+  t.strictSame(
+    mixed.servers.map((s) => s.name),
+    ['a.net', 'b.net', 'c.net'],
+  );
   t.equal(renderRegionXml(mixed, { shuffle: false, random: replay(0) }), xmlCases[3].xml, 'shuffle: false ignores random');
 });
 
@@ -134,7 +156,12 @@ t.test('JSON rendering of the same data', async (t) => {
 });
 
 t.test('unfrozen (hand-built) regions are rendered afresh each time', async (t) => {
-  const region = { name: 'r', publicIps: [], publicIpsV6: [], servers: [{ ip: '192.0.2.1', name: 'a', registryName: 'b', fingerprint: 'c' }] };
+  const region = {
+    name: 'r',
+    publicIps: [],
+    publicIpsV6: [],
+    servers: [{ ip: '192.0.2.1', name: 'a', registryName: 'b', fingerprint: 'c' }],
+  };
   t.match(renderRegionXml(region), /SMTserverName="a"/);
   region.servers[0].name = 'changed';
   t.match(renderRegionXml(region), /SMTserverName="changed"/);
