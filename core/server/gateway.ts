@@ -13,7 +13,6 @@ import { GatewayMetrics } from '../observe/metrics';
 import { RequestContext } from '../pipeline/request-context';
 import type { ForwardOptions } from '../pipeline/context';
 import type { PluginDefinition } from '../plugin/contract';
-import { framingProblem } from '../proxy/framing';
 import { Forwarder } from '../proxy/forwarder';
 import { setGcEvery } from '../tuning/young-gc';
 import { createAdminServer } from './admin';
@@ -29,10 +28,9 @@ import {
   trackConnections,
 } from './listeners';
 import { Runtime, type RouteRuntime } from './runtime';
+import { contextFor, type EntryDeps } from './entry';
+import { recordRequest } from '../observe/access';
 import { httpsCertificate } from './tls';
-import { hostOf, hostProblem, normalizePath, TargetRefused } from './request-target';
-
-const CLOSE = { connection: 'close' } as const;
 
 /**
  * DI tokens for the services core shares with plugins through their child containers: narrow
@@ -67,6 +65,7 @@ export class Gateway {
   /** Bound addresses once listening. */
   readonly addresses: { http?: AddressInfo; https?: AddressInfo; admin?: AddressInfo } = {};
   private trust!: TrustedProxies;
+  private entryDeps!: EntryDeps;
   private readonly container: DependencyContainer = rootContainer.createChildContainer();
   private readonly servers: { http?: http.Server; https?: https.Server; admin?: http.Server } = {};
   private readonly upgraded = new Set<Duplex>();
@@ -104,6 +103,8 @@ export class Gateway {
   private applyServerSettings(loaded: LoadedConfig): void {
     this.trust = new TrustedProxies(loaded.config.server.trustProxy);
     setGcEvery(loaded.config.server.tuning.gcEveryMiB);
+    // What contextFor needs, made once per config rather than per request.
+    this.entryDeps = { server: loaded.config.server, trust: this.trust, logger: this.logger };
   }
 
   /** Give a new runtime core's ctx.forward, bound to it once rather than per request. */
@@ -174,74 +175,6 @@ export class Gateway {
     s.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head, secure));
   }
 
-  /** Build a context, or answer the request and return undefined when it cannot be routed. */
-  private contextFor(
-    req: http.IncomingMessage,
-    res: http.ServerResponse | undefined,
-    socket: Duplex,
-    secure: boolean,
-    rt: Runtime,
-  ): { ctx: RequestContext; route?: RouteRuntime } {
-    const url = req.url ?? '';
-    const method = req.method ?? 'GET';
-    const q = url.indexOf('?');
-    const received = q < 0 ? url : url.slice(0, q);
-    const search = q < 0 ? '' : url.slice(q);
-    const server = this.loaded.config.server;
-    // Routes match, and the upstream gets, the normalised path (request-target.ts).
-    const normalized = received.startsWith('/') ? normalizePath(received, server.encodedSlashes) : received;
-    const refused = normalized instanceof TargetRefused ? normalized.reason : undefined;
-    const path = refused === undefined ? (normalized as string) : received;
-    const rawHost = req.headers.host;
-    const hostRefused = hostProblem(req.rawHeaders, rawHost);
-    const host = rawHost === undefined ? '' : hostOf(rawHost);
-    const peerIp = normalizeIp(req.socket.remoteAddress);
-    const route = refused || hostRefused ? undefined : rt.router.match(method, host, path, req.headers);
-    const ctx = new RequestContext({
-      req,
-      res,
-      socket,
-      method,
-      path,
-      search,
-      host,
-      peerIp,
-      clientIp: this.trust.clientIp(peerIp, req.headers['x-forwarded-for']),
-      peerTrusted: this.trust.has(peerIp),
-      secure,
-      routeName: route?.name ?? '',
-      upstreamPath: route ? route.upstreamPath(path === received ? url : path + search, path, search) : url,
-      log: this.logger,
-      upstream: route?.config.upstream,
-      forward: rt.forward,
-    });
-    // First: a request that could desync the upstream is refused, and its connection closed.
-    const framing = framingProblem(req, this.loaded.config.server.maxHeaderCount, !res);
-    let early: GatehouseError | undefined;
-    if (framing) early = framing;
-    else if (url.length > server.maxUrlLength)
-      early = new GatehouseError('GH_ERR_URI_TOO_LONG', `Request target longer than ${server.maxUrlLength} bytes`);
-    else if (!url.startsWith('/') || url.startsWith('//') || url.indexOf('#') >= 0)
-      early = new GatehouseError('GH_ERR_BAD_REQUEST', 'Request target must be an absolute path without a fragment');
-    else if (refused) early = new GatehouseError('GH_ERR_BAD_REQUEST', `Ambiguous request target: ${refused}`);
-    // Checked here rather than by Node so that the answer is JSON like every other error.
-    else if (req.httpVersionMajor !== 1) early = new GatehouseError('GH_ERR_BAD_REQUEST', 'Only HTTP/1.0 and HTTP/1.1 are served');
-    else if (rawHost === undefined && req.httpVersionMinor === 1)
-      early = new GatehouseError('GH_ERR_BAD_REQUEST', 'HTTP/1.1 requests need a Host header');
-    else if (hostRefused) early = new GatehouseError('GH_ERR_BAD_REQUEST', `Bad Host: ${hostRefused}`);
-    else if (method === 'TRACE') early = new GatehouseError('GH_ERR_METHOD_NOT_ALLOWED', 'TRACE is not allowed');
-    else if (!route) early = new GatehouseError('GH_ERR_NO_ROUTE', `No route matches ${method} ${path}`);
-    else if (!res && !route.config.websocket)
-      early = new GatehouseError('GH_ERR_UPGRADE_REFUSED', `Route "${route.name}" does not allow WebSocket upgrades`);
-    if (early) {
-      ctx.fail(early, framing && res ? CLOSE : undefined);
-      return { ctx };
-    }
-    const r = rt.routes[route!.index];
-    ctx.proxyHooks = r.hooks;
-    return { ctx, route: r };
-  }
-
   /** Entry point of every HTTP request. */
   private handleRequest(req: http.IncomingMessage, res: http.ServerResponse, secure: boolean): void {
     const rt = this.runtime;
@@ -278,7 +211,7 @@ export class Gateway {
     // emits 'close' on it if the connection dies first (req's 'close' comes once its body is read,
     // not when the client leaves), so watch the socket too. Rare: only pipelined requests pay.
     if (res.socket === null) queuedResponse(req.socket, res, settle);
-    const made = this.contextFor(req, res, req.socket, secure, rt);
+    const made = contextFor(req, res, req.socket, secure, rt, this.entryDeps);
     ctx = made.ctx;
     if (made.route) this.run(ctx, made.route, rt);
   }
@@ -291,7 +224,7 @@ export class Gateway {
     const start = process.hrtime.bigint();
     // The socket may have carried keep-alive requests before this one: count from here.
     const bytesBefore = (socket as Socket).bytesWritten ?? 0;
-    const { ctx, route } = this.contextFor(req, undefined, socket, secure, rt);
+    const { ctx, route } = contextFor(req, undefined, socket, secure, rt, this.entryDeps);
     socket.once('close', () => {
       rt.leave();
       this.upgraded.delete(socket);
@@ -335,26 +268,7 @@ export class Gateway {
   }
 
   private record(req: http.IncomingMessage, status: number, ctx: RequestContext | undefined, start: bigint, bytes: number): void {
-    const method = req.method ?? 'OTHER';
-    const route = ctx?.routeName || 'none';
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    this.metrics.countRequest(route, method, status, ctx?.upstreamUsed || 'none', seconds);
-    if (this.loaded.config.log.accessLog) {
-      this.logger.info(
-        {
-          access: true,
-          method: req.method,
-          path: ctx?.path ?? req.url,
-          route,
-          upstream: ctx?.upstreamUsed || undefined,
-          status,
-          duration_ms: Math.round(seconds * 1e6) / 1e3,
-          bytes,
-          client_ip: ctx?.clientIp ?? normalizeIp(req.socket.remoteAddress),
-        },
-        'request',
-      );
-    }
+    recordRequest(this.metrics, this.loaded.config.log.accessLog ? this.logger : undefined, req, status, ctx, start, bytes);
   }
 
   /**
