@@ -36,8 +36,8 @@ export class TrustedProxies {
    * Client address: the peer, unless the peer is trusted; then the X-Forwarded-For
    * chain is walked right to left and the first untrusted hop is the client.
    */
-  clientIp(peer: string, xff: string | string[] | undefined): string {
-    if (this.empty || !xff || !this.has(peer)) return peer;
+  clientIp(peer: string, xff: string | string[] | undefined, peerTrusted = this.has(peer)): string {
+    if (!peerTrusted || !xff) return peer;
     const hops = (Array.isArray(xff) ? xff.join(',') : xff)
       .split(',')
       .map((s) => normalizeIp(s.trim()))

@@ -208,7 +208,12 @@ export class RequestContext implements Context {
     if (res) {
       if (res.destroyed || res.writableEnded) return e;
       if (res.headersSent) setImmediate(cut, res);
-      else answerError(res, e, headers);
+      else {
+        // What a plugin (or a failed head) stored is not this answer's: a stale Content-Length,
+        // Transfer-Encoding or Content-Encoding would garble it.
+        for (const name of res.getHeaderNames()) res.removeHeader(name);
+        answerError(res, e, headers);
+      }
       return e;
     }
     if (this.upgradeStatus === 0 && this.socket.writable) {

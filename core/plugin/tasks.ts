@@ -57,6 +57,8 @@ export interface TaskMetrics {
 export class TaskRunner {
   private controller?: AbortController;
   private loops: Promise<void>[] = [];
+  /** Loops of earlier runs that were aborted and did not settle in time. */
+  private unsettled = 0;
 
   constructor(
     private readonly tasks: readonly TaskSpec[],
@@ -64,14 +66,16 @@ export class TaskRunner {
     private readonly metrics: TaskMetrics,
   ) {}
 
-  /** Whether any task was declared. */
-  get empty(): boolean {
-    return this.tasks.length === 0;
-  }
-
   /** Start every task (again, after a `stop`); a no-op while running. */
   start(): void {
     if (this.controller || this.tasks.length === 0) return;
+    // Loops an earlier stop could not settle are still running: say so, since the task's
+    // promise of one run at a time is broken until they end.
+    if (this.unsettled > 0)
+      this.log.error(
+        { tasks: this.tasks.map((t) => `${t.instance}/${t.name}`), unsettled: this.unsettled },
+        'starting background tasks while runs aborted earlier have not settled',
+      );
     const controller = new AbortController();
     this.controller = controller;
     this.loops = this.tasks.map((t) => this.loop(t, controller.signal));
@@ -80,15 +84,19 @@ export class TaskRunner {
   /** Abort every task and wait up to `timeoutMs` for all to settle; true when they did. */
   async stop(timeoutMs: number): Promise<boolean> {
     const controller = this.controller;
-    if (!controller) return true;
+    if (!controller) return this.unsettled === 0;
     this.controller = undefined;
     controller.abort();
-    const settled = await bounded(() => Promise.all(this.loops), timeoutMs);
-    if (!settled)
+    const loops = this.loops;
+    const settled = await bounded(() => Promise.all(loops), timeoutMs);
+    if (!settled) {
+      this.unsettled += loops.length;
+      void Promise.all(loops).then(() => (this.unsettled -= loops.length));
       this.log.error(
         { tasks: this.tasks.map((t) => `${t.instance}/${t.name}`), timeoutMs },
         'background tasks did not settle within server.pluginTimeout after being aborted',
       );
+    }
     return settled;
   }
 

@@ -24,6 +24,10 @@ const UNTRUSTED_DROP = [
   'x-forwarded-ssl',
   'x-client-ip',
   'true-client-ip',
+  'x-cluster-client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+  'x-forwarded-scheme',
   'x-original-url',
   'x-rewrite-url',
 ] as const;
@@ -143,7 +147,11 @@ export class Forwarder {
     const prior = req.headers['x-forwarded-for'];
     const trusted = ctx.peerTrusted;
     // Other client-address headers are believed only from trusted proxies, like X-Forwarded-For.
-    if (!trusted) for (const h of UNTRUSTED_DROP) if (req.headers[h] !== undefined) proxyReq.removeHeader(h);
+    if (!trusted) {
+      for (const h of UNTRUSTED_DROP) if (req.headers[h] !== undefined) proxyReq.removeHeader(h);
+      // CGI-style backends read X_Forwarded_For as X-Forwarded-For: names with `_` are dropped (nginx drops them from everyone).
+      for (const h in req.headers) if (h.indexOf('_') >= 0) proxyReq.removeHeader(h);
+    }
     proxyReq.setHeader(
       'x-forwarded-for',
       trusted && prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${ctx.peerIp}` : ctx.peerIp,
@@ -211,8 +219,11 @@ export class Forwarder {
       // Node store the upstream head in http.request(), before core could prepare it.
       if (req.headers.expect !== undefined) delete req.headers.expect;
       this.pending = req;
-      this.proxy.web(req, res, options as never, (err: NodeJS.ErrnoException) => this.fail(ctx, err));
-      this.pending = undefined;
+      try {
+        this.proxy.web(req, res, options as never, (err: NodeJS.ErrnoException) => this.fail(ctx, err));
+      } finally {
+        this.pending = undefined;
+      }
       // http-proxy has piped the body by now, so a listener changes nothing about its flow.
       if (!internal && !ctx.body && (req.headers['content-length'] || req.headers['transfer-encoding'])) req.on('data', countBodyChunk);
     });
@@ -286,9 +297,8 @@ export class Forwarder {
       res.writeHead(proxyRes.statusCode ?? 502, proxyRes.statusMessage || undefined, clientHeaders(proxyRes.headers) as never);
     } catch (err) {
       // A head Node refuses to send (a status outside 100-999, say) is the upstream's fault.
-      // Nothing of it was sent; forget what the failed attempt stored.
+      // Nothing of it was sent (ctx.fail forgets what the failed attempt stored).
       proxyRes.resume();
-      for (const name of res.getHeaderNames()) res.removeHeader(name);
       res.statusMessage = '';
       ctx.fail(
         new GatehouseError('GH_ERR_UPSTREAM_BAD_RESPONSE', `${ERRORS.GH_ERR_UPSTREAM_BAD_RESPONSE.message}: ${(err as Error).message}`),
@@ -316,6 +326,8 @@ export class Forwarder {
         secure: !pool.config.insecure,
       },
       (err: NodeJS.ErrnoException) => {
+        // The upstream request was destroyed by a failing plugin's guard, which answered.
+        if (ctx.pluginFailed) return;
         const kind = failureKind(err, false);
         this.hooks.onUpstreamError(ctx, kind);
         // Nothing answered yet (no switch, no upstream refusal relayed): a 502 like any request's.

@@ -1,5 +1,5 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { GatehouseError } from '../errors';
+import { answerError, GatehouseError } from '../errors';
 import { parseFormBody, parseJsonBody, readRequestBody, DEFAULT_BODY_LIMIT, type ReadBodyOptions } from '../pipeline/body';
 
 /** Methods an admin endpoint can serve. */
@@ -79,13 +79,7 @@ export function writeAdminError(res: ServerResponse, err: GatehouseError): void 
     res.destroy();
     return;
   }
-  const text = JSON.stringify(err.toJSON());
-  res.writeHead(err.status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-  });
-  res.end(text);
+  answerError(res, err, { 'cache-control': 'no-store' });
 }
 
 /** The request object handed to an endpoint. */

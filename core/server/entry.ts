@@ -6,7 +6,7 @@ import { GatehouseError } from '../errors';
 import { normalizeIp, type TrustedProxies } from '../net/ip';
 import { RequestContext } from '../pipeline/request-context';
 import { framingProblem } from '../proxy/framing';
-import { hostOf, hostProblem, normalizePath, TargetRefused } from './request-target';
+import { hostOf, hostProblem, normalizePath, TargetRefused, withoutParams } from './request-target';
 import type { Runtime, RouteRuntime } from './runtime';
 
 const CLOSE = { connection: 'close' } as const;
@@ -45,7 +45,9 @@ export function contextFor(
   const hostRefused = hostProblem(req.rawHeaders, rawHost);
   const host = rawHost === undefined ? '' : hostOf(rawHost);
   const peerIp = normalizeIp(req.socket.remoteAddress);
-  const route = refused || hostRefused ? undefined : rt.router.match(method, host, path, req.headers);
+  // One trie lookup per request, shared by the client-address walk and the forwarded headers.
+  const peerTrusted = deps.trust.has(peerIp);
+  const route = refused || hostRefused ? undefined : rt.router.match(method, host, withoutParams(path), req.headers);
   const ctx = new RequestContext({
     req,
     res,
@@ -55,8 +57,8 @@ export function contextFor(
     search,
     host,
     peerIp,
-    clientIp: deps.trust.clientIp(peerIp, req.headers['x-forwarded-for']),
-    peerTrusted: deps.trust.has(peerIp),
+    clientIp: deps.trust.clientIp(peerIp, req.headers['x-forwarded-for'], peerTrusted),
+    peerTrusted,
     secure,
     routeName: route?.name ?? '',
     upstreamPath: route ? route.upstreamPath(path === received ? url : path + search, path, search) : url,

@@ -275,8 +275,19 @@ export class Gateway {
    * Load the config again. Valid: new requests use the new routes and plugins,
    * in-flight ones finish on the old. Invalid: the old config stays and this throws.
    */
-  async reload(): Promise<void> {
+  reload(): Promise<void> {
+    // One reload at a time: each stops the tasks of, and retires, the generation it replaces,
+    // so two at once would leave one generation running for good.
+    const run = this.reloading.then(() => this.reloadNow());
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private reloading: Promise<void> = Promise.resolve();
+
+  private async reloadNow(): Promise<void> {
     try {
+      if (this.closing) throw new GatehouseError('GH_ERR_RELOAD_FAILED', 'The gateway is shutting down');
       const next =
         typeof this.options.config === 'object'
           ? validateConfig(this.options.config, { env: this.options.env, plugins: this.options.plugins })
@@ -325,6 +336,8 @@ export class Gateway {
       await closed;
       clearTimeout(timer);
       clearInterval(sweep);
+      // A reload under way finishes (or fails) first, so that the runtime disposed is the last one.
+      await this.reloading;
       await this.runtime.dispose();
       this.forwarder.close();
       const admin = this.servers.admin;

@@ -28,7 +28,9 @@ export function applyServerLimits(s: http.Server, cfg: GatehouseConfig['server']
   if (send > 0) {
     // Node's socket idle timer (one per connection: no per-request cost) ticks the send
     // timeout. Short ticks, because net skips a tick in which a pending write made progress.
-    const tick = Math.max(10, Math.min(1000, Math.floor(send / 4)));
+    // Idle keep-alive sockets are told apart by their timer (Node sets it to keepAlive): never the tick's value.
+    const every = Math.max(10, Math.min(1000, Math.floor(send / 4)));
+    const tick = every === cfg.timeouts.keepAlive ? every - 1 : every;
     s.timeout = tick;
     s.on('timeout', sendTimeout(send, tick));
   }

@@ -68,17 +68,33 @@ export function removeDotSegments(path: string): string {
 export function normalizePath(path: string, slashes: EncodedSlashes): string | TargetRefused {
   const escaped = path.indexOf('%') >= 0;
   const backslash = path.indexOf('\\') >= 0;
-  if (!escaped && !backslash && path.indexOf('/.') < 0) return path;
+  if (!escaped && !backslash && path.indexOf('/.') < 0 && path.indexOf('//') < 0) return path;
   if (backslash && slashes === 'reject') return new TargetRefused('backslash in the path');
-  const decoded = escaped ? decodeEscapes(path, slashes) : path;
-  if (decoded instanceof TargetRefused) return decoded;
+  const unescaped = escaped ? decodeEscapes(path, slashes) : path;
+  if (unescaped instanceof TargetRefused) return unescaped;
+  // Empty segments are merged, as nginx's merge_slashes and most frameworks do: `/api//admin` is `/api/admin`.
+  const decoded = unescaped.indexOf('//') < 0 ? unescaped : unescaped.replace(/\/{2,}/g, '/');
   if (decoded.indexOf('/.') < 0) return decoded;
   // Tomcat and others drop `;params` from a segment before resolving it, so `..;x` climbs there.
   if (MATRIX_DOTS.test(decoded)) return new TargetRefused('a dot segment with parameters (`..;`) in the path');
-  const resolved = removeDotSegments(decoded);
-  // "/.//x" resolves to "//x", which an upstream would read as a host.
-  if (resolved.startsWith('//')) return new TargetRefused('the path resolves to a protocol-relative reference');
-  return resolved;
+  // With empty segments merged first, nothing resolves to a protocol-relative "//host".
+  return removeDotSegments(decoded);
+}
+
+/**
+ * The path routes match: each segment without its `;parameters`, which Tomcat, Jetty and Spring
+ * drop before they route (`/api/admin;x/secret` is `/api/admin/secret` there). The path itself,
+ * parameters included, is what the upstream gets.
+ */
+export function withoutParams(path: string): string {
+  if (path.indexOf(';') < 0) return path;
+  return path
+    .split('/')
+    .map((s) => {
+      const semi = s.indexOf(';');
+      return semi < 0 ? s : s.slice(0, semi);
+    })
+    .join('/');
 }
 
 /** host[:port] with a reg-name or IPv4 host (RFC 3986 §3.2.2), or an IPv6 literal in brackets. */
