@@ -238,3 +238,18 @@ t.test('an id: in the declaration names the instance (logs, metrics, admin path)
     'metrics are labelled with it',
   );
 });
+
+t.test('reloads at the same time run one after the other: one generation is left running', async (t) => {
+  const { gw, config } = await fixture(t);
+  const opts = (gw as unknown as { options: { config: unknown } }).options;
+  opts.config = config({ generation: 1 });
+  const first = gw.reload();
+  opts.config = config({ generation: 2 });
+  const second = gw.reload();
+  await Promise.all([first, second]);
+  await new Promise((r) => setTimeout(r, 100)); // the retired generations' stops
+  const s = g.__ghServices!;
+  t.equal(s.max, 1, 'never two task loops at once');
+  t.equal(s.running, 1, 'exactly one loop runs afterwards: no generation was left behind');
+  t.same(s.generations, [0, 2, 2], 'each reload replaced the generation before it, in order');
+});
