@@ -24,46 +24,39 @@ export function applyServerLimits(s: http.Server, cfg: GatehouseConfig['server']
   s.headersTimeout = cfg.timeouts.headers;
   s.requestTimeout = cfg.timeouts.request;
   s.keepAliveTimeout = cfg.timeouts.keepAlive;
-  const send = cfg.timeouts.send;
-  if (send > 0) {
-    // Node's socket idle timer (one per connection: no per-request cost) ticks the send
-    // timeout. Short ticks, because net skips a tick in which a pending write made progress.
-    // Idle keep-alive sockets are told apart by their timer (Node sets it to keepAlive): never the tick's value.
-    const every = Math.max(10, Math.min(1000, Math.floor(send / 4)));
-    const tick = every === cfg.timeouts.keepAlive ? every - 1 : every;
-    s.timeout = tick;
-    s.on('timeout', sendTimeout(send, tick));
-  }
+  if (cfg.timeouts.send > 0) sweepStalledSends(s, cfg.timeouts.send);
 }
 
 const STALL = Symbol('gatehouse.sendStall');
-type TimedSocket = Socket & { _httpMessage?: unknown; [STALL]?: { since: number; last: number } };
+type SweptSocket = Socket & { [STALL]?: { since: number; pending: number; written: number } };
 
 /**
- * The server's 'timeout' listener. With a listener Node no longer closes timed-out sockets
- * itself, so this decides: Node's keep-alive timer (the only other value it sets) closes the
- * idle connection as Node would; a socket with bytes waiting for a client that reads nothing
- * is closed once it has made no progress for `send` ms (nginx's send_timeout; the upstream
- * request goes with it); anything else (no request yet, left to the headers timeout, or a
- * response with nothing pending, as while a long-poll upstream is silent) is left alone.
+ * nginx's send_timeout: a connection whose answer has bytes waiting, and whose client has read
+ * none of them for `send` ms, is closed (the upstream request goes with it, through the
+ * response's close). A sweep over the server's open connections, every send/4 ms (at most 1 s),
+ * costs nothing per request. No progress means neither the bytes waiting nor the bytes written
+ * changed since the last sweep: a completed write shrinks the first, and the next one (after a
+ * drain) grows the second. A connection with nothing waiting (idle, or a silent long-poll
+ * upstream) is never cut by it.
  */
-function sendTimeout(send: number, tick: number): (socket: Socket) => void {
-  return function onSocketTimeout(sock: Socket) {
-    const socket = sock as TimedSocket;
-    if (!socket._httpMessage) {
-      if (socket.timeout !== tick) socket.destroy();
-      return;
-    }
-    if (socket.writableLength === 0) return;
-    // Every tick emitted here had no write progress (net suppresses the others); a stall is
-    // a run of them a tick apart, since we re-arm the timer. Its start is known to within a tick.
+function sweepStalledSends(s: http.Server, send: number): void {
+  const every = Math.max(10, Math.min(1000, Math.floor(send / 4)));
+  const timer = setInterval(() => {
     const now = Date.now();
-    const stall = socket[STALL];
-    if (!stall || now - stall.last > tick * 1.5) socket[STALL] = { since: now - tick, last: now };
-    else if (now - stall.since >= send) return void socket.destroy();
-    else stall.last = now;
-    socket.setTimeout(tick);
-  };
+    for (const socket of ((s as Tracked)[OPEN] ?? []) as Set<SweptSocket>) {
+      const pending = socket.writableLength;
+      if (pending === 0) {
+        socket[STALL] = undefined;
+        continue;
+      }
+      const written = socket.bytesWritten;
+      const stall = socket[STALL];
+      if (!stall || stall.pending !== pending || stall.written !== written) socket[STALL] = { since: now, pending, written };
+      else if (now - stall.since >= send) socket.destroy();
+    }
+  }, every);
+  timer.unref();
+  s.once('close', () => clearInterval(timer));
 }
 
 const OPEN = Symbol('gatehouse.openConnections');
