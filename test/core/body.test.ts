@@ -218,3 +218,21 @@ t.test('typed state keys', async (t) => {
   ];
   for (const c of cases) t.test(c.desc, async () => c.check());
 });
+
+t.test('a body slower than server.timeouts.request is answered 408', async (t) => {
+  const dir = tempDir(t);
+  const plugin = join(dir, 'body-reader.js');
+  writeFileSync(plugin, READER);
+  const { gw, port } = await startGateway({
+    server: { http: { port: 0, host: '127.0.0.1' }, timeouts: { headers: 1000, request: 1000 } },
+    routes: [{ match: { path: '/' }, plugins: [{ [plugin]: {} }] }],
+  });
+  t.teardown(() => gw.close(100));
+  const started = Date.now();
+  // Half the promised body, then silence.
+  const answer = await raw(port, 'POST /slow HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n' + 'x'.repeat(50), 4000);
+  const ms = Date.now() - started;
+  t.match(answer, /^HTTP\/1\.1 408 /, `408 (${JSON.stringify(answer.slice(0, 40))})`);
+  t.match(answer, /GH_ERR_REQUEST_TIMEOUT/, 'the code');
+  t.ok(ms >= 900 && ms < 3000, `within the configured second, and a little (${ms} ms)`);
+});

@@ -208,3 +208,27 @@ t.test('respond: the headers the schema lets through are sent as written', async
   t.equal(res.headers['x-caf'], 'caf\u00e9\tok', 'Latin-1 and a tab arrive as written');
   t.equal(res.headers["x-!#$%&'*+.^_`|~"], '1');
 });
+
+t.test('timeouts.headers may not exceed timeouts.request (Node would not hold the request timeout)', async (t) => {
+  const cases: { desc: string; timeouts: Record<string, number>; refused?: RegExp }[] = [
+    {
+      desc: 'request below the default headers timeout',
+      timeouts: { request: 10000 },
+      refused: /\/server\/timeouts\/headers: timeouts\.headers \(20000\) must not exceed timeouts\.request \(10000\)/,
+    },
+    {
+      desc: 'headers above request',
+      timeouts: { headers: 1500, request: 1000 },
+      refused: /\/server\/timeouts\/headers: timeouts\.headers \(1500\) must not exceed/,
+    },
+    { desc: 'equal', timeouts: { headers: 1000, request: 1000 } },
+    { desc: 'request 0 (none)', timeouts: { headers: 30000, request: 0 } },
+  ];
+  for (const c of cases) {
+    await t.test(c.desc, async (t) => {
+      const make = () => validateConfig({ server: { timeouts: c.timeouts }, routes: [{ plugins: [{ respond: {} }] }] });
+      if (c.refused) t.throws(make, { code: 'GH_ERR_CONFIG_INVALID', message: c.refused });
+      else t.doesNotThrow(make);
+    });
+  }
+});
