@@ -2,10 +2,8 @@ import t, { type Test } from 'tap';
 import net from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { createGateway } from '../../app';
-import { request, startBackend } from '../helpers/servers';
+import { captureLogger, request, startBackend } from '../helpers/servers';
 import { tempDir } from '../helpers/gatehouse-process';
 
 /**
@@ -42,17 +40,6 @@ module.exports = {
 };
 `;
 
-function captureLogger() {
-  const lines: Record<string, any>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
-}
-
 /** One GET on a raw socket: everything received, and whether the server closed before `ms`. */
 function rawGet(port: number, path: string, ms = 2000): Promise<{ text: string; closed: boolean }> {
   return new Promise((resolve) => {
@@ -80,7 +67,7 @@ async function fixture(t: Test, probe: Record<string, unknown>) {
     seen.push(req.url!);
     res.writeHead(200, { 'content-type': 'text/plain' }).end(`upstream ${req.url}`);
   });
-  const { logger, lines } = captureLogger();
+  const { logger, lines } = captureLogger('debug');
   const gw = await createGateway({
     logger,
     config: {

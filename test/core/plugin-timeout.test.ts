@@ -1,10 +1,9 @@
 import t, { type Test } from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createGateway, type Gateway } from '../../app';
-import { request, startBackend } from '../helpers/servers';
+import { captureLogger, request, startBackend } from '../helpers/servers';
 import { tempDir } from '../helpers/gatehouse-process';
 
 /** A plugin whose start or stop can hang (never settle) or take `ms`; every call is recorded. */
@@ -23,17 +22,6 @@ module.exports = {
 };
 `;
 const g = globalThis as unknown as { __ghTimeout: string[] };
-
-function captureLogger() {
-  const lines: Record<string, any>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
-}
 
 async function fixture(t: Test) {
   const dir = tempDir(t);

@@ -2,26 +2,12 @@ import t, { type Test } from 'tap';
 import http from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { createGateway, type Gateway } from '../../app';
-import { request, startBackend } from '../helpers/servers';
+import { captureLogger, request, startBackend } from '../helpers/servers';
 import { startGatehouse, tempDir, until } from '../helpers/gatehouse-process';
 
 const TOKEN = 'reload-test-token-0123456789';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A pino logger whose JSON lines are kept for assertions. */
-function captureLogger() {
-  const lines: Record<string, any>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
-}
 
 /** Backend answering its marker; /slow… waits 500 ms first and says so. */
 async function markerBackend(name: string) {

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createGateway, type Gateway } from '../../app';
 
@@ -88,4 +89,16 @@ export function raw(port: number, data: string | Buffer, ms = 1500): Promise<str
     sock.on('error', done);
     sock.write(data);
   });
+}
+
+/** A pino logger whose JSON lines are kept for assertions (`level`: the lowest kept). */
+export function captureLogger(level = 'info'): { logger: pino.Logger; lines: Record<string, any>[] } {
+  const lines: Record<string, any>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l));
+      cb();
+    },
+  });
+  return { logger: pino({ level }, stream), lines };
 }
