@@ -185,3 +185,54 @@ t.test("a GatehouseError thrown on purpose is the plugin's answer, not a failure
     'logged once, at debug',
   );
 });
+
+t.test('onProxyRequest throwing on a WebSocket upgrade: one 500, one log line, no upstream error', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'guard-probe.js');
+  writeFileSync(file, PROBE);
+  let upgrades = 0;
+  const be = await startBackend((_req, res) => res.end('plain'));
+  be.server.on('upgrade', (_req, socket) => {
+    upgrades++;
+    socket.end('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+  });
+  const { logger, lines } = captureLogger();
+  const gw = await createGateway({
+    logger,
+    config: {
+      server: { http: { port: 0, host: '127.0.0.1' } },
+      log: { level: 'info', accessLog: false },
+      upstreams: { app: { targets: [be.url] } },
+      routes: [
+        {
+          name: 'ws',
+          match: { path: '/' },
+          upstream: 'app',
+          websocket: true,
+          plugins: [{ [file]: { hook: 'onProxyRequest', mode: 'throw' } }],
+        },
+      ],
+    },
+  });
+  await gw.listen();
+  t.teardown(async () => {
+    await gw.close(100);
+    await be.close();
+  });
+  const answer = await new Promise<string>((resolve) => {
+    const sock = net.connect(gw.addresses.http!.port, '127.0.0.1');
+    let text = '';
+    sock.on('data', (c) => (text += c.toString('latin1')));
+    sock.on('close', () => resolve(text));
+    sock.write(
+      'GET /fail/ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal((answer.match(/^HTTP\/1\.1 /gm) ?? []).length, 1, 'one answer');
+  t.match(answer, /^HTTP\/1\.1 500 /, 'a 500');
+  t.match(answer, /GH_ERR_PLUGIN_FAILED/, 'naming the failure');
+  t.equal(upgrades, 0, 'the upstream never saw the upgrade');
+  t.equal(lines.filter((l) => l.level >= 50).length, 1, 'one error line');
+  t.notMatch(await gw.metrics.registry.metrics(), /gatehouse_upstream_errors_total\{/, 'not counted as an upstream failure');
+});
