@@ -3,18 +3,7 @@ import IPCIDR from 'ip-cidr';
 import t from 'tap';
 import { formatIPv6, parseIPv4, parseIPv6 } from '../../core/net/ip-parse';
 import { PrefixTable, PrefixTableError, buildPrefixTable, parseCidr } from '../../core/net/prefix-table';
-
-/** A small seeded PRNG (mulberry32) so that the randomised checks are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/config-mutations';
 
 interface LookupCase {
   description: string;
