@@ -1,6 +1,6 @@
 import t from 'tap';
 import net from 'node:net';
-import { startBackend, startGateway } from '../helpers/servers';
+import { gatewayFor, startBackend } from '../helpers/servers';
 
 /** What a raw client saw: everything received and when the server closed, in ms from the first byte sent. */
 interface Seen {
@@ -65,16 +65,7 @@ for (const c of cases) {
         if (!res.writableFinished) upstreamAborted++;
       });
     });
-    const { gw, port } = await startGateway({
-      server: { timeouts: { ...c.timeouts, keepAlive: 5000 } },
-      log: { accessLog: false },
-      upstreams: { be: { targets: [be.url] } },
-      routes: [{ match: { path: '/' }, upstream: 'be' }],
-    });
-    t.teardown(async () => {
-      await gw.close(100);
-      await be.close();
-    });
+    const { port } = await gatewayFor(t, be, { timeouts: { ...c.timeouts, keepAlive: 5000 } });
     const seen = await slowClient(port, c.first, c.trickle, 200, c.limitMs + 5000);
     t.ok(seen.closedAfterMs >= c.limitMs - 50, `not cut before the timeout (${seen.closedAfterMs} ms)`);
     t.ok(seen.closedAfterMs <= c.limitMs + 1000 + 150, `cut within a second of it (${seen.closedAfterMs} ms, limit ${c.limitMs} ms)`);

@@ -1,6 +1,6 @@
 import t from 'tap';
 import net from 'node:net';
-import { startBackend, startGateway } from '../helpers/servers';
+import { gatewayFor, startBackend } from '../helpers/servers';
 import { until } from '../helpers/gatehouse-process';
 
 const MiB = 1024 * 1024;
@@ -78,16 +78,7 @@ function client(
 
 t.test(`server.timeouts.send (${SEND} ms): a client that reads nothing is cut, and its upstream socket freed`, async (t) => {
   const be = await backend();
-  const { gw, port } = await startGateway({
-    server: { timeouts: { send: SEND } },
-    log: { accessLog: false },
-    upstreams: { be: { targets: [be.url] } },
-    routes: [{ match: { path: '/' }, upstream: 'be' }],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
-  });
+  const { gw, port } = await gatewayFor(t, be, { timeouts: { send: SEND } });
 
   const cases = [
     { desc: 'never reads a 64 MiB answer', path: '/big', readAfterMs: undefined, cut: true },
@@ -125,16 +116,7 @@ t.test(`server.timeouts.send (${SEND} ms): a client that reads nothing is cut, a
 
 t.test('with a send timeout, idle keep-alive connections still close after timeouts.keepAlive', async (t) => {
   const be = await backend();
-  const { gw, port } = await startGateway({
-    server: { timeouts: { send: 5000, keepAlive: 300 } },
-    log: { accessLog: false },
-    upstreams: { be: { targets: [be.url] } },
-    routes: [{ match: { path: '/' }, upstream: 'be' }],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
-  });
+  const { port } = await gatewayFor(t, be, { timeouts: { send: 5000, keepAlive: 300 } });
   const sock = net.connect(port, '127.0.0.1');
   let answered = 0;
   sock.on('data', () => {

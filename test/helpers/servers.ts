@@ -102,3 +102,25 @@ export function captureLogger(level = 'info'): { logger: pino.Logger; lines: Rec
   });
   return { logger: pino({ level }, stream), lines };
 }
+
+/**
+ * A gateway that forwards every path to `backend` (upstream `be`, access log off), closed
+ * together with the backend when `t` ends. `server` is merged into the config's server block.
+ */
+export async function gatewayFor(
+  t: { teardown(fn: () => Promise<void>): void },
+  backend: { url: string; close(): Promise<void> },
+  server: Record<string, any> = {},
+): Promise<{ gw: Gateway; url: string; port: number }> {
+  const started = await startGateway({
+    server,
+    log: { accessLog: false },
+    upstreams: { be: { targets: [backend.url] } },
+    routes: [{ match: { path: '/' }, upstream: 'be' }],
+  });
+  t.teardown(async () => {
+    await started.gw.close(100);
+    await backend.close();
+  });
+  return started;
+}
