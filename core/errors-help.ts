@@ -26,6 +26,10 @@ export const ERROR_HELP: Record<ErrorCode, string> = {
     "A plugin's `start` did not finish within `server.pluginTimeout` (the start or reload is refused), or the stops of a generation outlasted it (logged; shutdown goes on). Find what the plugin waits for, or raise the timeout.",
   GH_ERR_PLUGIN_FAILED:
     'A plugin threw while handling a request. The answer and the error log name the plugin; the gateway serves on. Fix the plugin.',
+  GH_ERR_STORE_OPEN:
+    "The `store:` a plugin needs could not be opened at start or reload: the SQLite file's directory cannot be created or written, the file is not a database, Redis does not answer within `connectTimeoutMs`, refuses the credentials, or (durability strict) runs without `appendonly yes` and `appendfsync always`. The message names the store (never its password) and the reason; the start is refused.",
+  GH_ERR_STORE_UNAVAILABLE:
+    'A state store operation failed after the start: Redis went away, the disk is full, the store is closing. Plugins answer 503 (with Retry-After where a sender should come back); nothing was acknowledged that was not stored.',
   GH_ERR_BAD_REQUEST:
     'The client sent a request gatehouse refuses before routing: malformed framing, an ambiguous path (encoded slash, `..;`), a bad Host, HTTP/0.9. Nothing reached an upstream; the client must fix its request.',
   GH_ERR_URI_TOO_LONG: 'The request target is longer than `server.maxUrlLength`. Raise the limit if such URLs are legitimate.',

@@ -16,6 +16,8 @@ export const ERRORS = {
   GH_ERR_PLUGIN_START: { status: 500, message: 'Plugin failed to start' },
   GH_ERR_PLUGIN_FAILED: { status: 500, message: 'A plugin failed while handling the request' },
   GH_ERR_PLUGIN_TIMEOUT: { status: 500, message: 'A plugin did not finish starting or stopping in time' },
+  GH_ERR_STORE_OPEN: { status: 500, message: 'The state store cannot be opened' },
+  GH_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The state store is unavailable' },
   GH_ERR_BAD_REQUEST: { status: 400, message: 'Malformed request' },
   GH_ERR_URI_TOO_LONG: { status: 414, message: 'Request URI too long' },
   GH_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'Request header fields too large' },

@@ -17,6 +17,28 @@ export {
 export { anyCase, FRAMING_HEADERS, HEADER_NAME_PATTERN, HEADER_VALUE_PATTERN } from './plugin/header-syntax';
 export { defineErrors, type ErrorDefinition, type PluginErrors } from './plugin/errors';
 export type { TaskOptions } from './plugin/tasks';
+export type {
+  StateStore,
+  KvStore,
+  KvEntry,
+  KvChange,
+  KvPage,
+  CasResult,
+  SetOptions,
+  QueueStore,
+  QueueItem,
+  QueueStats,
+  LeasedItem,
+  LeaseRef,
+  ItemState,
+  EnqueueOptions,
+  EnqueueResult,
+  DeadLetter,
+  LockStore,
+  Lock,
+  Json,
+  Unwatch,
+} from './store/types';
 export type { AdminRoute, AdminRequest, AdminMethod } from './server/admin-router';
 export type { Context, Middleware, ForwardOptions } from './pipeline/context';
 export { stateKey, type StateKey } from './pipeline/state';

@@ -197,9 +197,40 @@ export const coreSchema: JsonSchema = {
       },
     },
     store: {
-      type: 'string',
       default: 'sqlite:./data/gatehouse.db',
-      description: 'Durable state: sqlite:PATH (embedded) or redis://host:port. Default: sqlite:./data/gatehouse.db.',
+      description:
+        'Durable state for plugins (queues, tasks, the registry): sqlite:PATH (embedded, relative to the config file) or redis://[user:pass@]host:port[/db] (rediss:// for TLS), shared by every gatehouse pointed at it; or { url, … } to tune it. Opened at start only when a plugin uses it. Default: sqlite:./data/gatehouse.db.',
+      anyOf: [
+        { type: 'string', minLength: 1 },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['url'],
+          properties: {
+            url: { type: 'string', minLength: 1, description: 'sqlite:PATH or redis://… as above.' },
+            durability: {
+              enum: ['strict', 'relaxed'],
+              default: 'strict',
+              description:
+                'strict: a resolved write survives power loss (SQLite synchronous=FULL; Redis must run appendfsync always, checked at start). relaxed: it survives a gatehouse crash, not a machine crash (SQLite synchronous=NORMAL; Redis not checked). Default: strict.',
+            },
+            prefix: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 64,
+              default: 'gatehouse:',
+              description: 'Redis only: every key under this prefix. Default: gatehouse:.',
+            },
+            connectTimeoutMs: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 600000,
+              default: 5000,
+              description: 'Redis only: how long opening the connection may take at start. Default: 5000.',
+            },
+          },
+        },
+      ],
     },
     log: {
       type: 'object',

@@ -1,3 +1,4 @@
+import type { StoreSetting } from '../store/spec';
 /** Typed view of a validated configuration (defaults applied). See core/config/schema.ts. */
 export interface GatehouseConfig {
   server: {
@@ -31,7 +32,8 @@ export interface GatehouseConfig {
     };
   };
   admin?: { port: number; host: string; token: string };
-  store: string;
+  /** `store:` as written (a URL, or `{ url, … }`); core/store/spec.ts resolves it. */
+  store: StoreSetting;
   log: { level: string; accessLog: boolean };
   upstreams: Record<string, UpstreamConfig>;
   plugins: PluginDeclaration[];

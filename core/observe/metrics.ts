@@ -111,6 +111,12 @@ export class GatewayMetrics {
         registers,
       }),
       errors: this.pluginErrors,
+      leader: new Gauge({
+        name: 'gatehouse_plugin_task_leader',
+        help: 'Singleton background tasks: 1 while this process holds the task (its lock in the store), by plugin instance and task',
+        labelNames: ['plugin', 'instance', 'task'],
+        registers,
+      }),
     };
   }
 

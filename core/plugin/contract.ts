@@ -6,6 +6,7 @@ import type { PluginMetrics } from '../observe/metrics';
 import type { PluginErrors } from './errors';
 import type { AdminRoute } from '../server/admin-router';
 import type { TaskOptions } from './tasks';
+import type { StateStore } from '../store/types';
 
 /**
  * The longest duration, in ms, a config may give: what Node's timers hold (2^31 - 1). A larger
@@ -38,6 +39,13 @@ export interface PluginScope {
   readonly upstreams: readonly string[];
   /** Client IP of a request under the gateway's trusted-proxy rules. */
   clientIp(req: IncomingMessage): string;
+  /**
+   * The state store (`store:`), namespaced by plugin name: kv, queues and locks that survive a
+   * crash and that every gatehouse on the same store shares. Take it in `create` (no I/O yet):
+   * core then opens the store before plugins start, so a store that cannot be opened refuses the
+   * start. Operations reject with GH_ERR_STORE_UNAVAILABLE (503) when the backend fails.
+   */
+  readonly store: StateStore;
   /**
    * Declare background work owned by this config generation (call it in `create`; nothing runs
    * yet). Tasks start once every plugin has started; on reload or shutdown `signal` aborts and

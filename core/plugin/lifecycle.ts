@@ -8,6 +8,8 @@ import type { PluginInstance, PluginScope } from './contract';
 import { bounded, type PluginGuard } from './guard';
 import type { AdminRoute } from '../server/admin-router';
 import type { TaskSpec } from './tasks';
+import type { StoreHost } from '../store/host';
+import type { StateStore } from '../store/types';
 
 /** Services a plugin scope is built from. */
 export interface ScopeDeps {
@@ -17,6 +19,8 @@ export interface ScopeDeps {
   configDir: string;
   upstreams: readonly string[];
   clientIp(req: IncomingMessage): string;
+  /** The gateway's store, shared by generations. */
+  store: StoreHost;
 }
 
 /** What a plugin declared in `create` through its scope's services. */
@@ -46,6 +50,7 @@ export async function instantiate(p: ResolvedPlugin, instanceId: string, deps: S
   const name = p.definition.name;
   const container = deps.container.createChildContainer();
   const services: PluginServices = { tasks: [], admin: [], ready: [] };
+  let store: StateStore | undefined;
   const scope: PluginScope = {
     name,
     instance: instanceId,
@@ -55,6 +60,11 @@ export async function instantiate(p: ResolvedPlugin, instanceId: string, deps: S
     configDir: deps.configDir,
     upstreams: deps.upstreams,
     clientIp: deps.clientIp,
+    get store(): StateStore {
+      // Taken, not merely offered: only then does the start open the store.
+      store ??= deps.store.forPlugin(name);
+      return store;
+    },
     task(taskName, run, options = {}) {
       if (typeof run !== 'function') throw new TypeError(`task "${taskName}": run must be a function`);
       if (options.every !== undefined && !(Number.isInteger(options.every) && options.every > 0 && options.every <= 2147483647))

@@ -6,7 +6,9 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { loadConfig, validateConfig, type LoadedConfig } from '../config/load';
-import { GatehouseError } from '../errors';
+import { ERRORS, GatehouseError } from '../errors';
+import { StoreHost } from '../store/host';
+import { describeSpec, storeSpec } from '../store/spec';
 import { normalizeIp, TrustedProxies } from '../net/ip';
 import { createLogger } from '../observe/logger';
 import { GatewayMetrics } from '../observe/metrics';
@@ -71,6 +73,8 @@ export class Gateway {
   private readonly upgraded = new Set<Duplex>();
   private readonly forwarder: Forwarder;
   private closing?: Promise<void>;
+  /** The state store: one per gateway, shared by every generation (a changed `store:` needs a restart). */
+  private readonly store: StoreHost;
 
   constructor(
     private loaded: LoadedConfig,
@@ -79,6 +83,7 @@ export class Gateway {
     this.logger = options.logger ?? createLogger(loaded.config.log.level);
     this.container.register(TOKENS.logger, { useValue: this.logger });
     this.container.register(TOKENS.metrics, { useValue: this.metrics });
+    this.store = new StoreHost(storeSpec(loaded.config.store, loaded.dir), this.logger, this.metrics.registry);
     this.forwarder = new Forwarder({
       // Guarded hooks (core/plugin/guard.ts): false means the plugin failed and the request is answered.
       onProxyRequest: (ctx, proxyReq) => {
@@ -94,7 +99,13 @@ export class Gateway {
   /** Build the first runtime (plugins created and started). */
   async init(): Promise<this> {
     this.applyServerSettings(this.loaded);
-    this.runtime = this.adopt(await Runtime.create(this.loaded, this.scopeDeps()));
+    try {
+      this.runtime = this.adopt(await Runtime.create(this.loaded, this.scopeDeps()));
+    } catch (err) {
+      // Nothing may be left running, the store's connection or worker included.
+      await this.store.close(this.loaded.config.server.pluginTimeout);
+      throw err;
+    }
     this.runtime.tasks.start();
     return this;
   }
@@ -115,6 +126,7 @@ export class Gateway {
 
   private scopeDeps() {
     return {
+      store: this.store,
       logger: this.logger,
       metrics: this.metrics,
       container: this.container,
@@ -292,6 +304,12 @@ export class Gateway {
         typeof this.options.config === 'object'
           ? validateConfig(this.options.config, { env: this.options.env, plugins: this.options.plugins })
           : await loadConfig(this.loaded.file, { cwd: this.options.cwd, env: this.options.env, plugins: this.options.plugins });
+      const spec = storeSpec(next.config.store, next.dir);
+      if (JSON.stringify(spec) !== JSON.stringify(this.store.spec))
+        throw new GatehouseError(
+          'GH_ERR_RELOAD_FAILED',
+          `${ERRORS.GH_ERR_RELOAD_FAILED.message}: store: changed from ${describeSpec(this.store.spec)} to ${describeSpec(spec)}; a new store takes a restart`,
+        );
       const old = this.runtime;
       // The old generation's tasks stop before the new plugins start (never two delivery loops
       // at once), and run again if the new generation cannot start.
@@ -339,6 +357,8 @@ export class Gateway {
       // A reload under way finishes (or fails) first, so that the runtime disposed is the last one.
       await this.reloading;
       await this.runtime.dispose();
+      // After the plugins: their stops may still write.
+      await this.store.close(this.loaded.config.server.pluginTimeout);
       this.forwarder.close();
       const admin = this.servers.admin;
       if (admin) {

@@ -14,6 +14,7 @@ import { defaultsOf } from '../config/defaults';
 import { coreSchema } from '../config/schema';
 import type { JsonSchema } from '../plugin/contract';
 import { useReadBuffer } from '../tuning/read-buffer';
+import type { LockStore } from '../store/types';
 
 /**
  * Settings for targets that plugins pick by URL: an upstream's defaults, read from the schema,
@@ -58,11 +59,13 @@ export class Runtime {
     private readonly guard: PluginGuard,
     deps: Omit<ScopeDeps, 'configDir' | 'upstreams'>,
     private readonly readBuffer: boolean,
+    locks: LockStore | undefined,
   ) {
     this.tasks = new TaskRunner(
       plugins.flatMap((p) => p.services.tasks),
       deps.logger,
       deps.metrics.tasks,
+      locks,
     );
     this.adminRoutes = plugins.flatMap((p) => p.services.admin.map((r) => guard.admin(p, r)));
   }
@@ -97,12 +100,16 @@ export class Runtime {
       const globals = await make(loaded.globalPlugins);
       const perRoute: LivePlugin[][] = [];
       for (const list of loaded.routePlugins) perRoute.push(await make(list));
+      // Singleton tasks hold a lock in the store; the store opens here, when anything took it,
+      // so that one which cannot be opened refuses the start before any plugin starts.
+      const locks = created.some((p) => p.services.tasks.some((t) => t.options.singleton)) ? deps.store.forCore().locks : undefined;
+      await deps.store.openIfNeeded();
       await beforeStart?.();
       await startAll(created, guard, timeoutMs);
       const router = new Router(loaded.config.routes);
       const routes = router.routes.map((route, i) => buildRoute(route, [...globals, ...perRoute[i]], guard));
       const readBuffer = useReadBuffer(loaded.config.server.tuning.readBuffer, deps.logger);
-      return new Runtime(loaded, router, createPools(loaded.config.upstreams, readBuffer), routes, created, guard, deps, readBuffer);
+      return new Runtime(loaded, router, createPools(loaded.config.upstreams, readBuffer), routes, created, guard, deps, readBuffer, locks);
     } catch (err) {
       await stopAll(created, guard, timeoutMs);
       throw err;

@@ -96,10 +96,28 @@ const cases: { desc: string; yaml: string; files?: Record<string, string>; code:
     message: /\/routes\/0\/plugins\/0: one plugin per declaration, found "respond" and "hash-rewrite"/,
   },
   {
-    desc: 'a store other than the default (nothing reads it yet)',
-    yaml: `${HTTP}store: redis://127.0.0.1:6379\n${ROUTE}      - respond: {}\n`,
+    desc: 'a store URL of an unknown scheme',
+    yaml: `${HTTP}store: postgres://db.example/gh\n${ROUTE}      - respond: {}\n`,
     code: 'GH_ERR_CONFIG_INVALID',
-    message: /\/store: found "redis:\/\/127\.0\.0\.1:6379": only the default store/,
+    message: /\/store: found "postgres:\/\/db\.example\/gh": expected sqlite:PATH .* or redis:\/\//,
+  },
+  {
+    desc: 'a Redis store URL with a database number out of range, its password kept out of the message',
+    yaml: `${HTTP}store: { url: "redis://:hunter2@127.0.0.1:6379/99" }\n${ROUTE}      - respond: {}\n`,
+    code: 'GH_ERR_CONFIG_INVALID',
+    message: /\/store\/url: found "redis:\/\/\[redacted\]@127\.0\.0\.1:6379\/99": the path is the database number/,
+  },
+  {
+    desc: 'a sqlite store in memory (it would not survive a crash)',
+    yaml: `${HTTP}store: "sqlite::memory:"\n${ROUTE}      - respond: {}\n`,
+    code: 'GH_ERR_CONFIG_INVALID',
+    message: /\/store: .*must be a file on disk/,
+  },
+  {
+    desc: 'a Redis-only setting on a sqlite store',
+    yaml: `${HTTP}store: { url: "sqlite:./x.db", prefix: "gh:" }\n${ROUTE}      - respond: {}\n`,
+    code: 'GH_ERR_CONFIG_INVALID',
+    message: /\/store: prefix and connectTimeoutMs are Redis settings/,
   },
   {
     desc: 'trustProxy with host bits set past the prefix',
