@@ -25,6 +25,7 @@ Run 'gatehouse <command> --help' for a command's options.`,
 Runs the proxy. Without -c the config is searched for in the current directory
 (gatehouse.yaml, gatehouse.yml, gatehouse.json, .gatehouserc*, gatehouse.config.*).
 SIGHUP reloads the config (an invalid one is refused and the old one kept);
+SIGUSR1 reopens the access log file (log.accessLog.file), for logrotate;
 SIGTERM/SIGINT drain in-flight requests for server.shutdownGrace ms, then exit 0.`,
   validate: `Usage: gatehouse validate [-c FILE]
 
@@ -143,6 +144,8 @@ async function start(config: string | undefined): Promise<number> {
   await gw.listen();
   return new Promise((resolveExit) => {
     process.on('SIGHUP', () => void gw.reload().catch(() => undefined));
+    // As nginx: logrotate moves the file, then SIGUSR1 makes the access log write a new one.
+    process.on('SIGUSR1', () => gw.reopenLogs());
     const stop = (signal: string) => {
       gw.logger.info({ signal }, 'shutting down');
       void gw.close().then(

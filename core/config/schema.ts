@@ -242,7 +242,38 @@ export const coreSchema: JsonSchema = {
           default: 'info',
           description: 'pino level. Default: info.',
         },
-        accessLog: { type: 'boolean', default: true, description: 'One JSON line per request. Default: true.' },
+        accessLog: {
+          default: true,
+          description:
+            'One line per request: true (JSON on stdout with the other logs), false, or { format, sample, file }. Default: true.',
+          anyOf: [
+            { type: 'boolean' },
+            {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                format: {
+                  enum: ['json', 'combined'],
+                  default: 'json',
+                  description: "json: pino's JSON line; combined: nginx's combined format. Default: json.",
+                },
+                sample: {
+                  type: 'number',
+                  exclusiveMinimum: 0,
+                  maximum: 1,
+                  default: 1,
+                  description: 'Share of 1xx-3xx answers logged (4xx and 5xx always are). Default: 1.',
+                },
+                file: {
+                  type: 'string',
+                  minLength: 1,
+                  description:
+                    'Write to this file (relative to the config file; parents created; reopened on SIGUSR1 for logrotate) instead of stdout.',
+                },
+              },
+            },
+          ],
+        },
       },
     },
     upstreams: {

@@ -1,3 +1,4 @@
+import type { AccessLogSetting } from '../observe/access-log';
 import type { StoreSetting } from '../store/spec';
 /** Typed view of a validated configuration (defaults applied). See core/config/schema.ts. */
 export interface GatehouseConfig {
@@ -34,7 +35,7 @@ export interface GatehouseConfig {
   admin?: { port: number; host: string; token: string };
   /** `store:` as written (a URL, or `{ url, … }`); core/store/spec.ts resolves it. */
   store: StoreSetting;
-  log: { level: string; accessLog: boolean };
+  log: { level: string; accessLog: AccessLogSetting };
   upstreams: Record<string, UpstreamConfig>;
   plugins: PluginDeclaration[];
   routes: RouteConfig[];

@@ -32,6 +32,7 @@ import {
 import { Runtime, type RouteRuntime } from './runtime';
 import { contextFor, type EntryDeps } from './entry';
 import { recordRequest } from '../observe/access';
+import { AccessLog } from '../observe/access-log';
 import { httpsCertificate } from './tls';
 
 /**
@@ -75,6 +76,7 @@ export class Gateway {
   private closing?: Promise<void>;
   /** The state store: one per gateway, shared by every generation (a changed `store:` needs a restart). */
   private readonly store: StoreHost;
+  private accessLog?: AccessLog;
 
   constructor(
     private loaded: LoadedConfig,
@@ -104,6 +106,8 @@ export class Gateway {
     } catch (err) {
       // Nothing may be left running, the store's connection or worker included.
       await this.store.close(this.loaded.config.server.pluginTimeout);
+      this.accessLog?.close();
+      this.accessLog = undefined;
       throw err;
     }
     this.runtime.tasks.start();
@@ -112,6 +116,7 @@ export class Gateway {
 
   /** The `server` settings that take effect without a restart (at start and on each reload). */
   private applyServerSettings(loaded: LoadedConfig): void {
+    this.accessLog = AccessLog.update(this.accessLog, loaded.config.log.accessLog, this.logger, loaded.dir);
     this.trust = new TrustedProxies(loaded.config.server.trustProxy);
     setGcEvery(loaded.config.server.tuning.gcEveryMiB);
     // What contextFor needs, made once per config rather than per request.
@@ -194,7 +199,7 @@ export class Gateway {
     this.metrics.inflightNow++;
     const start = process.hrtime.bigint();
     // Only the access log reports bytes; reading the socket counter is not free.
-    const bytesBefore = this.loaded.config.log.accessLog ? req.socket.bytesWritten : 0;
+    const bytesBefore = this.accessLog ? req.socket.bytesWritten : 0;
     let ctx: RequestContext | undefined;
     let settled = false;
     // The one 'close' listener of a request (each listener costs per request): it releases the
@@ -215,7 +220,7 @@ export class Gateway {
         res.headersSent && !lostInQueue ? res.statusCode : 499,
         ctx,
         start,
-        this.loaded.config.log.accessLog ? req.socket.bytesWritten - bytesBefore : 0,
+        this.accessLog ? req.socket.bytesWritten - bytesBefore : 0,
       );
     };
     res.on('close', settle);
@@ -280,7 +285,12 @@ export class Gateway {
   }
 
   private record(req: http.IncomingMessage, status: number, ctx: RequestContext | undefined, start: bigint, bytes: number): void {
-    recordRequest(this.metrics, this.loaded.config.log.accessLog ? this.logger : undefined, req, status, ctx, start, bytes);
+    recordRequest(this.metrics, this.accessLog, req, status, ctx, start, bytes);
+  }
+
+  /** Reopen the access log's file (SIGUSR1, after logrotate moved it). */
+  reopenLogs(): void {
+    this.accessLog?.reopen();
   }
 
   /**
@@ -359,6 +369,8 @@ export class Gateway {
       await this.runtime.dispose();
       // After the plugins: their stops may still write.
       await this.store.close(this.loaded.config.server.pluginTimeout);
+      this.accessLog?.close();
+      this.accessLog = undefined;
       this.forwarder.close();
       const admin = this.servers.admin;
       if (admin) {
