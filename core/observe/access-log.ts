@@ -29,12 +29,16 @@ interface Writable {
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const pad = (n: number) => (n < 10 ? `0${n}` : String(n));
 
-/** nginx's escaping of a quoted log field: `"`, `\` and bytes outside printable ASCII as `\xHH`. */
+/** What nginx escapes in a quoted log field: `"`, `\` and bytes outside printable ASCII. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is escaped
+const NGINX_ESCAPED = /["\\\x00-\x1f\x7f-\uffff]/g;
+
+/** nginx's escaping of a quoted log field (`\xHH`), `-` when absent. */
 function nginxEscape(value: string | undefined): string {
   if (!value) return '-';
-  // eslint-disable-next-line no-control-regex -- control bytes are exactly what is escaped
-  return /["\\\x00-\x1f\x7f-\uffff]/.test(value)
-    ? value.replace(/["\\\x00-\x1f\x7f-\uffff]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`)
+  NGINX_ESCAPED.lastIndex = 0;
+  return NGINX_ESCAPED.test(value)
+    ? value.replace(NGINX_ESCAPED, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`)
     : value;
 }
 
