@@ -232,6 +232,28 @@ export const coreSchema: JsonSchema = {
         },
       ],
     },
+    registry: {
+      type: 'object',
+      additionalProperties: false,
+      description:
+        'Keep a service registry in the store, served on the admin listener under /registry/ (gatehouse registry …). Off when absent; `registry: {}` turns it on. Applies after a restart.',
+      properties: {
+        deregisterAfterMs: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 2147483647,
+          default: 60000,
+          description: 'An entry whose lease (ttlMs) lapsed is critical; this long after, it is removed (Consul: DeregisterCriticalServiceAfter). Default: 60000.',
+        },
+        reapEveryMs: {
+          type: 'integer',
+          minimum: 100,
+          maximum: 2147483647,
+          default: 1000,
+          description: 'How often each gatehouse looks for entries to remove. Default: 1000.',
+        },
+      },
+    },
     log: {
       type: 'object',
       additionalProperties: false,

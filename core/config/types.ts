@@ -35,6 +35,8 @@ export interface GatehouseConfig {
   admin?: { port: number; host: string; token: string };
   /** `store:` as written (a URL, or `{ url, … }`); core/store/spec.ts resolves it. */
   store: StoreSetting;
+  /** The service registry; absent: off. */
+  registry?: { deregisterAfterMs: number; reapEveryMs: number };
   log: { level: string; accessLog: AccessLogSetting };
   upstreams: Record<string, UpstreamConfig>;
   plugins: PluginDeclaration[];

@@ -8,6 +8,8 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { loadConfig, validateConfig, type LoadedConfig } from '../config/load';
 import { ERRORS, GatehouseError } from '../errors';
 import { StoreHost } from '../store/host';
+import { ServiceRegistry } from '../registry/registry';
+import { registryMetrics } from '../registry/metrics';
 import { describeSpec, storeSpec } from '../store/spec';
 import { normalizeIp, TrustedProxies } from '../net/ip';
 import { createLogger } from '../observe/logger';
@@ -77,6 +79,8 @@ export class Gateway {
   /** The state store: one per gateway, shared by every generation (a changed `store:` needs a restart). */
   private readonly store: StoreHost;
   private accessLog?: AccessLog;
+  /** The service registry (`registry:`), kept in the store; settings apply after a restart. */
+  readonly registry?: ServiceRegistry;
 
   constructor(
     private loaded: LoadedConfig,
@@ -86,6 +90,11 @@ export class Gateway {
     this.container.register(TOKENS.logger, { useValue: this.logger });
     this.container.register(TOKENS.metrics, { useValue: this.metrics });
     this.store = new StoreHost(storeSpec(loaded.config.store, loaded.dir), this.logger, this.metrics.registry);
+    const reg = loaded.config.registry;
+    if (reg) {
+      this.registry = new ServiceRegistry(this.store.forCore(), reg, this.logger.child({ component: 'registry' }));
+      registryMetrics(this.registry, this.metrics.registry);
+    }
     this.forwarder = new Forwarder({
       // Guarded hooks (core/plugin/guard.ts): false means the plugin failed and the request is answered.
       onProxyRequest: (ctx, proxyReq) => {
@@ -102,8 +111,14 @@ export class Gateway {
   async init(): Promise<this> {
     this.applyServerSettings(this.loaded);
     try {
+      // The registry first: registry-backed upstreams of the first generation read it.
+      if (this.registry) {
+        await this.store.openIfNeeded();
+        await this.registry.start();
+      }
       this.runtime = this.adopt(await Runtime.create(this.loaded, this.scopeDeps()));
     } catch (err) {
+      this.registry?.stop();
       // Nothing may be left running, the store's connection or worker included.
       await this.store.close(this.loaded.config.server.pluginTimeout);
       this.accessLog?.close();
@@ -367,6 +382,7 @@ export class Gateway {
       // A reload under way finishes (or fails) first, so that the runtime disposed is the last one.
       await this.reloading;
       await this.runtime.dispose();
+      this.registry?.stop();
       // After the plugins: their stops may still write.
       await this.store.close(this.loaded.config.server.pluginTimeout);
       this.accessLog?.close();
