@@ -95,6 +95,8 @@ export class WorkerClient {
     const worker = this.worker;
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     const last = this.call('close');
+    // Referenced until it has exited: a close awaited at the end of a program must finish.
+    worker.ref();
     this.closed = last.then(
       () => exited,
       () => worker.terminate().then(() => undefined),
@@ -137,7 +139,7 @@ export class WorkerClient {
 
   /** An idle store does not keep the process alive; pending calls do. */
   private idle(): void {
-    if (this.calls.size === 0 && this.watchers.size === 0) this.worker?.unref();
+    if (this.calls.size === 0 && this.watchers.size === 0 && !this.closed) this.worker?.unref();
   }
 
   private lost(err: Error): void {

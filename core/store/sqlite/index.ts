@@ -128,8 +128,9 @@ export class SqliteStore implements StoreBackend {
       list: async (prefix, options) => {
         const limit = Math.min(1000, Math.max(1, Math.floor(options?.limit ?? 100)));
         const rows = await c.call<KvRow[]>('kvList', prefix, options?.cursor, limit);
-        const entries = rows.map(entry);
-        return rows.length === limit ? { entries, cursor: rows[rows.length - 1].key } : { entries };
+        if (rows.length <= limit) return { entries: rows.map(entry) };
+        const page = rows.slice(0, limit);
+        return { entries: page.map(entry), cursor: page[limit - 1].key };
       },
       watch: (prefix, onChange, onError) => c.watch(prefix, onChange, onError),
     };
@@ -162,11 +163,12 @@ export class SqliteStore implements StoreBackend {
       remove: async (queue, id) => c.call('qRemove', name('queue', queue), name('id', id)),
       deadLetters: async (queue, options) => {
         const limit = Math.min(1000, Math.max(1, Math.floor(options?.limit ?? 100)));
-        const [ended, seq] = (options?.cursor ?? '0:0').split(':').map(Number);
-        const rows = await c.call<Parameters<typeof deadLetter>[0][]>('qDeadLetters', name('queue', queue), ended || 0, seq || 0, limit);
-        const items = rows.map(deadLetter);
-        const last = rows[rows.length - 1];
-        return rows.length === limit ? { items, cursor: `${last.ended_at}:${last.seq}` } : { items };
+        const [ended, seq] = (options?.cursor ?? '-1:0').split(':').map(Number);
+        const args = [name('queue', queue), Number.isFinite(ended) ? ended : -1, Number.isFinite(seq) ? seq : 0, limit + 1];
+        const rows = await c.call<Parameters<typeof deadLetter>[0][]>('qDeadLetters', ...args);
+        if (rows.length <= limit) return { items: rows.map(deadLetter) };
+        const last = rows[limit - 1];
+        return { items: rows.slice(0, limit).map(deadLetter), cursor: `${last.ended_at}:${last.seq}` };
       },
       replay: async (queue, id) => c.call('qReplay', name('queue', queue), name('id', id)),
       purge: async (queue, id) => c.call('qPurge', name('queue', queue), ...(id === undefined ? [] : [name('id', id)])),

@@ -37,7 +37,6 @@ export function kvOps(db: Database.Database): Record<string, Op> {
     `SELECT key, value, version, expires_at FROM kv WHERE key >= ? AND key > ?
        AND (expires_at IS NULL OR expires_at > ?) ORDER BY key LIMIT ?`,
   );
-  const maxRev = db.prepare<[], { rev: number | null }>('SELECT max(rev) AS rev FROM changes');
   const seqRev = db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'changes'");
   const lockTake = db.prepare(
     `INSERT INTO locks (name, token, expires_at) VALUES (?, ?, ?)
@@ -72,13 +71,14 @@ export function kvOps(db: Database.Database): Record<string, Op> {
       if ((current?.version ?? 0) !== expected) return { ok: false, current };
       return { ok: true, version: write(now, key, value, ttlMs) };
     },
+    /** Up to `limit` entries; one more row is read so that the caller knows whether another page exists. */
     kvList(now: number, prefix: string, after: string | undefined, limit: number) {
       // Keys have at least one character, so '' is below all of them (no cursor: no lower bound).
       const end = prefixEnd(prefix);
-      return end ? listBounded.all(prefix, after ?? '', end, now, limit) : listOpen.all(prefix, after ?? '', now, limit);
+      return end ? listBounded.all(prefix, after ?? '', end, now, limit + 1) : listOpen.all(prefix, after ?? '', now, limit + 1);
     },
     /** The newest revision, for a watcher to start after. */
-    kvRevision: () => seqRev.get()?.seq ?? maxRev.get()?.rev ?? 0,
+    kvRevision: () => seqRev.get()?.seq ?? 0,
     lockAcquire(now: number, name: string, token: string, ttlMs: number) {
       return lockTake.run(name, token, now + ttlMs, now).changes === 1;
     },
