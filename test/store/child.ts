@@ -31,7 +31,12 @@ function childEnv(): NodeJS.ProcessEnv {
 }
 
 /** Start store-child.js with `role`; killed (SIGKILL) at teardown if still running. */
-export function storeChild(t: { teardown(fn: () => void | Promise<void>): void }, spec: StoreSpec, role: string, ...args: string[]): StoreChild {
+export function storeChild(
+  t: { teardown(fn: () => void | Promise<void>): void },
+  spec: StoreSpec,
+  role: string,
+  ...args: string[]
+): StoreChild {
   const child = spawn(process.execPath, [CHILD, JSON.stringify(spec), role, ...args], { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters = new Set<() => void>();
@@ -71,7 +76,10 @@ export function storeChild(t: { teardown(fn: () => void | Promise<void>): void }
           if (hit !== undefined) finish(() => resolve(hit));
           else if (done) finish(() => reject(new Error(`child ${role} exited before the line expected; stderr: ${err.slice(-2000)}`)));
         };
-        const timer = setTimeout(() => finish(() => reject(new Error(`child ${role}: line not seen within ${ms} ms; stderr: ${err.slice(-2000)}`))), ms);
+        const timer = setTimeout(
+          () => finish(() => reject(new Error(`child ${role}: line not seen within ${ms} ms; stderr: ${err.slice(-2000)}`))),
+          ms,
+        );
         const finish = (f: () => void): void => {
           clearTimeout(timer);
           waiters.delete(check);

@@ -51,12 +51,19 @@ export const kvCases: ContractCase[] = [
       await store.kv.set('t/b', 'y', { ttlMs: 300 });
       const e = await store.kv.get('t/a');
       t.equal(e?.value, 'x', 'present before expiry');
-      t.ok(e?.expiresAt !== undefined && Math.abs(e.expiresAt - (before + 300)) < SLACK_MS + 100, `expiresAt ${e?.expiresAt} ≈ ${before + 300}`);
+      t.ok(
+        e?.expiresAt !== undefined && Math.abs(e.expiresAt - (before + 300)) < SLACK_MS + 100,
+        `expiresAt ${e?.expiresAt} ≈ ${before + 300}`,
+      );
       await store.kv.set('t/b', 'z');
       t.equal((await store.kv.get('t/b'))?.expiresAt, undefined, 'a set without ttlMs drops the TTL');
       await sleep(300 + SLACK_MS);
       t.equal(await store.kv.get('t/a'), undefined, 'gone after ttl');
-      t.same((await store.kv.list('t/')).entries.map((x) => x.key), ['t/b'], 'list leaves it out');
+      t.same(
+        (await store.kv.list('t/')).entries.map((x) => x.key),
+        ['t/b'],
+        'list leaves it out',
+      );
       t.equal(await store.kv.delete('t/a'), false, 'delete of an expired entry finds none');
       t.equal((await store.kv.get('t/b'))?.value, 'z');
     },
@@ -167,14 +174,20 @@ export const kvCases: ContractCase[] = [
       const setLine = await setter.waitFor((l) => l.startsWith('set '));
       const seenHere = await within(1000, () => seen.some((c) => c.key === 'x/from-child'));
       t.ok(seenHere <= 1000, `the child's write seen here after ${seenHere} ms`);
-      t.same(seen.find((c) => c.key === 'x/from-child'), { type: 'set', key: 'x/from-child', revision: Number(setLine.slice(4)), value: { n: 7 } });
+      t.same(
+        seen.find((c) => c.key === 'x/from-child'),
+        { type: 'set', key: 'x/from-child', revision: Number(setLine.slice(4)), value: { n: 7 } },
+      );
       const start = Date.now();
       await store.kv.set('x/from-parent', 'hi');
       const line = await watcher.waitFor((l) => l.includes('x/from-parent'), 1500);
       const ms = Date.now() - start;
       t.ok(ms <= 1000, `this process's write seen by the child after ${ms} ms`);
       t.same(JSON.parse(line.slice(7)).value, 'hi');
-      t.ok(watcher.lines.some((l) => l.includes('x/from-child')), 'the child watcher saw the other child too');
+      t.ok(
+        watcher.lines.some((l) => l.includes('x/from-child')),
+        'the child watcher saw the other child too',
+      );
     },
   },
 ];

@@ -11,7 +11,10 @@ export const queueCases: ContractCase[] = [
       const before = Date.now();
       const [item, ...rest] = await store.queue.lease('q', 10, 5000);
       t.same(rest, [], 'one item');
-      t.same([item.queue, item.id, item.payload, item.attempts, item.group, item.lastError], ['q', r.id, { job: 1 }, 1, undefined, undefined]);
+      t.same(
+        [item.queue, item.id, item.payload, item.attempts, item.group, item.lastError],
+        ['q', r.id, { job: 1 }, 1, undefined, undefined],
+      );
       t.ok(item.token.length > 0, 'a token');
       t.ok(Math.abs(item.leaseUntil - (before + 5000)) < SLACK_MS + 100, `leaseUntil ${item.leaseUntil - before} ms ahead`);
       t.ok(Math.abs(item.enqueuedAt - before) < SLACK_MS + 100, 'enqueuedAt is about now');

@@ -27,4 +27,3 @@ export async function within(ms: number, fn: () => boolean | Promise<boolean>, e
     await sleep(every);
   }
 }
-

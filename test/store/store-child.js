@@ -45,7 +45,11 @@ const roles = {
   },
   /** Print `change <json>` for every change under `prefix`; runs until killed. */
   async watcher(store, prefix) {
-    store.kv.watch(prefix, (c) => out(`change ${JSON.stringify(c)}`), (err) => out(`error ${err.message}`));
+    store.kv.watch(
+      prefix,
+      (c) => out(`change ${JSON.stringify(c)}`),
+      (err) => out(`error ${err.message}`),
+    );
     await store.kv.get('__watch-settle');
     await sleep(300);
     out('ready');
