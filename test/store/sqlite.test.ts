@@ -10,6 +10,7 @@ import { storeContract } from './contract';
 // The contract runs on the compiled store, as the child processes do (their worker thread would
 // otherwise load TypeScript again for every fresh store); one case below opens the source.
 buildIfStale();
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a path known only at run time
 const Compiled = (require(join(ROOT, 'dist/core/store/sqlite/index.js')) as { SqliteStore: typeof SqliteStore }).SqliteStore;
 
 storeContract(t, {
