@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { StoreBackend } from '../../core/store/types';
 
 /** How a child process opens the store under test (what the contract's `fresh` returns). */
 export interface StoreSpec {
@@ -90,4 +91,15 @@ export function storeChild(
       });
     },
   };
+}
+
+/** Open the compiled store a spec names, in this process (as store-child.js does). */
+export async function openSpec(t: { teardown(fn: () => void | Promise<void>): void }, spec: StoreSpec): Promise<StoreBackend> {
+  const file = join(__dirname, '..', '..', 'dist', 'core', 'store', spec.backend, 'index.js');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a path known only at run time
+  const mod = require(file) as Record<string, new (options: object) => StoreBackend>;
+  const store = new mod[spec.backend === 'sqlite' ? 'SqliteStore' : 'RedisStore'](spec.options);
+  await store.open();
+  t.teardown(() => store.close());
+  return store;
 }
