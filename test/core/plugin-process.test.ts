@@ -1,6 +1,7 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expectError } from '../helpers/errors';
 import { request, startBackend } from '../helpers/servers';
 import { startGatehouse, tempDir } from '../helpers/gatehouse-process';
 
@@ -71,8 +72,8 @@ for (const hook of ['onProxyRequest', 'onProxyResponse'] as const) {
     const res = await request(`${url}/fail`);
     t.equal(res.status, 500, '500');
     t.match(
-      JSON.parse(res.body).error,
-      { code: 'GH_ERR_PLUGIN_FAILED', message: /plugin "bad-hooks" \(\/routes\/0\/plugins\/1\)/ },
+      expectError(t, res, 'GH_ERR_PLUGIN_FAILED').error.message,
+      /plugin "bad-hooks" \(\/routes\/0\/plugins\/1\)/,
       'names the plugin and its declaration',
     );
     t.equal(

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { expectError } from '../helpers/errors';
 import { request, startBackend, startGateway } from '../helpers/servers';
 
 // Each route answers its own name, so the table checks matching without a backend.
@@ -52,17 +53,15 @@ t.test('route table: first match wins', async (t) => {
   const { gw, url } = await startGateway({ routes });
   t.teardown(() => gw.close(100));
   for (const c of cases) {
-    const res = await request(`${url}${c.path}`, {
-      method: c.method ?? 'GET',
-      headers: { ...(c.host ? { host: c.host } : {}), ...c.headers },
+    await t.test(c.desc, async (t) => {
+      const res = await request(`${url}${c.path}`, {
+        method: c.method ?? 'GET',
+        headers: { ...(c.host ? { host: c.host } : {}), ...c.headers },
+      });
+      t.equal(res.status, c.want, 'status');
+      if (c.route) t.equal(res.body, c.route, 'route');
+      else expectError(t, res, 'GH_ERR_NO_ROUTE');
     });
-    t.equal(res.status, c.want, `${c.desc}: status`);
-    if (c.route) t.equal(res.body, c.route, `${c.desc}: route`);
-    else {
-      const body = JSON.parse(res.body);
-      t.equal(body.error.code, 'GH_ERR_NO_ROUTE', `${c.desc}: error code`);
-      t.match(res.headers['content-type'], /application\/json/, `${c.desc}: JSON`);
-    }
   }
 });
 

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import t from 'tap';
+import { expectError } from '../helpers/errors';
 import { request, startBackend, startGateway } from '../helpers/servers';
 
 /** A port with nothing listening on it. */
@@ -62,13 +63,13 @@ t.test('upstream failures map to 502/504 JSON with a code', async (t) => {
     },
   ];
   for (const c of cases) {
-    const started = Date.now();
-    const res = await request(`${url}${c.path}`);
-    t.equal(res.status, c.status, `${c.desc}: status`);
-    const body = JSON.parse(res.body);
-    t.equal(body.error.code, c.code, `${c.desc}: code`);
-    t.match(res.headers['content-type'], /application\/json/, `${c.desc}: JSON`);
-    if (c.kind === 'timeout') t.ok(Date.now() - started < 1200, `${c.desc}: answered at the timeout, not when the upstream finished`);
+    await t.test(c.desc, async (t) => {
+      const started = Date.now();
+      const res = await request(`${url}${c.path}`);
+      t.equal(res.status, c.status, 'status');
+      expectError(t, res, c.code);
+      if (c.kind === 'timeout') t.ok(Date.now() - started < 1200, 'answered at the timeout, not when the upstream finished');
+    });
   }
 
   // Headers already sent: the only honest signal is a cut connection, never a clean short body.
@@ -99,5 +100,5 @@ t.test('a route with no upstream where no plugin answers gives 502 GH_ERR_NO_UPS
   t.teardown(() => gw.close(100));
   const res = await request(`${url}/x`);
   t.equal(res.status, 502);
-  t.equal(JSON.parse(res.body).error.code, 'GH_ERR_NO_UPSTREAM');
+  expectError(t, res, 'GH_ERR_NO_UPSTREAM');
 });
