@@ -16,11 +16,11 @@ export interface Answer {
 
 /** The assertions expectError makes; tap's `Test` has them all. */
 interface Asserts {
-  equal(found: unknown, wanted: unknown, message?: string): unknown;
-  ok(found: unknown, message?: string): unknown;
-  match(found: unknown, pattern: unknown, message?: string): unknown;
-  strictSame(found: unknown, wanted: unknown, message?: string): unknown;
-  fail(message?: string): unknown;
+  equal(found: unknown, wanted: unknown, message: string): unknown;
+  ok(found: unknown, message: string): unknown;
+  match(found: unknown, pattern: RegExp, message: string): unknown;
+  strictSame(found: unknown, wanted: unknown, message: string): unknown;
+  fail(message: string): unknown;
 }
 
 /**
