@@ -19,7 +19,7 @@ async function until(check: () => Promise<boolean>, ms: number): Promise<boolean
 
 t.test('clients that abort release their upstream sockets at once', async (t) => {
   // /stream sends a chunk every 20 ms for a long time; /stall answers after 5 s.
-  const be = await startBackend((req, res) => {
+  const be = await startBackend(t, (req, res) => {
     if (req.url === '/stall') {
       const timer = setTimeout(() => res.end('late'), 5000);
       res.on('close', () => clearTimeout(timer));
@@ -34,14 +34,10 @@ t.test('clients that abort release their upstream sockets at once', async (t) =>
     res.end('ok');
   });
   const backendConnections = () => new Promise<number>((r) => be.server.getConnections((_e, n) => r(n)));
-  const { gw, url } = await startGateway({
+  const { gw, url } = await startGateway(t, {
     log: { accessLog: false },
     upstreams: { be: { targets: [be.url], maxFreeSockets: 4 } },
     routes: [{ match: { path: '/' }, upstream: 'be' }],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
   });
 
   await request(`${url}/warm`);

@@ -5,15 +5,11 @@ import { request, startBackend, startGateway } from '../helpers/servers';
 const TOKEN = 'test-admin-token-0123456789';
 
 t.test('admin API: health open, everything else behind the bearer token', async (t) => {
-  const be = await startBackend();
-  const { gw, url, adminUrl } = await startGateway({
+  const be = await startBackend(t);
+  const { gw, url, adminUrl } = await startGateway(t, {
     admin: { token: TOKEN },
     upstreams: { be: { targets: [be.url] }, secretive: { targets: ['http://user:hunter2@127.0.0.1:9'] } },
     routes: [{ name: 'all', match: { path: '/' }, upstream: 'be', plugins: [] }],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
   });
   t.equal(gw.addresses.admin!.address, '127.0.0.1', 'admin listens on loopback by default');
   await request(`${url}/x`);
@@ -92,7 +88,7 @@ t.test('admin API: health open, everything else behind the bearer token', async 
 });
 
 t.test('X-Forwarded-For is believed only from trusted proxies', async (t) => {
-  const be = await startBackend();
+  const be = await startBackend(t);
   const lines: any[] = [];
   const cases = [
     { desc: 'untrusted peer: chain replaced by the peer', trust: [], xff: '6.6.6.6', want: '127.0.0.1', client: '127.0.0.1' },
@@ -119,16 +115,17 @@ t.test('X-Forwarded-For is believed only from trusted proxies', async (t) => {
     },
   ];
   for (const c of cases) {
-    const { gw, url } = await startGateway({
-      server: { http: { port: 0, host: '127.0.0.1' }, trustProxy: c.trust },
-      upstreams: { be: { targets: [be.url] } },
-      routes: [{ match: { path: '/' }, upstream: 'be' }],
+    await t.test(c.desc, async (t) => {
+      const { gw, url } = await startGateway(t, {
+        server: { http: { port: 0, host: '127.0.0.1' }, trustProxy: c.trust },
+        upstreams: { be: { targets: [be.url] } },
+        routes: [{ match: { path: '/' }, upstream: 'be' }],
+      });
+      (gw.logger as any).info = (obj: any) => lines.push(obj);
+      const res = await request(`${url}/`, { headers: { 'x-forwarded-for': c.xff } });
+      t.equal(JSON.parse(res.body).headers['x-forwarded-for'], c.want, 'forwarded chain');
+      await gw.close(100); // the access line is written once the request is done; closing waits for it
+      t.equal(lines.filter((l) => l?.access).pop()?.client_ip, c.client, 'client IP in the access log');
     });
-    (gw.logger as any).info = (obj: any) => lines.push(obj);
-    const res = await request(`${url}/`, { headers: { 'x-forwarded-for': c.xff } });
-    t.equal(JSON.parse(res.body).headers['x-forwarded-for'], c.want, `${c.desc}: forwarded chain`);
-    await gw.close(100);
-    t.equal(lines.filter((l) => l?.access).pop()?.client_ip, c.client, `${c.desc}: client IP in the access log`);
   }
-  await be.close();
 });

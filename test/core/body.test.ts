@@ -52,9 +52,9 @@ t.test('ctx.readBody, readJson and readForm', async (t) => {
   const dir = tempDir(t);
   const plugin = join(dir, 'body-reader.js');
   writeFileSync(plugin, READER);
-  const be = await startBackend();
+  const be = await startBackend(t);
   const route = (path: string, options: Record<string, unknown>) => ({ match: { path }, upstream: 'be', plugins: [{ [plugin]: options }] });
-  const { gw, url } = await startGateway({
+  const { url } = await startGateway(t, {
     upstreams: { be: { targets: [be.url] } },
     routes: [
       route('/raw', {}),
@@ -63,10 +63,6 @@ t.test('ctx.readBody, readJson and readForm', async (t) => {
       route('/form', { as: 'form' }),
       route('/forward', { then: 'forward' }),
     ],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
   });
   const big = 'x'.repeat(5000);
   const cases: {
@@ -224,11 +220,10 @@ t.test('a body slower than server.timeouts.request is answered 408', async (t) =
   const dir = tempDir(t);
   const plugin = join(dir, 'body-reader.js');
   writeFileSync(plugin, READER);
-  const { gw, port } = await startGateway({
+  const { port } = await startGateway(t, {
     server: { http: { port: 0, host: '127.0.0.1' }, timeouts: { headers: 1000, request: 1000 } },
     routes: [{ match: { path: '/' }, plugins: [{ [plugin]: {} }] }],
   });
-  t.teardown(() => gw.close(100));
   const started = Date.now();
   // Half the promised body, then silence.
   const answer = await raw(port, 'POST /slow HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n' + 'x'.repeat(50), 4000);

@@ -59,7 +59,7 @@ const cases = [
 for (const c of cases) {
   t.test(`${c.desc}: cut within a second of the configured ${c.limitMs} ms, with a 408 JSON answer`, async (t) => {
     let upstreamAborted = 0;
-    const be = await startBackend((req, res) => {
+    const be = await startBackend(t, (req, res) => {
       req.on('data', () => undefined);
       req.on('end', () => res.end('ok'));
       res.on('close', () => {

@@ -10,7 +10,7 @@ import { CASES } from './desync-cases';
 const header = (r: SeenRequest | undefined, name: string): string | null => r?.headers.find(([k]) => k === name)?.[1] ?? null;
 
 async function gatewayFor(t: Test, be: RecordingBackend) {
-  const { gw, port } = await startGateway({
+  const { port } = await startGateway(t, {
     // One upstream socket: every request after an attack rides the socket the attack used.
     upstreams: { be: { targets: [be.url], maxSockets: 1 } },
     routes: [
@@ -19,7 +19,6 @@ async function gatewayFor(t: Test, be: RecordingBackend) {
       { name: 'all', match: { path: '/' }, upstream: 'be' },
     ],
   });
-  t.teardown(() => gw.close(100));
   return port;
 }
 
@@ -87,11 +86,10 @@ t.test('request smuggling: the backend frames exactly what the gateway routed', 
 
 t.test('a request queued behind a busy upstream socket is still prepared by core', async (t) => {
   const be = await startRecordingBackend(t);
-  const { gw, port } = await startGateway({
+  const { port } = await startGateway(t, {
     upstreams: { be: { targets: [be.url], maxSockets: 1 } },
     routes: [{ match: { path: '/' }, upstream: 'be' }],
   });
-  t.teardown(() => gw.close(100));
   // Occupy the pool's one socket with a request the backend frames but that is still being sent.
   const hold = net.connect(port, '127.0.0.1');
   hold.on('error', () => undefined);
@@ -120,7 +118,7 @@ t.test('a request queued behind a busy upstream socket is still prepared by core
 t.test('the header-line limit holds on the https listener too', async (t) => {
   const be = await startRecordingBackend(t);
   const dir = t.testdir({});
-  const { gw } = await startGateway({
+  const { gw } = await startGateway(t, {
     server: {
       http: { port: 0, host: '127.0.0.1' },
       https: { port: 0, host: '127.0.0.1', selfSigned: { hosts: ['localhost'], dir: join(dir, 'tls') } },
@@ -129,7 +127,6 @@ t.test('the header-line limit holds on the https listener too', async (t) => {
     upstreams: { be: { targets: [be.url] } },
     routes: [{ match: { path: '/' }, upstream: 'be' }],
   });
-  t.teardown(() => gw.close(100));
   const head = (n: number) => `GET /a HTTP/1.1\r\nHost: x\r\n${Array.from({ length: n - 1 }, (_, i) => `X-F${i}: a\r\n`).join('')}\r\n`;
   for (const [n, status] of [
     [10, 200],

@@ -59,19 +59,15 @@ const cases: { desc: string; data: string; status: number; code?: string }[] = [
 
 t.test('malformed requests get a 4xx and never reach the upstream', async (t) => {
   let reached = 0;
-  const be = await startBackend((r, res) => {
+  const be = await startBackend(t, (r, res) => {
     reached++;
     r.resume();
     r.on('end', () => res.end('ok'));
   });
-  const { gw, port, url } = await startGateway({
+  const { port, url } = await startGateway(t, {
     server: { http: { port: 0, host: '127.0.0.1' }, maxHeaderSize: 16384, maxUrlLength: 8192 },
     upstreams: { be: { targets: [be.url] } },
     routes: [{ match: { path: '/' }, upstream: 'be' }],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
   });
 
   for (const c of cases) {

@@ -64,7 +64,7 @@ async function fixture(t: Test, probe: Record<string, unknown>) {
   const file = join(dir, 'guard-probe.js');
   writeFileSync(file, PROBE);
   const seen: string[] = [];
-  const be = await startBackend((req, res) => {
+  const be = await startBackend(t, (req, res) => {
     seen.push(req.url!);
     res.writeHead(200, { 'content-type': 'text/plain' }).end(`upstream ${req.url}`);
   });
@@ -80,10 +80,7 @@ async function fixture(t: Test, probe: Record<string, unknown>) {
     },
   });
   await gw.listen();
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
-  });
+  t.teardown(() => gw.close(100));
   const port = gw.addresses.http!.port;
   const errorsTotal = async (hook: string) => {
     const m = new RegExp(
@@ -190,7 +187,7 @@ t.test('onProxyRequest throwing on a WebSocket upgrade: one 500, one log line, n
   const file = join(dir, 'guard-probe.js');
   writeFileSync(file, PROBE);
   let upgrades = 0;
-  const be = await startBackend((_req, res) => res.end('plain'));
+  const be = await startBackend(t, (_req, res) => res.end('plain'));
   be.server.on('upgrade', (_req, socket) => {
     upgrades++;
     socket.end('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
@@ -214,10 +211,7 @@ t.test('onProxyRequest throwing on a WebSocket upgrade: one 500, one log line, n
     },
   });
   await gw.listen();
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
-  });
+  t.teardown(() => gw.close(100));
   const answer = await new Promise<string>((resolve) => {
     const sock = net.connect(gw.addresses.http!.port, '127.0.0.1');
     let text = '';

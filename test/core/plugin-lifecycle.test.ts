@@ -61,14 +61,10 @@ async function fixture(t: Test) {
     writeFileSync(file, PROBE(name));
     return { [file]: options };
   };
-  const a = await startBackend();
-  const b = await startBackend((_req, res) => res.writeHead(200, { 'x-backend': 'b' }).end('from b'));
+  const a = await startBackend(t);
+  const b = await startBackend(t, (_req, res) => res.writeHead(200, { 'x-backend': 'b' }).end('from b'));
   const hits = { a: 0 };
   a.server.on('request', () => hits.a++);
-  t.teardown(async () => {
-    await a.close();
-    await b.close();
-  });
   g.__ghProbe = [];
   g.__ghScopes = {};
   const config = (routePlugins: Decl[], globalPlugins: Decl[] = []) => ({

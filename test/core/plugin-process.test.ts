@@ -35,7 +35,7 @@ async function setup(
   writeFileSync(join(dir, 'bad-hooks.js'), BAD_PLUGIN);
   const seen: string[] = [];
   let arrived: () => void = () => undefined;
-  const be = await startBackend((req, res) => {
+  const be = await startBackend(t, (req, res) => {
     seen.push(req.url!);
     arrived();
     if (req.url === '/slow') {
@@ -43,7 +43,6 @@ async function setup(
       res.once('close', () => clearTimeout(timer));
     } else res.end(`upstream ${req.url}`);
   });
-  t.teardown(() => be.close());
   const file = join(dir, 'gatehouse.json');
   writeFileSync(
     file,

@@ -11,9 +11,9 @@ const TOKEN = 'reload-test-token-0123456789';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Backend answering its marker; /slow… waits 500 ms first and says so. */
-async function markerBackend(name: string) {
+async function markerBackend(t: Test, name: string) {
   const seenSlow: (() => void)[] = [];
-  const be = await startBackend((req, res) => {
+  const be = await startBackend(t, (req, res) => {
     const body = req.url!.startsWith('/slow') ? `${name}:slow` : name;
     const answer = () => res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length }).end(body);
     if (req.url!.startsWith('/slow')) {
@@ -27,8 +27,8 @@ async function markerBackend(name: string) {
 async function setup(t: Test, extra: Record<string, unknown> = {}) {
   const dir = tempDir(t);
   const file = join(dir, 'gatehouse.json');
-  const A = await markerBackend('A');
-  const B = await markerBackend('B');
+  const A = await markerBackend(t, 'A');
+  const B = await markerBackend(t, 'B');
   const config = (upstream: string, more: Record<string, unknown> = {}) => ({
     server: { http: { port: 0, host: '127.0.0.1' } },
     log: { level: 'info', accessLog: false },
@@ -42,11 +42,7 @@ async function setup(t: Test, extra: Record<string, unknown> = {}) {
   const { logger, lines } = captureLogger();
   const gw = await createGateway({ config: file, logger });
   await gw.listen();
-  t.teardown(async () => {
-    await gw.close(200);
-    await A.close();
-    await B.close();
-  });
+  t.teardown(() => gw.close(200));
   const url = `http://127.0.0.1:${gw.addresses.http!.port}`;
   return { dir, file, A, B, gw, url, write, lines, adminUrl: gw.addresses.admin ? `http://127.0.0.1:${gw.addresses.admin.port}` : '' };
 }
@@ -219,12 +215,8 @@ t.test('admin API POST /reload: token required, 200 on a valid config, 422 with 
 t.test('a real gatehouse process reloads on SIGHUP and keeps running on an invalid config', async (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'gatehouse.json');
-  const A = await markerBackend('A');
-  const B = await markerBackend('B');
-  t.teardown(async () => {
-    await A.close();
-    await B.close();
-  });
+  const A = await markerBackend(t, 'A');
+  const B = await markerBackend(t, 'B');
   const write = (upstream: string) =>
     writeFileSync(
       file,

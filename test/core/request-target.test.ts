@@ -83,7 +83,7 @@ t.test('removeDotSegments follows RFC 3986 §5.4 examples', async (t) => {
 });
 
 t.test('route rules see the normalised path, and the upstream gets it', async (t) => {
-  const be = await startBackend();
+  const be = await startBackend(t);
   const rules = (encodedSlashes: string) => ({
     server: { http: { port: 0, host: '127.0.0.1' }, encodedSlashes },
     upstreams: { be: { targets: [be.url] } },
@@ -93,13 +93,8 @@ t.test('route rules see the normalised path, and the upstream gets it', async (t
       { name: 'rest', match: { path: '/' }, plugins: [{ respond: { status: 404, body: 'none' } }] },
     ],
   });
-  const strict = await startGateway(rules('reject'));
-  const lax = await startGateway(rules('keep'));
-  t.teardown(async () => {
-    await strict.gw.close(100);
-    await lax.gw.close(100);
-    await be.close();
-  });
+  const strict = await startGateway(t, rules('reject'));
+  const lax = await startGateway(t, rules('keep'));
   const cases: { desc: string; path: string; keep?: boolean; status: number; upstreamUrl?: string; body?: RegExp; code?: string }[] = [
     { desc: 'dot-dot out of /api reaches the private rule', path: '/api/../private/x', status: 403, body: /blocked/ },
     { desc: '%2e%2e out of /api reaches the private rule', path: '/api/%2e%2e/private/x', status: 403 },
@@ -147,17 +142,13 @@ t.test('route rules see the normalised path, and the upstream gets it', async (t
 
 t.test('Host headers and HTTP versions that a backend could read differently are refused', async (t) => {
   let reached = 0;
-  const be = await startBackend((req, res) => {
+  const be = await startBackend(t, (req, res) => {
     reached++;
     res.end('ok');
   });
-  const { gw, port, url } = await startGateway({
+  const { port, url } = await startGateway(t, {
     upstreams: { be: { targets: [be.url] } },
     routes: [{ match: { path: '/' }, upstream: 'be' }],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
   });
   const cases: { desc: string; data: string; status: number; body?: RegExp }[] = [
     { desc: 'two Host headers', data: `GET / HTTP/1.1${CRLF}Host: a${CRLF}Host: b${CRLF}`, status: 400, body: /more than one Host/ },
@@ -195,19 +186,14 @@ t.test('Host headers and HTTP versions that a backend could read differently are
 });
 
 t.test('client-address headers from untrusted peers are dropped, from trusted ones kept', async (t) => {
-  const be = await startBackend();
+  const be = await startBackend(t);
   const config = (trustProxy: string[]) => ({
     server: { http: { port: 0, host: '127.0.0.1' }, trustProxy },
     upstreams: { be: { targets: [be.url] } },
     routes: [{ match: { path: '/' }, upstream: 'be' }],
   });
-  const untrusted = await startGateway(config([]));
-  const trusted = await startGateway(config(['127.0.0.1']));
-  t.teardown(async () => {
-    await untrusted.gw.close(100);
-    await trusted.gw.close(100);
-    await be.close();
-  });
+  const untrusted = await startGateway(t, config([]));
+  const trusted = await startGateway(t, config(['127.0.0.1']));
   const sent = {
     forwarded: 'for=6.6.6.6;proto=https',
     'x-real-ip': '6.6.6.6',

@@ -50,8 +50,7 @@ const cases: {
 ];
 
 t.test('route table: first match wins', async (t) => {
-  const { gw, url } = await startGateway({ routes });
-  t.teardown(() => gw.close(100));
+  const { url } = await startGateway(t, { routes });
   for (const c of cases) {
     await t.test(c.desc, async (t) => {
       const res = await request(`${url}${c.path}`, {
@@ -66,8 +65,8 @@ t.test('route table: first match wins', async (t) => {
 });
 
 t.test('path sent upstream: stripPrefix and rewrite', async (t) => {
-  const be = await startBackend();
-  const { gw, url } = await startGateway({
+  const be = await startBackend(t);
+  const { url } = await startGateway(t, {
     upstreams: { be: { targets: [be.url] }, based: { targets: [`${be.url}/base`] } },
     routes: [
       { match: { path: '/strip' }, stripPrefix: '/strip', upstream: 'be' },
@@ -75,10 +74,6 @@ t.test('path sent upstream: stripPrefix and rewrite', async (t) => {
       { match: { path: '/based' }, stripPrefix: '/based', upstream: 'based' },
       { match: { path: '/' }, upstream: 'be' },
     ],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
   });
   const table = [
     { desc: 'strip prefix keeps the rest and the query', path: '/strip/a/b?q=1', want: '/a/b?q=1' },
@@ -95,16 +90,11 @@ t.test('path sent upstream: stripPrefix and rewrite', async (t) => {
 });
 
 t.test('round robin across the targets of an upstream', async (t) => {
-  const a = await startBackend((_req, res) => res.end('a'));
-  const b = await startBackend((_req, res) => res.end('b'));
-  const { gw, url } = await startGateway({
+  const a = await startBackend(t, (_req, res) => res.end('a'));
+  const b = await startBackend(t, (_req, res) => res.end('b'));
+  const { url } = await startGateway(t, {
     upstreams: { both: { targets: [a.url, b.url] } },
     routes: [{ match: { path: '/' }, upstream: 'both' }],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await a.close();
-    await b.close();
   });
   const seen = [];
   for (let i = 0; i < 4; i++) seen.push((await request(`${url}/`)).body);

@@ -1,33 +1,24 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import WebSocket, { WebSocketServer } from 'ws';
 import { expectError, type Answer } from '../helpers/errors';
 import { until } from '../helpers/gatehouse-process';
-import { startGateway } from '../helpers/servers';
+import { startBackend, startGateway } from '../helpers/servers';
 
 t.test('WebSocket upgrades are proxied on routes that allow them', async (t) => {
-  const server = http.createServer((_req, res) => res.end('plain'));
-  const wss = new WebSocketServer({ server });
+  const backend = await startBackend(t, (_req, res) => res.end('plain'));
+  const wss = new WebSocketServer({ server: backend.server });
+  t.teardown(() => wss.close());
   wss.on('connection', (socket, req) => {
     socket.send(`hello ${req.url} xff=${req.headers['x-forwarded-for']}`);
     socket.on('message', (m) => socket.send(`echo:${m}`));
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const be = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const { gw, port } = await startGateway({
-    upstreams: { be: { targets: [be] }, dead: { targets: ['http://127.0.0.1:1'] } },
+  const { gw, port } = await startGateway(t, {
+    upstreams: { be: { targets: [backend.url] }, dead: { targets: ['http://127.0.0.1:1'] } },
     routes: [
       { match: { path: '/ws' }, upstream: 'be', websocket: true, stripPrefix: '/ws' },
       { match: { path: '/dead' }, upstream: 'dead', websocket: true },
       { match: { path: '/' }, upstream: 'be' },
     ],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    wss.close();
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
   });
 
   const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/chat`);

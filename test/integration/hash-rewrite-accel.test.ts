@@ -90,16 +90,11 @@ http {
 t.test('files by hash through an X-Accel-Redirect front: nginx, then gatehouse accel-redirect', async (t) => {
   const file = randomBytes(2 * 1024 * 1024 + 11);
   const sum = sha256(file);
-  const archive = await startArchive({ 55: file });
-  const meta = await startMetadata({ [`sha256:${sum}`]: [{ _id: 55, name: 'données 2024.bin', size: file.length }] });
+  const archive = await startArchive(t, { 55: file });
+  const meta = await startMetadata(t, { [`sha256:${sum}`]: [{ _id: 55, name: 'données 2024.bin', size: file.length }] });
   // The Pacifica proxy role: gatehouse in x-accel mode, never touching the archive itself.
-  const backend = await startGateway({
+  const backend = await startGateway(t, {
     routes: [{ match: { path: '/' }, plugins: [{ 'hash-rewrite': { metadata: meta.url, mode: 'x-accel', statusPath: '/' } }] }],
-  });
-  t.teardown(async () => {
-    await backend.gw.close(100);
-    await archive.close();
-    await meta.close();
   });
 
   const disposition = 'attachment; filename="donnees 2024.bin"; filename*=UTF-8\'\'donn%C3%A9es%202024.bin';
@@ -117,12 +112,11 @@ t.test('files by hash through an X-Accel-Redirect front: nginx, then gatehouse a
     {
       name: 'gatehouse with accel-redirect',
       async start(t: Test): Promise<string> {
-        const front = await startGateway({
+        const front = await startGateway(t, {
           upstreams: { backend: { targets: [backend.url] }, archive: { targets: [archive.url] } },
           plugins: [{ 'accel-redirect': { locations: { '/archivei_accel/': { upstream: 'archive' } } } }],
           routes: [{ match: { path: '/' }, upstream: 'backend' }],
         });
-        t.teardown(() => front.gw.close(100));
         return front.url;
       },
     },

@@ -9,9 +9,9 @@ import { request, startBackend, startGateway, testLogger } from '../../helpers/s
 t.test('accel-redirect: gatehouse follows X-Accel-Redirect like nginx', async (t) => {
   const big = randomBytes(3 * 1024 * 1024 + 7);
   const small = Buffer.from('0123456789abcdef');
-  const archive = await startArchive({ 1: small, big, text: small, notype: small, 'keep/1': small });
+  const archive = await startArchive(t, { 1: small, big, text: small, notype: small, 'keep/1': small });
   const appRequests: { method?: string; url?: string }[] = [];
-  const app = await startBackend((req, res) => {
+  const app = await startBackend(t, (req, res) => {
     appRequests.push({ method: req.method, url: req.url });
     req.resume();
     const accel = (to: string, headers: Record<string, string | string[]> = {}) =>
@@ -57,7 +57,7 @@ t.test('accel-redirect: gatehouse follows X-Accel-Redirect like nginx', async (t
           .end(`app ${req.method} ${req.url}`);
     }
   });
-  const { gw, url } = await startGateway({
+  const { gw, url } = await startGateway(t, {
     upstreams: { app: { targets: [app.url] }, archive: { targets: [archive.url] } },
     routes: [
       {
@@ -76,11 +76,6 @@ t.test('accel-redirect: gatehouse follows X-Accel-Redirect like nginx', async (t
         ],
       },
     ],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await app.close();
-    await archive.close();
   });
 
   t.test("a redirected answer is replaced by the internal location's, streamed", async (t) => {

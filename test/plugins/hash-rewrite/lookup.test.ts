@@ -8,14 +8,14 @@ const h = (tag: string) => hashOf('sha1', tag);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 t.test('hash-rewrite: bad requests, missing files and a failing metadata service', async (t) => {
-  const archive = await startArchive({ 1: small });
-  const meta = await startMetadata({ [`sha1:${h('ok')}`]: [{ _id: 1, name: 'ok.txt', size: small.length }] });
+  const archive = await startArchive(t, { 1: small });
+  const meta = await startMetadata(t, { [`sha1:${h('ok')}`]: [{ _id: 1, name: 'ok.txt', size: small.length }] });
   const dead = await deadPort();
   const route = (prefix: string, metadata: string, extra: Record<string, unknown> = {}) => ({
     match: { path: `/${prefix}/` },
     plugins: [{ 'hash-rewrite': { metadata, archive: 'archive', path: `/${prefix}/:hashtype/:hashsum`, timeout: 300, ...extra } }],
   });
-  const { gw, url } = await startGateway({
+  const { url } = await startGateway(t, {
     upstreams: { archive: { targets: [archive.url] } },
     routes: [
       route('files', meta.url),
@@ -28,11 +28,6 @@ t.test('hash-rewrite: bad requests, missing files and a failing metadata service
       route('huge', `${meta.url}/huge`),
       route('wrongpath', `${meta.url}/nothing/here`),
     ],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await archive.close();
-    await meta.close();
   });
 
   t.test('400 for a hash type or sum that cannot be right, before any lookup', async (t) => {
@@ -125,16 +120,17 @@ t.test('hash-rewrite: bad requests, missing files and a failing metadata service
 });
 
 t.test('hash-rewrite: cache and single flight', async (t) => {
-  const archive = await startArchive({ 1: small });
+  const archive = await startArchive(t, { 1: small });
   const known = ['hit', 'ttl', 'burst', 'nocache'].map(h);
   const meta = await startMetadata(
+    t,
     Object.fromEntries(known.map((sum) => [`sha1:${sum}`, [{ _id: 1, name: 'c.txt', size: small.length }]])),
   );
   const plugin = (prefix: string, metadata: string, cache: Record<string, number>) => ({
     match: { path: `/${prefix}/` },
     plugins: [{ 'hash-rewrite': { metadata, archive: 'archive', path: `/${prefix}/:hashtype/:hashsum`, timeout: 2000, cache } }],
   });
-  const { gw, url } = await startGateway({
+  const { gw, url } = await startGateway(t, {
     upstreams: { archive: { targets: [archive.url] } },
     routes: [
       plugin('files', meta.url, { ttl: 60000, negativeTtl: 300 }),
@@ -143,11 +139,6 @@ t.test('hash-rewrite: cache and single flight', async (t) => {
       plugin('errors', `${meta.url}/slowerror`, {}),
       plugin('nocache', meta.url, { max: 0 }),
     ],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await archive.close();
-    await meta.close();
   });
   const metric = async (name: string) =>
     (await gw.metrics.registry.getSingleMetric(`gatehouse_hash_rewrite_${name}`)!.get()).values.reduce((n, v) => n + v.value, 0);

@@ -7,12 +7,12 @@ const small = Buffer.from('x-accel file\n');
 const h = (tag: string) => hashOf('sha1', tag);
 
 t.test('hash-rewrite x-accel mode: an empty answer with X-Accel-Redirect for nginx', async (t) => {
-  const archive = await startArchive({ 7: small });
-  const meta = await startMetadata({
+  const archive = await startArchive(t, { 7: small });
+  const meta = await startMetadata(t, {
     [`sha1:${h('a')}`]: [{ _id: 7, name: 'report.pdf', size: small.length }],
     [`sha1:${h('b')}`]: [{ _id: 'id with space', name: 'naïve.txt', size: 3 }],
   });
-  const { gw, url } = await startGateway({
+  const { url } = await startGateway(t, {
     routes: [
       { match: { path: '/files/' }, plugins: [{ 'hash-rewrite': { metadata: meta.url, mode: 'x-accel' } }] },
       {
@@ -22,11 +22,6 @@ t.test('hash-rewrite x-accel mode: an empty answer with X-Accel-Redirect for ngi
         ],
       },
     ],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await archive.close();
-    await meta.close();
   });
 
   const cases = [
@@ -63,9 +58,9 @@ t.test('hash-rewrite x-accel mode: an empty answer with X-Accel-Redirect for ngi
 });
 
 t.test('hash-rewrite statusPath and fallthrough', async (t) => {
-  const app = await startBackend((req, res) => res.end(`app ${req.url}`));
-  const meta = await startMetadata({});
-  const { gw, url } = await startGateway({
+  const app = await startBackend(t, (req, res) => res.end(`app ${req.url}`));
+  const meta = await startMetadata(t, {});
+  const { url } = await startGateway(t, {
     upstreams: { app: { targets: [app.url] } },
     routes: [
       {
@@ -77,11 +72,6 @@ t.test('hash-rewrite statusPath and fallthrough', async (t) => {
       },
       { match: { path: '/' }, plugins: [{ 'hash-rewrite': { metadata: meta.url, mode: 'x-accel', statusPath: '/' } }] },
     ],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await app.close();
-    await meta.close();
   });
   const cases = [
     { desc: 'statusPath answers "up and running"', path: '/', status: 200, body: '{"message":"Pacifica Proxy Up and Running"}' },

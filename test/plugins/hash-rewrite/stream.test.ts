@@ -9,9 +9,9 @@ t.test('hash-rewrite stream mode', async (t) => {
   const big = randomBytes(4 * 1024 * 1024 + 123);
   const small = Buffer.from('hello from the archive\n');
   const dying = randomBytes(512 * 1024);
-  const archive = await startArchive({ 101: big, 102: small, die: dying, 'a b/c': small, text: small });
+  const archive = await startArchive(t, { 101: big, 102: small, die: dying, 'a b/c': small, text: small });
   const h = (tag: string) => hashOf('sha1', tag);
-  const meta = await startMetadata({
+  const meta = await startMetadata(t, {
     [`sha256:${sha256(big)}`]: [{ _id: 101, name: 'big data.bin', size: big.length, hashtype: 'sha256' }],
     [`md5:${hashOf('md5', small)}`]: [{ _id: 102, name: 'résumé.txt', size: small.length }],
     [`sha1:${h('two')}`]: [
@@ -27,7 +27,7 @@ t.test('hash-rewrite stream mode', async (t) => {
     [`sha1:${h('text')}`]: [{ _id: 'text', name: 'doc.txt', size: small.length }],
     [`sha512:${hashOf('sha512', small)}`]: [{ _id: 102, name: 'nosize.txt' }],
   });
-  const { gw, url } = await startGateway({
+  const { gw, url } = await startGateway(t, {
     upstreams: { archive: { targets: [archive.url] } },
     routes: [
       { match: { path: '/files/' }, plugins: [{ 'hash-rewrite': { metadata: meta.url, archive: 'archive' } }] },
@@ -36,11 +36,6 @@ t.test('hash-rewrite stream mode', async (t) => {
         plugins: [{ 'hash-rewrite': { metadata: `${meta.url}/ok/`, archive: `${archive.url}/`, path: '/byurl/:hashsum/:hashtype' } }],
       },
     ],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await archive.close();
-    await meta.close();
   });
   const streamedBytes = async () =>
     (await gw.metrics.registry.getSingleMetric('gatehouse_hash_rewrite_streamed_bytes_total')!.get()).values[0]?.value ?? 0;
