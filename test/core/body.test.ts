@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
@@ -152,7 +152,7 @@ t.test('ctx.readBody, readJson and readForm', async (t) => {
     },
   ];
   for (const c of cases) {
-    t.test(c.desc, async (t) => {
+    await t.test(c.desc, async (t) => {
       const res = await post(`${url}${c.path}`, c.body, c.type ? { 'content-type': c.type } : {}, c.chunked);
       t.equal(res.status, c.status, `status (${res.body.slice(0, 80)})`);
       if (c.got !== undefined) t.same(JSON.parse(res.body).got, c.got);
@@ -167,7 +167,7 @@ t.test('ctx.readBody, readJson and readForm', async (t) => {
     });
   }
 
-  t.test('after a 413, bytes of the refused body never reach anyone as a request', async (t) => {
+  await t.test('after a 413, bytes of the refused body never reach anyone as a request', async (t) => {
     const smuggled = `GET /raw HTTP/1.1\r\nHost: a\r\n\r\n`;
     const answer = await raw(
       Number(new URL(url).port),
@@ -200,20 +200,21 @@ t.test('typed state keys', async (t) => {
   } as never);
   const USER = stateKey<{ sub: string }>('jwt-auth.user');
   const SAME_NAME = stateKey<number>('jwt-auth.user');
-  const cases: { desc: string; check: () => void }[] = [
-    { desc: 'an unset key reads undefined', check: () => t.equal(ctx.get(USER), undefined) },
+  const cases: { desc: string; check: (t: Test) => void }[] = [
+    { desc: 'an unset key reads undefined', check: (t) => t.equal(ctx.get(USER), undefined) },
     {
       desc: 'a set key reads its value',
-      check: () => {
+      check: (t) => {
         ctx.set(USER, { sub: 'a' });
         t.same(ctx.get(USER), { sub: 'a' });
       },
     },
-    { desc: 'a key with the same name is another key', check: () => t.equal(ctx.get(SAME_NAME), undefined) },
-    { desc: 'keys are frozen', check: () => t.ok(Object.isFrozen(USER)) },
-    { desc: 'the name is kept for debugging', check: () => t.equal(USER.name, 'jwt-auth.user') },
+    { desc: 'a key with the same name is another key', check: (t) => t.equal(ctx.get(SAME_NAME), undefined) },
+    { desc: 'keys are frozen', check: (t) => t.ok(Object.isFrozen(USER)) },
+    { desc: 'the name is kept for debugging', check: (t) => t.equal(USER.name, 'jwt-auth.user') },
   ];
-  for (const c of cases) t.test(c.desc, async () => c.check());
+  // In order: the second case sets the key the first reads unset.
+  for (const c of cases) await t.test(c.desc, async (t) => c.check(t));
 });
 
 t.test('a body slower than server.timeouts.request is answered 408', async (t) => {

@@ -34,13 +34,15 @@ t.test('a young collection runs each time the configured amount has been read', 
     { desc: '0 turns it off', mib: 0, reads: 200, size: 64 * 1024, want: 0 },
   ];
   for (const c of cases) {
-    setGcEvery(c.mib);
-    const before = gcRequested();
-    const seen = await scavenges(() => {
-      for (let i = 0; i < c.reads; i++) countBodyBytes(c.size);
+    await t.test(c.desc, async (t) => {
+      setGcEvery(c.mib);
+      const before = gcRequested();
+      const seen = await scavenges(() => {
+        for (let i = 0; i < c.reads; i++) countBodyBytes(c.size);
+      });
+      t.equal(gcRequested() - before, c.want, 'collections requested');
+      t.ok(seen >= c.want, `V8 reported at least that many scavenges (${seen})`);
     });
-    t.equal(gcRequested() - before, c.want, c.desc);
-    t.ok(seen >= c.want, `${c.desc}: V8 reported at least that many scavenges (${seen})`);
   }
   setGcEvery(8);
 });
@@ -167,9 +169,11 @@ t.test('relaying a body through the gateway: its chunks are freed every gcEveryM
     },
   ];
   for (const c of cases) {
-    const { peak, bytes } = await c.relay(t, c.gcEveryMiB, total);
-    t.equal(bytes, total, `${c.desc}: the whole body arrived`);
-    t.ok(c.check(peak), `${c.desc} (peak ${peak.toFixed(1)} MiB of ArrayBuffers)`);
+    await t.test(c.desc, async (t) => {
+      const { peak, bytes } = await c.relay(t, c.gcEveryMiB, total);
+      t.equal(bytes, total, 'the whole body arrived');
+      t.ok(c.check(peak), `peak ${peak.toFixed(1)} MiB of ArrayBuffers`);
+    });
   }
   setGcEvery(8);
 });
@@ -181,9 +185,11 @@ t.test('a request body relayed upstream is counted too', async (t) => {
     { desc: 'gcEveryMiB 0: none', gcEveryMiB: 0, min: 0, max: 0 },
   ];
   for (const c of cases) {
-    const { collections, bytes } = await uploadCollections(t, c.gcEveryMiB, total);
-    t.equal(bytes, total, `${c.desc}: the upstream got the whole body`);
-    t.ok(collections >= c.min && collections <= c.max, `${c.desc} (${collections})`);
+    await t.test(c.desc, async (t) => {
+      const { collections, bytes } = await uploadCollections(t, c.gcEveryMiB, total);
+      t.equal(bytes, total, 'the upstream got the whole body');
+      t.ok(collections >= c.min && collections <= c.max, `${collections} collections`);
+    });
   }
   setGcEvery(8);
 });

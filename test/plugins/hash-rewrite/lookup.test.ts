@@ -182,16 +182,18 @@ t.test('hash-rewrite: cache and single flight', async (t) => {
       { desc: 'a file that does not exist', sum: h('burst-absent'), status: 404 },
     ];
     for (const c of cases) {
-      const coalesced = await metric('lookups_coalesced_total');
-      const results = await Promise.all(Array.from({ length: 25 }, () => fetchBuffer(`${url}/burst/sha1/${c.sum}`)));
-      t.same([...new Set(results.map((r) => r.status))], [c.status], `${c.desc}: all 25 answered ${c.status}`);
-      if (c.status === 200)
-        t.ok(
-          results.every((r) => r.body.equals(small)),
-          `${c.desc}: all got the file`,
-        );
-      t.equal(meta.callsFor(c.sum), 1, `${c.desc}: one metadata call`);
-      t.equal((await metric('lookups_coalesced_total')) - coalesced, 24, `${c.desc}: 24 joined the call in flight`);
+      await t.test(c.desc, async (t) => {
+        const coalesced = await metric('lookups_coalesced_total');
+        const results = await Promise.all(Array.from({ length: 25 }, () => fetchBuffer(`${url}/burst/sha1/${c.sum}`)));
+        t.same([...new Set(results.map((r) => r.status))], [c.status], `all 25 answered ${c.status}`);
+        if (c.status === 200)
+          t.ok(
+            results.every((r) => r.body.equals(small)),
+            'all got the file',
+          );
+        t.equal(meta.callsFor(c.sum), 1, 'one metadata call');
+        t.equal((await metric('lookups_coalesced_total')) - coalesced, 24, '24 joined the call in flight');
+      });
     }
   });
 

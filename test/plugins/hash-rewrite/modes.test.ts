@@ -1,5 +1,6 @@
 import t from 'tap';
 import { createGateway } from '../../../app';
+import { expectError } from '../../helpers/errors';
 import { hashOf, startArchive, startMetadata } from '../../helpers/pacifica';
 import { request, startBackend, startGateway, testLogger } from '../../helpers/servers';
 
@@ -42,17 +43,20 @@ t.test('hash-rewrite x-accel mode: an empty answer with X-Accel-Redirect for ngi
     { desc: 'not found is still a JSON 404', path: `/files/sha1/${h('zzz')}`, status: 404 },
   ];
   for (const c of cases) {
-    const res = await request(`${url}${c.path}`, { method: c.method ?? 'GET' });
-    t.equal(res.status, c.status ?? 200, `${c.desc}: status`);
-    if (c.status) {
-      t.notOk(res.headers['x-accel-redirect'], `${c.desc}: no redirect`);
-      continue;
-    }
-    t.equal(res.body, '', `${c.desc}: empty body`);
-    t.equal(res.headers['content-length'], '0', `${c.desc}: Content-Length 0`);
-    t.equal(res.headers['x-accel-redirect'], c.accel, `${c.desc}: X-Accel-Redirect`);
-    t.equal(res.headers['content-disposition'], c.disposition, `${c.desc}: Content-Disposition`);
-    t.equal(res.headers['content-type'], 'application/octet-stream', `${c.desc}: Content-Type`);
+    await t.test(c.desc, async (t) => {
+      const res = await request(`${url}${c.path}`, { method: c.method ?? 'GET' });
+      t.equal(res.status, c.status ?? 200, 'status');
+      if (c.status) {
+        t.notOk(res.headers['x-accel-redirect'], 'no redirect');
+        expectError(t, res, 'GH_ERR_HASH_REWRITE_FILE_NOT_FOUND', c.status);
+        return;
+      }
+      t.equal(res.body, '', 'empty body');
+      t.equal(res.headers['content-length'], '0', 'Content-Length 0');
+      t.equal(res.headers['x-accel-redirect'], c.accel, 'X-Accel-Redirect');
+      t.equal(res.headers['content-disposition'], c.disposition, 'Content-Disposition');
+      t.equal(res.headers['content-type'], 'application/octet-stream', 'Content-Type');
+    });
   }
   t.equal(archive.requests.length, 0, 'the archive is never asked by gatehouse in x-accel mode');
 });
@@ -85,9 +89,11 @@ t.test('hash-rewrite statusPath and fallthrough', async (t) => {
     { desc: 'with fallthrough, the pattern is still served', path: `/through/files/sha1/${h('none')}`, status: 404 },
   ];
   for (const c of cases) {
-    const res = await request(`${url}${c.path}`);
-    t.equal(res.status, c.status, `${c.desc}: status`);
-    if (c.body) t.equal(res.body, c.body, `${c.desc}: body`);
+    await t.test(c.desc, async (t) => {
+      const res = await request(`${url}${c.path}`);
+      t.equal(res.status, c.status, 'status');
+      if (c.body) t.equal(res.body, c.body, 'body');
+    });
   }
 });
 
@@ -114,8 +120,13 @@ t.test('hash-rewrite options are checked before anything listens', async (t) => 
     },
   ];
   for (const c of cases) {
-    const config = { upstreams: { archive: { targets: ['http://127.0.0.1:1'] } }, routes: [{ plugins: [{ 'hash-rewrite': c.options }] }] };
-    await t.rejects(createGateway({ config, logger: testLogger() }), { message: c.error }, c.desc);
+    await t.test(c.desc, async (t) => {
+      const config = {
+        upstreams: { archive: { targets: ['http://127.0.0.1:1'] } },
+        routes: [{ plugins: [{ 'hash-rewrite': c.options }] }],
+      };
+      await t.rejects(createGateway({ config, logger: testLogger() }), { message: c.error }, 'refused');
+    });
   }
   const ok = await createGateway({
     config: { routes: [{ plugins: [{ 'hash-rewrite': { metadata: 'http://127.0.0.1:1', mode: 'x-accel' } }] }] },

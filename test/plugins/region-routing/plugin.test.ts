@@ -65,10 +65,12 @@ t.test('respond mode over a regionData.cfg in the original format', async (t) =>
     { desc: 'other methods: 405', path: '/regionInfo', method: 'POST', status: 405 },
   ];
   for (const c of cases) {
-    const res = await request(`${url}${c.path}`, { method: c.method, headers: c.headers });
-    t.equal(res.status, c.status, `${c.desc}: status`);
-    if (c.region) t.match(res.body, `region="${c.region}"`, `${c.desc}: region`);
-    if (c.body !== undefined) t.equal(res.body, c.body, `${c.desc}: body`);
+    await t.test(c.desc, async (t) => {
+      const res = await request(`${url}${c.path}`, { method: c.method, headers: c.headers });
+      t.equal(res.status, c.status, 'status');
+      if (c.region) t.match(res.body, `region="${c.region}"`, 'region');
+      if (c.body !== undefined) t.equal(res.body, c.body, 'body');
+    });
   }
 
   const xml = await request(`${url}/regionInfo?regionHint=ap-ipv6-only`);
@@ -152,9 +154,11 @@ t.test("route mode: forwards to the region's upstream with the region in a heade
     { desc: 'no region and no fallback: 404', base: strict.url, headers: XFF('8.8.8.8'), status: 404 },
   ];
   for (const c of cases) {
-    const res = await request(`${c.base}${c.path ?? '/x'}`, { headers: c.headers });
-    t.equal(res.status, c.status, `${c.desc}: status`);
-    if (c.status === 200) t.equal(res.body, c.body, `${c.desc}: upstream and header`);
+    await t.test(c.desc, async (t) => {
+      const res = await request(`${c.base}${c.path ?? '/x'}`, { headers: c.headers });
+      t.equal(res.status, c.status, 'status');
+      if (c.status === 200) t.equal(res.body, c.body, 'upstream and header');
+    });
   }
 });
 
@@ -187,7 +191,8 @@ t.test('configuration errors name the region and key', async (t) => {
       want: /unknown upstream "nope"/,
     },
   ];
-  for (const c of cases) await t.rejects(bad(c.regions, c.extra), { code: 'GH_ERR_CONFIG_INVALID', message: c.want }, c.desc);
+  for (const c of cases)
+    await t.test(c.desc, (t) => t.rejects(bad(c.regions, c.extra), { code: 'GH_ERR_CONFIG_INVALID', message: c.want }, 'refused'));
   await t.rejects(
     createGateway({
       logger: testLogger(),
