@@ -49,26 +49,25 @@ t.test('clients that abort release their upstream sockets at once', async (t) =>
     { desc: 'abort before the response headers', path: '/stall', abortOn: 'timer' as const },
   ];
   for (const round of rounds) {
-    const N = 40;
-    await Promise.all(
-      Array.from(
-        { length: N },
-        () =>
-          new Promise<void>((resolve) => {
-            const req = http.get(`${url}${round.path}`, { agent: false }, (res) => {
-              res.once('data', () => req.destroy());
-            });
-            req.on('error', () => undefined);
-            req.on('close', () => resolve());
-            if (round.abortOn === 'timer') setTimeout(() => req.destroy(), 100);
-          }),
-      ),
-    );
-    const back = await until(async () => (await gauge(gw)) <= baseline && (await backendConnections()) <= baseline, 2000);
-    t.ok(
-      back,
-      `${round.desc}: open sockets back to baseline (gauge ${await gauge(gw)}, backend ${await backendConnections()}, baseline ${baseline})`,
-    );
+    await t.test(round.desc, async (t) => {
+      const N = 40;
+      await Promise.all(
+        Array.from(
+          { length: N },
+          () =>
+            new Promise<void>((resolve) => {
+              const req = http.get(`${url}${round.path}`, { agent: false }, (res) => {
+                res.once('data', () => req.destroy());
+              });
+              req.on('error', () => undefined);
+              req.on('close', () => resolve());
+              if (round.abortOn === 'timer') setTimeout(() => req.destroy(), 100);
+            }),
+        ),
+      );
+      const back = await until(async () => (await gauge(gw)) <= baseline && (await backendConnections()) <= baseline, 2000);
+      t.ok(back, `open sockets back to baseline (gauge ${await gauge(gw)}, backend ${await backendConnections()}, baseline ${baseline})`);
+    });
   }
   const metrics = await gw.metrics.registry.metrics();
   t.match(metrics, /gatehouse_upstream_errors_total\{upstream="be",kind="aborted"\} (\d+)/, 'client aborts are counted');

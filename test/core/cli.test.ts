@@ -117,10 +117,11 @@ t.test('--help, unknown commands and options', async (t) => {
     runCli(['validate', '--nope']),
     ...commands.map((cmd) => runCli([cmd, '--help'])),
   ]);
-  commands.forEach((cmd, i) => {
-    t.equal(helps[i].code, 0, `${cmd} --help exits 0`);
-    t.match(helps[i].stdout, `Usage: gatehouse ${cmd}`);
-  });
+  for (const [i, cmd] of commands.entries())
+    await t.test(`${cmd} --help`, async (t) => {
+      t.equal(helps[i].code, 0, 'exits 0');
+      t.match(helps[i].stdout, `Usage: gatehouse ${cmd}`, 'prints its usage');
+    });
   t.equal(main.code, 0);
   for (const cmd of commands) t.match(main.stdout, new RegExp(`^  ${cmd} `, 'm'), `main help lists ${cmd}`);
   t.equal(none.code, 1, 'no command: usage and exit 1');
