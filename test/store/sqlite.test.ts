@@ -109,7 +109,7 @@ t.test('sqlite: open', async (t) => {
   }
 });
 
-t.test('sqlite: runs from the TypeScript source too (worker.ts under the TS loader)', async (t) => {
+t.test('sqlite: opens from the TypeScript source too (its worker: dist/ when fresh, else worker.ts under the TS loader)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'gh-store-src-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const store = new SqliteStore({ path: join(dir, 'src.db'), durability: 'strict' });

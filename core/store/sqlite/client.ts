@@ -1,8 +1,28 @@
-import { extname, join } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { KvChange } from '../types';
 import type { ChangeRow, WorkerInit, WorkerMessage } from './protocol';
+
+/**
+ * The worker's entry: worker.js beside this file in dist/. Running from source (under a TS
+ * loader), the compiled dist/core/store/sqlite/worker.js when it is at least as new as every
+ * source file here (a TS worker loads the compiler again, about a second per store opened),
+ * else worker.ts.
+ */
+function workerFile(): string {
+  if (extname(__filename) !== '.ts') return join(__dirname, 'worker.js');
+  const compiled = resolve(__dirname, '../../../dist/core/store/sqlite/worker.js');
+  try {
+    const built = statSync(compiled).mtimeMs;
+    const sources = [...readdirSync(__dirname).map((f) => join(__dirname, f)), join(__dirname, '../types.ts')];
+    if (sources.every((f) => !f.endsWith('.ts') || statSync(f).mtimeMs <= built)) return compiled;
+  } catch {
+    // not built: use the source
+  }
+  return join(__dirname, 'worker.ts');
+}
 
 /** One watch registered with {@link WorkerClient.watch}. */
 interface Watcher {
@@ -36,8 +56,7 @@ export class WorkerClient {
   /** Start the worker; resolves once the file is open and its tables exist. */
   async start(): Promise<void> {
     const { port1, port2 } = new MessageChannel();
-    // Beside this file: worker.js in dist/, worker.ts when running from source under a TS loader.
-    const file = join(__dirname, `worker${extname(__filename)}`);
+    const file = workerFile();
     // Compiled, it needs none of the parent's loaders (--import, --require), which cost a second
     // per worker start under a test runner's TypeScript loader; from source it needs them all.
     const execArgv = file.endsWith('.js') ? [] : undefined;
