@@ -91,7 +91,12 @@ t.test('sqlite: open', async (t) => {
       const path = c.setup(dir);
       const store = new Compiled({ path, durability: c.durability });
       if (c.fails) {
-        await t.rejects(store.open(), c.fails);
+        const err = await store.open().then(
+          () => undefined,
+          (e: Error & { code?: string }) => e,
+        );
+        t.match(err?.message, c.fails);
+        t.equal(err?.code, 'GH_ERR_STORE_OPEN');
         await store.close();
         return;
       }
