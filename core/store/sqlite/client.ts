@@ -66,7 +66,7 @@ export class WorkerClient {
     this.port = port1;
     await new Promise<void>((resolve, reject) => {
       const fail = (err: Error): void => {
-        // The code the Redis store uses too; core/errors.ts is to catalogue it when the store is wired in.
+        // The code the Redis store rejects open with too.
         this.failure = new GatehouseError('GH_ERR_STORE_OPEN', `SQLite store ${this.init.path}: cannot open: ${err.message}`, {
           status: 500,
           cause: err,
