@@ -1,6 +1,7 @@
 import { extname, join } from 'node:path';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { GatehouseError } from '../../errors';
 import type { KvChange } from '../types';
 import type { ChangeRow, WorkerInit, WorkerMessage } from './protocol';
 
@@ -47,7 +48,11 @@ export class WorkerClient {
     this.port = port1;
     await new Promise<void>((resolve, reject) => {
       const fail = (err: Error): void => {
-        this.failure = new Error(`SQLite store ${this.init.path}: cannot open: ${err.message}`);
+        // The code the Redis store rejects open with too.
+        this.failure = new GatehouseError('GH_ERR_STORE_OPEN', `SQLite store ${this.init.path}: cannot open: ${err.message}`, {
+          status: 500,
+          cause: err,
+        });
         void worker.terminate();
         reject(this.failure);
       };

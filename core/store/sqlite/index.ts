@@ -78,9 +78,13 @@ export class SqliteStore implements StoreBackend {
   readonly locks: LockStore;
   private readonly client: WorkerClient;
   private readonly path: string;
+  private readonly durability: 'strict' | 'relaxed';
+  private readonly logger?: Logger;
 
   constructor(options: SqliteStoreOptions) {
     this.path = resolve(options.path);
+    this.durability = options.durability;
+    this.logger = options.logger;
     this.client = new WorkerClient(
       { path: this.path, durability: options.durability, busyTimeoutMs: options.busyTimeoutMs ?? 5000, pollMs: options.pollMs ?? 100 },
       options.logger,
@@ -93,6 +97,7 @@ export class SqliteStore implements StoreBackend {
   /** Open the file (creating it and its parent directories), switch to WAL, create the tables. */
   async open(): Promise<void> {
     await this.client.start();
+    this.logger?.info({ store: 'sqlite', path: this.path, durability: this.durability }, 'state store opened');
   }
 
   /** Finish the writes already asked for, then close the file and stop the worker. */

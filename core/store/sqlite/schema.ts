@@ -8,9 +8,13 @@ export const SCHEMA_VERSION = 1;
 
 // Item states as stored. `waiting` is ready or delayed depending on due_at; `leased` with a past
 // due_at is an expired lease, reclaimed by the next lease/get/stats of its queue.
+/** Stored state: ready or delayed (by due_at). */
 export const WAITING = 0;
+/** Stored state: leased until due_at. */
 export const LEASED = 1;
+/** Stored state: acked, kept retain_ms after ended_at. */
 export const ACKED = 2;
+/** Stored state: a dead letter, kept until replayed or purged. */
 export const DEAD = 3;
 
 const V1 = `
