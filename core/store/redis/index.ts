@@ -1,0 +1,85 @@
+/**
+ * The Redis backend of the state store: state shared by every gatehouse instance that points at
+ * one Redis. Design and guarantees: core/store/README.md, "Redis".
+ */
+import type Redis from 'ioredis';
+import type { StoreBackend } from '../types';
+import { checkDurability, connect, createClient, describeUrl, openError, type RedisStoreOptions } from './connect';
+import { RedisKv } from './kv';
+import { RedisLocks } from './locks';
+import { RedisQueue } from './queue';
+import { defineScripts, type Scripts } from './scripts';
+
+export type { RedisStoreOptions } from './connect';
+
+/** How long `close` waits for a polite QUIT before dropping the connections. */
+const CLOSE_MS = 2000;
+
+/** A {@link StoreBackend} on one Redis server (standalone, or a Sentinel/managed primary). */
+export class RedisStore implements StoreBackend {
+  readonly backend = 'redis' as const;
+  readonly kv: RedisKv;
+  readonly queue: RedisQueue;
+  readonly locks: RedisLocks;
+  private readonly client: Redis & Scripts;
+  private readonly state = { opened: false };
+  private readonly options: RedisStoreOptions;
+  private closed = false;
+
+  constructor(options: RedisStoreOptions) {
+    try {
+      const u = new URL(options.url);
+      if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`unsupported scheme ${u.protocol}`);
+    } catch (err) {
+      throw openError('GH_ERR_STORE_OPEN', options.url, `not a redis:// or rediss:// URL (${(err as Error).message})`);
+    }
+    this.options = { ...options, prefix: options.prefix ?? 'gatehouse:' };
+    const prefix = this.options.prefix!;
+    this.client = defineScripts(createClient(this.options, this.state));
+    this.kv = new RedisKv(this.client, prefix, () => this.client.duplicate());
+    this.queue = new RedisQueue(this.client, prefix);
+    this.locks = new RedisLocks(this.client, prefix);
+  }
+
+  /** Connect within `connectTimeoutMs` and, under `strict`, check that the server fsyncs every write. */
+  async open(): Promise<void> {
+    await connect(this.client, this.options);
+    try {
+      await checkDurability(this.client, this.options);
+    } catch (err) {
+      this.client.disconnect();
+      throw err;
+    }
+    this.state.opened = true;
+    // After open, errors are reconnects that ioredis retries; log them rather than crash on 'error'.
+    this.client.on('error', (err: Error) =>
+      this.options.logger?.warn({ store: describeUrl(this.options.url), err: err.message }, 'redis store: connection error'),
+    );
+  }
+
+  /** Stop watchers and close both connections; a server that does not answer is dropped after 2 s. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.state.opened = false;
+    await this.kv.stop();
+    if (this.client.status === 'end' || this.client.status === 'wait') {
+      this.client.disconnect();
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.client.quit().catch(() => undefined),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, CLOSE_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    this.client.disconnect();
+  }
+
+  /** Known queue names, for the metrics collector. */
+  queues(): Promise<string[]> {
+    return this.queue.names();
+  }
+}

@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import type Redis from 'ioredis';
+import type {
+  DeadLetter,
+  EnqueueOptions,
+  EnqueueResult,
+  ItemState,
+  Json,
+  LeaseRef,
+  LeasedItem,
+  QueueItem,
+  QueueStats,
+  QueueStore,
+} from '../types';
+import type { Scripts } from './scripts';
+
+const STATES: Record<string, ItemState> = { q: 'ready', w: 'ready', l: 'leased', a: 'acked', d: 'dead' };
+
+function ms(n: number | undefined): number {
+  return n === undefined ? 0 : Math.max(0, Math.ceil(n));
+}
+
+/**
+ * Queues as Lua scripts over hashes and sorted sets (layout in lua-queue.ts): every operation
+ * is one atomic script timed by the server's clock, so leases hold across hosts.
+ */
+export class RedisQueue implements QueueStore {
+  constructor(
+    private readonly client: Redis & Scripts,
+    private readonly prefix: string,
+  ) {}
+
+  /** The base key of a queue; the name is escaped so that no name's keys reach into another's. */
+  private base(queue: string): string {
+    return `${this.prefix}q:${encodeURIComponent(queue)}:`;
+  }
+
+  /** Known queue names. */
+  async names(): Promise<string[]> {
+    return (await this.client.smembers(`${this.prefix}queues`)).sort();
+  }
+
+  async enqueue(queue: string, payload: Json, options?: EnqueueOptions): Promise<EnqueueResult> {
+    const given = options?.id !== undefined;
+    const id = options?.id ?? randomUUID();
+    const n = await this.client.ghQEnqueue(
+      this.base(queue),
+      `${this.prefix}queues`,
+      id,
+      JSON.stringify(payload),
+      ms(options?.delayMs),
+      options?.group ?? '',
+      ms(options?.retainMs),
+      queue,
+    );
+    // A random id seen twice can only be ioredis resending after a lost reply: ours, not a duplicate.
+    return { id, duplicate: n === 0 && given };
+  }
+
+  async lease<T extends Json = Json>(queue: string, n: number, leaseMs: number): Promise<LeasedItem<T>[]> {
+    const count = Math.max(0, Math.floor(n));
+    if (count === 0) return [];
+    const tokens = Array.from({ length: count }, () => randomUUID());
+    const flat = (await this.client.ghQLease(this.base(queue), count, Math.max(1, Math.ceil(leaseMs)), ...tokens)) as (
+      string | number | null
+    )[];
+    const out: LeasedItem<T>[] = [];
+    for (let i = 0; i < flat.length; i += 8) {
+      const item: { -readonly [K in keyof LeasedItem<T>]: LeasedItem<T>[K] } = {
+        queue,
+        id: String(flat[i]),
+        token: String(flat[i + 1]),
+        payload: JSON.parse(String(flat[i + 2])) as T,
+        attempts: Number(flat[i + 3]),
+        enqueuedAt: Number(flat[i + 4]),
+        leaseUntil: Number(flat[i + 5]),
+      };
+      if (flat[i + 6] !== null) item.group = String(flat[i + 6]);
+      if (flat[i + 7] !== null) item.lastError = String(flat[i + 7]);
+      out.push(item);
+    }
+    return out;
+  }
+
+  async extend(ref: LeaseRef, leaseMs: number): Promise<boolean> {
+    return ((await this.client.ghQSettle(this.base(ref.queue), ref.id, ref.token, 'x', Math.max(1, Math.ceil(leaseMs)))) as number) > 0;
+  }
+
+  async ack(ref: LeaseRef, result?: Json): Promise<boolean> {
+    const res = result === undefined ? '' : JSON.stringify(result);
+    return (await this.client.ghQSettle(this.base(ref.queue), ref.id, ref.token, 'a', res)) === 1;
+  }
+
+  async retry(ref: LeaseRef, delayMs: number, error: string): Promise<boolean> {
+    return (await this.client.ghQSettle(this.base(ref.queue), ref.id, ref.token, 'r', ms(delayMs), error)) === 1;
+  }
+
+  async dead(ref: LeaseRef, error: string): Promise<boolean> {
+    return (await this.client.ghQSettle(this.base(ref.queue), ref.id, ref.token, 'd', error)) === 1;
+  }
+
+  async get<T extends Json = Json>(queue: string, id: string): Promise<QueueItem<T> | undefined> {
+    const flat = (await this.client.ghQGet(this.base(queue), id)) as (string | number)[];
+    if (flat.length === 0) return undefined;
+    const now = Number(flat[0]);
+    const h: Record<string, string> = {};
+    for (let i = 1; i < flat.length; i += 2) h[String(flat[i])] = String(flat[i + 1]);
+    const dueAt = Number(h.due);
+    let state = STATES[h.st!] ?? 'ready';
+    if (h.st === 'q' && dueAt > now) state = 'delayed';
+    // A lapsed lease not yet reclaimed is due again, as the next lease will see it.
+    if (h.st === 'l' && dueAt <= now) state = 'ready';
+    const item: { -readonly [K in keyof QueueItem<T>]: QueueItem<T>[K] } = {
+      queue,
+      id,
+      state,
+      payload: JSON.parse(h.p!) as T,
+      attempts: Number(h.a),
+      enqueuedAt: Number(h.e),
+      dueAt,
+    };
+    if (h.g !== undefined) item.group = h.g;
+    if (h.st === 'l' && state === 'ready') item.lastError = 'lease expired';
+    else if (h.err !== undefined) item.lastError = h.err;
+    if (h.res !== undefined) item.result = JSON.parse(h.res) as Json;
+    if (h.end !== undefined) item.endedAt = Number(h.end);
+    return item;
+  }
+
+  async remove(queue: string, id: string): Promise<boolean> {
+    return (await this.client.ghQRemove(this.base(queue), id)) === 1;
+  }
+
+  async deadLetters(queue: string, options?: { cursor?: string; limit?: number }): Promise<{ items: DeadLetter[]; cursor?: string }> {
+    const limit = Math.min(1000, Math.max(1, options?.limit ?? 100));
+    const [score, seq] = options?.cursor?.split(':') ?? ['', ''];
+    const flat = (await this.client.ghQDeadList(this.base(queue), score ?? '', seq ?? '', limit + 1)) as (string | number | null)[];
+    const items: DeadLetter[] = [];
+    let last = '';
+    for (let i = 0; i < flat.length && items.length < limit; i += 7) {
+      const member = String(flat[i]);
+      const d: { -readonly [K in keyof DeadLetter]: DeadLetter[K] } = {
+        id: member.slice(15),
+        payload: JSON.parse(String(flat[i + 2])) as Json,
+        attempts: Number(flat[i + 3]),
+        enqueuedAt: Number(flat[i + 4]),
+        deadAt: Number(flat[i + 1]),
+        error: String(flat[i + 5]),
+      };
+      if (flat[i + 6] !== null) d.group = String(flat[i + 6]);
+      items.push(d);
+      last = `${d.deadAt}:${Number(member.slice(0, 15))}`;
+    }
+    return flat.length / 7 > limit ? { items, cursor: last } : { items };
+  }
+
+  async replay(queue: string, id: string): Promise<boolean> {
+    return (await this.client.ghQReplay(this.base(queue), id)) === 1;
+  }
+
+  async purge(queue: string, id?: string): Promise<number> {
+    if (id !== undefined) return (await this.client.ghQPurge(this.base(queue), id)) as number;
+    let total = 0;
+    for (;;) {
+      const n = (await this.client.ghQPurge(this.base(queue), '')) as number;
+      total += n;
+      if (n < 1000) return total;
+    }
+  }
+
+  async stats(queue: string): Promise<QueueStats> {
+    const [ready, delayed, leased, dead, oldestAgeMs] = (await this.client.ghQStats(this.base(queue))) as number[];
+    return { ready: ready!, delayed: delayed!, leased: leased!, dead: dead!, oldestAgeMs: Math.max(0, oldestAgeMs!) };
+  }
+}

@@ -1,0 +1,104 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { findServer } from './require-server';
+
+/** Options of {@link startRedis}. */
+export interface RedisServerOptions {
+  /** Default `always` (what durability: strict needs). */
+  appendfsync?: 'always' | 'everysec' | 'no';
+  /** Default true. */
+  appendonly?: boolean;
+  /** Sets `requirepass`. */
+  password?: string;
+  /** More `--name value` arguments. */
+  args?: string[];
+}
+
+/** A running redis-server of one test. */
+export interface RedisServer {
+  readonly port: number;
+  /** `redis://127.0.0.1:<port>` (with the password when one was set). */
+  readonly url: string;
+  readonly dir: string;
+  readonly process: ChildProcess;
+}
+
+type T = {
+  teardown(fn: () => unknown): void;
+  fail(m: string, ...rest: any[]): unknown;
+  skip(m: string, ...rest: any[]): unknown;
+};
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Whether something answers PING on the port (any answer: a password-protected server says NOAUTH). */
+function answers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(500, () => done(false));
+    sock.on('error', () => done(false));
+    sock.on('connect', () => sock.write('PING\r\n'));
+    sock.on('data', () => done(true));
+  });
+}
+
+/**
+ * Start a real redis-server on a free loopback port in a temp dir (AOF with fsync on every write,
+ * no RDB snapshots by default), wait until it answers, and SIGKILL it and remove the dir at
+ * teardown. Undefined when redis-server is not installed (the test was skipped, loudly).
+ * Never touches a system Redis.
+ */
+export async function startRedis(t: T, opts: RedisServerOptions = {}): Promise<RedisServer | undefined> {
+  const bin = findServer(t, 'redis-server');
+  if (!bin) return undefined;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gh-redis-'));
+  let lastErr = '';
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    const args = [
+      '--port', String(port),
+      '--bind', '127.0.0.1',
+      '--dir', dir,
+      '--save', '',
+      '--appendonly', opts.appendonly === false ? 'no' : 'yes',
+      '--appendfsync', opts.appendfsync ?? 'always',
+      '--daemonize', 'no',
+      '--logfile', '',
+      ...(opts.password !== undefined ? ['--requirepass', opts.password] : []),
+      ...(opts.args ?? []),
+    ]; // prettier-ignore
+    const child = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    let exited = false;
+    child.on('exit', () => (exited = true));
+    child.stderr?.on('data', (d: Buffer) => (lastErr += d.toString()));
+    const deadline = Date.now() + 5000;
+    while (!exited && Date.now() < deadline && !(await answers(port))) await new Promise((r) => setTimeout(r, 20));
+    if (!exited && (await answers(port))) {
+      t.teardown(() => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        rmSync(dir, { recursive: true, force: true });
+      });
+      const auth = opts.password !== undefined ? `:${encodeURIComponent(opts.password)}@` : '';
+      return { port, url: `redis://${auth}127.0.0.1:${port}`, dir, process: child };
+    }
+    child.kill('SIGKILL');
+  }
+  rmSync(dir, { recursive: true, force: true });
+  throw new Error(`redis-server did not start: ${lastErr.slice(-500)}`);
+}
