@@ -80,10 +80,10 @@ export async function connect(client: Redis, options: RedisStoreOptions): Promis
     await client.ping();
   } catch (err) {
     client.disconnect();
+    // The first error the socket saw says why (WRONGPASS, ECONNREFUSED); the rejection only says "closed".
     const e = last ?? (err as Error);
-    const why = e.message.includes('no answer within')
-      ? e.message
-      : `${(err as Error).message === e.message ? '' : `${(err as Error).message}: `}${e.message}`;
+    const hint = /WRONGPASS|NOAUTH/.test(e.message) ? ' (check the user and password in the URL)' : '';
+    const why = `${e.message}${hint}`;
     throw openError('GH_ERR_STORE_OPEN', options.url, `cannot connect: ${why}`, e);
   } finally {
     clearTimeout(timer);

@@ -12,7 +12,7 @@ export interface Scripts {
   ghKvList(index: string, ...argv: Arg[]): Reply;
   ghLockRenew(lock: string, ...argv: Arg[]): Reply;
   ghLockRelease(lock: string, ...argv: Arg[]): Reply;
-  ghQEnqueue(base: string, queues: string, ...argv: Arg[]): Reply;
+  ghQEnqueue(queues: string, ...argv: Arg[]): Reply;
   ghQLease(base: string, ...argv: Arg[]): Reply;
   ghQSettle(base: string, ...argv: Arg[]): Reply;
   ghQGet(base: string, ...argv: Arg[]): Reply;
@@ -29,7 +29,7 @@ const DEFINITIONS: [keyof Scripts, number, string][] = [
   ['ghKvList', 1, KV_LIST],
   ['ghLockRenew', 1, LOCK_RENEW],
   ['ghLockRelease', 1, LOCK_RELEASE],
-  ['ghQEnqueue', 2, Q_ENQUEUE],
+  ['ghQEnqueue', 1, Q_ENQUEUE],
   ['ghQLease', 1, Q_LEASE],
   ['ghQSettle', 1, Q_SETTLE],
   ['ghQGet', 1, Q_GET],
