@@ -50,6 +50,11 @@ t.test('open', async (t) => {
       warn: /CONFIG GET is not allowed/,
     },
     {
+      desc: 'strict warns when Redis may evict keys (maxmemory-policy not noeviction)',
+      server: { args: ['--maxmemory-policy', 'allkeys-lru'] },
+      warn: /maxmemory-policy is not noeviction/,
+    },
+    {
       desc: 'a wrong password is a clear error without the password',
       server: { password: 'right-secret' },
       url: (port) => `redis://:wrong-secret-xyz@127.0.0.1:${port}`,

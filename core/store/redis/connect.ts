@@ -103,6 +103,13 @@ export async function checkDurability(client: Redis, options: RedisStoreOptions)
     const f = (await client.call('CONFIG', 'GET', 'appendfsync')) as string[];
     appendonly = a[1];
     appendfsync = f[1];
+    const [, policy] = (await client.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
+    if (policy !== undefined && policy !== 'noeviction') {
+      options.logger?.warn(
+        { store: describeUrl(options.url), maxmemoryPolicy: policy },
+        'redis store: maxmemory-policy is not noeviction, so Redis may evict queue items and keys when it runs out of memory',
+      );
+    }
   } catch (err) {
     if (options.durability === 'strict') {
       options.logger?.warn(
