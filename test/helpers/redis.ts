@@ -23,7 +23,12 @@ export interface RedisServer {
   /** `redis://127.0.0.1:<port>` (with the password when one was set). */
   readonly url: string;
   readonly dir: string;
+  /** The running server process (a new one after `restart`). */
   readonly process: ChildProcess;
+  /** SIGKILL the server and wait for it to be gone. */
+  kill(): Promise<void>;
+  /** Start it again on the same port and dir (it reloads its AOF), after `kill`. */
+  restart(): Promise<void>;
 }
 
 type T = {
@@ -58,6 +63,50 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
+function args(port: number, dir: string, opts: RedisServerOptions): string[] {
+  return [
+    '--port', String(port),
+    '--bind', '127.0.0.1',
+    '--dir', dir,
+    '--save', '',
+    '--appendonly', opts.appendonly === false ? 'no' : 'yes',
+    '--appendfsync', opts.appendfsync ?? 'always',
+    '--daemonize', 'no',
+    '--logfile', '',
+    ...(opts.password !== undefined ? ['--requirepass', opts.password] : []),
+    ...(opts.args ?? []),
+  ]; // prettier-ignore
+}
+
+/** Spawn and wait (5 s at most) until it answers; undefined (and killed) when it did not. */
+async function spawnServer(
+  bin: string,
+  port: number,
+  dir: string,
+  opts: RedisServerOptions,
+  log: { text: string },
+): Promise<ChildProcess | undefined> {
+  const child = spawn(bin, args(port, dir, opts), { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  child.stderr?.on('data', (d: Buffer) => (log.text = (log.text + d.toString()).slice(-2000)));
+  const deadline = Date.now() + 5000;
+  while (!exited && Date.now() < deadline) {
+    if (await answers(port)) return child;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill('SIGKILL');
+  return undefined;
+}
+
+function killed(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
 /**
  * Start a real redis-server on a free loopback port in a temp dir (AOF with fsync on every write,
  * no RDB snapshots by default), wait until it answers, and SIGKILL it and remove the dir at
@@ -68,37 +117,32 @@ export async function startRedis(t: T, opts: RedisServerOptions = {}): Promise<R
   const bin = findServer(t, 'redis-server');
   if (!bin) return undefined;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gh-redis-'));
-  let lastErr = '';
+  const log = { text: '' };
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
-    const args = [
-      '--port', String(port),
-      '--bind', '127.0.0.1',
-      '--dir', dir,
-      '--save', '',
-      '--appendonly', opts.appendonly === false ? 'no' : 'yes',
-      '--appendfsync', opts.appendfsync ?? 'always',
-      '--daemonize', 'no',
-      '--logfile', '',
-      ...(opts.password !== undefined ? ['--requirepass', opts.password] : []),
-      ...(opts.args ?? []),
-    ]; // prettier-ignore
-    const child = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    let exited = false;
-    child.on('exit', () => (exited = true));
-    child.stderr?.on('data', (d: Buffer) => (lastErr += d.toString()));
-    const deadline = Date.now() + 5000;
-    while (!exited && Date.now() < deadline && !(await answers(port))) await new Promise((r) => setTimeout(r, 20));
-    if (!exited && (await answers(port))) {
-      t.teardown(() => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-        rmSync(dir, { recursive: true, force: true });
-      });
-      const auth = opts.password !== undefined ? `:${encodeURIComponent(opts.password)}@` : '';
-      return { port, url: `redis://${auth}127.0.0.1:${port}`, dir, process: child };
-    }
-    child.kill('SIGKILL');
+    let child = await spawnServer(bin, port, dir, opts, log);
+    if (!child) continue;
+    t.teardown(async () => {
+      await killed(child!);
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const auth = opts.password !== undefined ? `:${encodeURIComponent(opts.password)}@` : '';
+    return {
+      port,
+      url: `redis://${auth}127.0.0.1:${port}`,
+      dir,
+      get process() {
+        return child!;
+      },
+      kill: () => killed(child!),
+      async restart() {
+        await killed(child!);
+        const next = await spawnServer(bin, port, dir, opts, log);
+        if (!next) throw new Error(`redis-server did not start again on ${port}: ${log.text.slice(-500)}`);
+        child = next;
+      },
+    };
   }
   rmSync(dir, { recursive: true, force: true });
-  throw new Error(`redis-server did not start: ${lastErr.slice(-500)}`);
+  throw new Error(`redis-server did not start: ${log.text.slice(-500)}`);
 }
