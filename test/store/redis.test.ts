@@ -4,6 +4,7 @@ import t from 'tap';
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import Redis from 'ioredis';
 import { RedisStore } from '../../core/store/redis';
 import { startRedis } from '../helpers/redis';
 
@@ -302,6 +303,41 @@ t.test('semantics', async (t) => {
         t.equal(await s.locks.acquire('L', 1000), undefined, 'a stale release did not free it');
         await b!.release();
         t.ok(await s.locks.acquire('L', 1000));
+      },
+    },
+    {
+      desc: 'names of 1-512 characters, JSON values and ms >= 0 are checked before anything is sent',
+      async run(t, s) {
+        await t.rejects(s.kv.set('', 1), TypeError);
+        await t.rejects(s.kv.get('x'.repeat(513)), TypeError);
+        await t.rejects(s.kv.set('k', undefined as never), TypeError);
+        await t.rejects(s.queue.enqueue('q', 1, { id: '' }), TypeError);
+        await t.rejects(s.queue.enqueue('q', 1, { delayMs: -1 }), TypeError);
+        await t.rejects(s.locks.acquire('', 100), TypeError);
+        t.same(await s.queue.stats('q'), { ready: 0, delayed: 0, leased: 0, dead: 0, oldestAgeMs: 0 }, 'nothing written');
+      },
+    },
+    {
+      desc: 'a connection cut mid-enqueue: what was answered is there, what was in flight is rejected (never a silent loss), none called duplicate',
+      async run(t, s) {
+        const admin = new Redis(srv.url);
+        t.teardown(() => admin.disconnect());
+        const ids = Array.from({ length: 3000 }, (_, i) => `c${i}`);
+        const all = Promise.all(ids.map((id) => s.queue.enqueue('cut', id, { id }).catch((e: Error) => e)));
+        await sleep(5);
+        await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+        const results = await all;
+        const errors = results.filter((r) => r instanceof Error);
+        const dups = results.filter((r) => !(r instanceof Error) && r.duplicate);
+        t.same(dups, [], 'no first enqueue of an id answered duplicate');
+        const answered = results.filter((r) => !(r instanceof Error)).map((r) => (r as { id: string }).id);
+        const missing: string[] = [];
+        for (const id of answered) if ((await s.queue.get('cut', id)) === undefined) missing.push(id);
+        t.same(missing, [], `all ${answered.length} answered enqueues are present`);
+        // A rejected one may or may not have reached Redis, like any write whose answer was lost.
+        const stats = await s.queue.stats('cut');
+        t.ok(stats.ready >= answered.length && stats.ready <= ids.length, `${stats.ready} present`);
+        t.comment(`${errors.length} rejected: ${[...new Set(errors.map((e) => (e as Error).message))].join('; ')}`);
       },
     },
   ];

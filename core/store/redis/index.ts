@@ -57,24 +57,30 @@ export class RedisStore implements StoreBackend {
     );
   }
 
-  /** Stop watchers and close both connections; a server that does not answer is dropped after 2 s. */
+  /** Stop watchers, wait for enqueues under way, close both connections; a server that does not answer is dropped after 2 s. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.state.opened = false;
     await this.kv.stop();
     if (this.client.status === 'end' || this.client.status === 'wait') {
       this.client.disconnect();
       return;
     }
     let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_MS);
+    });
+    // Enqueues already accepted get their answer before the connection goes (QUIT also waits for
+    // the replies of everything sent before it).
     await Promise.race([
-      this.client.quit().catch(() => undefined),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, CLOSE_MS);
-      }),
+      this.queue
+        .drain()
+        .then(() => this.client.quit())
+        .catch(() => undefined),
+      late,
     ]);
     clearTimeout(timer);
+    this.state.opened = false;
     this.client.disconnect();
   }
 

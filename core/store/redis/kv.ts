@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import type { CasResult, Json, KvChange, KvEntry, KvPage, KvStore, SetOptions, Unwatch } from '../types';
+import { json, ms, name } from './check';
 import type { Scripts } from './scripts';
 
 interface Watcher {
@@ -15,7 +16,7 @@ function entry(key: string, v: string, ver: string | number, exp: string | numbe
 }
 
 function ttlArg(options?: SetOptions): string {
-  return options?.ttlMs === undefined ? '' : String(Math.max(0, Math.ceil(options.ttlMs)));
+  return options?.ttlMs === undefined ? '' : String(ms('ttlMs', options.ttlMs));
 }
 
 /**
@@ -36,7 +37,7 @@ export class RedisKv implements KvStore {
   ) {}
 
   private key(k: string): string {
-    return `${this.prefix}kv:${k}`;
+    return `${this.prefix}kv:${name('key', k)}`;
   }
 
   private get index(): string {
@@ -63,7 +64,7 @@ export class RedisKv implements KvStore {
       this.index,
       this.rev,
       key,
-      JSON.stringify(value),
+      json(value),
       ttlArg(options),
       this.channel,
       '',
@@ -83,7 +84,7 @@ export class RedisKv implements KvStore {
       this.index,
       this.rev,
       key,
-      JSON.stringify(value),
+      json(value),
       ttlArg(options),
       this.channel,
       String(expectedVersion),

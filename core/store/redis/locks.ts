@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Lock, LockStore } from '../types';
+import { ms as whole, name as checked } from './check';
 import type { Scripts } from './scripts';
 import type Redis from 'ioredis';
 
@@ -12,16 +13,16 @@ export class RedisLocks implements LockStore {
 
   /** The lock if it was free (or expired), else undefined. */
   async acquire(name: string, ttlMs: number): Promise<Lock | undefined> {
-    const key = `${this.prefix}lock:${name}`;
+    const key = `${this.prefix}lock:${checked('lock name', name)}`;
     const token = randomUUID();
-    const ok = await this.client.set(key, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
+    const ok = await this.client.set(key, token, 'PX', Math.max(1, whole('ttlMs', ttlMs)), 'NX');
     if (ok !== 'OK') return undefined;
     const client = this.client;
     return {
       name,
       token,
       async renew(ms = ttlMs) {
-        return (await client.ghLockRenew(key, token, Math.max(1, Math.ceil(ms)))) === 1;
+        return (await client.ghLockRenew(key, token, Math.max(1, whole('ttlMs', ms)))) === 1;
       },
       async release() {
         await client.ghLockRelease(key, token);

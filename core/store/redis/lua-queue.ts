@@ -2,7 +2,8 @@
  * Lua scripts of the queue store. One queue lives under a base key B:
  *   B..'i:'..id   hash of one item: p payload, st state (q due or delayed, w waiting behind its
  *                 group's head, l leased, a acked, d dead), a attempts, e enqueuedAt, due, m
- *                 member, g group, err, tok lease token, res result, end, ret retainMs
+ *                 member, g group, err, tok lease token, res result, end, ret retainMs, n the
+ *                 enqueuing call's nonce
  *   B..'due'      zset of items handed out by lease, by due time (ready and delayed alike)
  *   B..'leased'   zset by lease end;  B..'dead' zset by death;  B..'live' zset by enqueue time
  *   B..'g:'..name list of a group's ids in enqueue order; only its head is in 'due'
@@ -31,17 +32,18 @@ end
 
 /**
  * enqueue, many at once (the writes of one batch share one AOF fsync). KEYS: the queue set.
- * ARGV: groups of 7: base, id, payload, delayMs, group ('' none), retainMs, queue name. Returns one
- * 1 (written) or 0 (duplicate id) per item.
+ * ARGV: groups of 8: base, id, payload, delayMs, group ('' none), retainMs, queue name, nonce.
+ * Returns one 1 (written, or already written by this very call resent) or 0 (duplicate) per item.
  */
 export const Q_ENQUEUE = `${NOW}
 local t = now()
 local out = {}
-for j = 1, #ARGV, 7 do
+for j = 1, #ARGV, 8 do
   local B, id = ARGV[j], ARGV[j + 1]
   local ik = B .. 'i:' .. id
-  if redis.call('EXISTS', ik) == 1 then
-    out[#out + 1] = 0
+  local seen = redis.call('HGET', ik, 'n')
+  if seen then
+    if seen == ARGV[j + 7] then out[#out + 1] = 1 else out[#out + 1] = 0 end
   else
     local seq = redis.call('INCR', B .. 'seq')
     local m = string.format('%015d', seq) .. id
@@ -51,7 +53,7 @@ for j = 1, #ARGV, 7 do
       if redis.call('RPUSH', B .. 'g:' .. ARGV[j + 4], id) > 1 then st = 'w' end
       redis.call('HSET', ik, 'g', ARGV[j + 4])
     end
-    redis.call('HSET', ik, 'p', ARGV[j + 2], 'st', st, 'a', 0, 'e', t, 'due', due, 'm', m, 'ret', ARGV[j + 5])
+    redis.call('HSET', ik, 'p', ARGV[j + 2], 'st', st, 'a', 0, 'e', t, 'due', due, 'm', m, 'ret', ARGV[j + 5], 'n', ARGV[j + 7])
     redis.call('ZADD', B .. 'live', t, m)
     if st == 'q' then redis.call('ZADD', B .. 'due', due, m) end
     redis.call('SADD', KEYS[1], ARGV[j + 6])

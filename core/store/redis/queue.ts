@@ -12,6 +12,7 @@ import type {
   QueueStats,
   QueueStore,
 } from '../types';
+import { json, ms, name } from './check';
 import type { Scripts } from './scripts';
 
 const STATES: Record<string, ItemState> = { q: 'ready', w: 'ready', l: 'leased', a: 'acked', d: 'dead' };
@@ -21,14 +22,16 @@ const BATCH = 500;
 
 interface PendingEnqueue {
   readonly args: (string | number)[];
-  readonly given: boolean;
   resolve(r: EnqueueResult): void;
   reject(err: Error): void;
 }
 
-function ms(n: number | undefined): number {
-  return n === undefined ? 0 : Math.max(0, Math.ceil(n));
-}
+/**
+ * Tells this process's own enqueue, should ioredis resend it after a lost reply (ioredis 6 rejects
+ * commands in flight at a disconnect instead), from another's with the same id.
+ */
+const NONCE = randomUUID().slice(0, 8);
+let sent = 0;
 
 /**
  * Queues as Lua scripts over hashes and sorted sets (layout in lua-queue.ts): every operation
@@ -37,6 +40,7 @@ function ms(n: number | undefined): number {
 export class RedisQueue implements QueueStore {
   private pending: PendingEnqueue[] = [];
   private flushing = false;
+  private readonly inflight = new Set<Promise<unknown>>();
 
   constructor(
     private readonly client: Redis & Scripts,
@@ -45,7 +49,7 @@ export class RedisQueue implements QueueStore {
 
   /** The base key of a queue; the name is escaped so that no name's keys reach into another's. */
   private base(queue: string): string {
-    return `${this.prefix}q:${encodeURIComponent(queue)}:`;
+    return `${this.prefix}q:${encodeURIComponent(name('queue', queue))}:`;
   }
 
   /** Known queue names. */
@@ -59,14 +63,17 @@ export class RedisQueue implements QueueStore {
    * time and fsynced per read).
    */
   enqueue(queue: string, payload: Json, options?: EnqueueOptions): Promise<EnqueueResult> {
-    const id = options?.id ?? randomUUID();
+    let args: (string | number)[];
+    try {
+      const id = options?.id !== undefined ? name('id', options.id) : randomUUID();
+      const group = options?.group !== undefined ? name('group', options.group) : '';
+      const nonce = `${NONCE}${(sent++).toString(36)}`;
+      args = [this.base(queue), id, json(payload), ms('delayMs', options?.delayMs), group, ms('retainMs', options?.retainMs), queue, nonce];
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     return new Promise<EnqueueResult>((resolve, reject) => {
-      this.pending.push({
-        args: [this.base(queue), id, JSON.stringify(payload), ms(options?.delayMs), options?.group ?? '', ms(options?.retainMs), queue],
-        given: options?.id !== undefined,
-        resolve,
-        reject,
-      });
+      this.pending.push({ args, resolve, reject });
       if (!this.flushing) {
         this.flushing = true;
         setImmediate(() => this.flush());
@@ -80,22 +87,29 @@ export class RedisQueue implements QueueStore {
     this.pending = [];
     for (let from = 0; from < all.length; from += BATCH) {
       const batch = all.slice(from, from + BATCH);
-      this.client.ghQEnqueue(`${this.prefix}queues`, ...batch.flatMap((p) => p.args)).then(
+      const call = this.client.ghQEnqueue(`${this.prefix}queues`, ...batch.flatMap((p) => p.args)).then(
         (written) => {
           const w = written as number[];
-          // A random id seen twice can only be ioredis resending after a lost reply: ours, not a duplicate.
-          batch.forEach((p, i) => p.resolve({ id: String(p.args[1]), duplicate: w[i] === 0 && p.given }));
+          batch.forEach((p, i) => p.resolve({ id: String(p.args[1]), duplicate: w[i] === 0 }));
         },
         (err: Error) => batch.forEach((p) => p.reject(err)),
       );
+      this.inflight.add(call);
+      void call.finally(() => this.inflight.delete(call));
     }
   }
 
+  /** Send what is waiting for the next turn now and wait for every enqueue sent (part of close). */
+  async drain(): Promise<void> {
+    if (this.pending.length > 0) this.flush();
+    await Promise.allSettled([...this.inflight]);
+  }
+
   async lease<T extends Json = Json>(queue: string, n: number, leaseMs: number): Promise<LeasedItem<T>[]> {
-    const count = Math.max(0, Math.floor(n));
+    const count = Math.min(10_000, Math.max(0, Math.floor(n)));
     if (count === 0) return [];
     const tokens = Array.from({ length: count }, () => randomUUID());
-    const flat = (await this.client.ghQLease(this.base(queue), count, Math.max(1, Math.ceil(leaseMs)), ...tokens)) as (
+    const flat = (await this.client.ghQLease(this.base(queue), count, Math.max(1, ms('leaseMs', leaseMs)), ...tokens)) as (
       string | number | null
     )[];
     const out: LeasedItem<T>[] = [];
@@ -117,20 +131,20 @@ export class RedisQueue implements QueueStore {
   }
 
   async extend(ref: LeaseRef, leaseMs: number): Promise<boolean> {
-    return ((await this.client.ghQSettle(this.base(ref.queue), ref.id, ref.token, 'x', Math.max(1, Math.ceil(leaseMs)))) as number) > 0;
+    return ((await this.client.ghQSettle(this.base(ref.queue), ref.id, ref.token, 'x', Math.max(1, ms('leaseMs', leaseMs)))) as number) > 0;
   }
 
   async ack(ref: LeaseRef, result?: Json): Promise<boolean> {
-    const res = result === undefined ? '' : JSON.stringify(result);
+    const res = result === undefined ? '' : json(result);
     return (await this.client.ghQSettle(this.base(ref.queue), ref.id, ref.token, 'a', res)) === 1;
   }
 
   async retry(ref: LeaseRef, delayMs: number, error: string): Promise<boolean> {
-    return (await this.client.ghQSettle(this.base(ref.queue), ref.id, ref.token, 'r', ms(delayMs), error)) === 1;
+    return (await this.client.ghQSettle(this.base(ref.queue), ref.id, ref.token, 'r', ms('delayMs', delayMs), String(error))) === 1;
   }
 
   async dead(ref: LeaseRef, error: string): Promise<boolean> {
-    return (await this.client.ghQSettle(this.base(ref.queue), ref.id, ref.token, 'd', error)) === 1;
+    return (await this.client.ghQSettle(this.base(ref.queue), ref.id, ref.token, 'd', String(error))) === 1;
   }
 
   async get<T extends Json = Json>(queue: string, id: string): Promise<QueueItem<T> | undefined> {
