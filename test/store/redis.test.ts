@@ -306,6 +306,19 @@ t.test('semantics', async (t) => {
       },
     },
     {
+      desc: 'kv: keys that expired unlisted do not pile up in the index (each write sweeps some)',
+      async run(t, s) {
+        for (let i = 0; i < 100; i++) await s.kv.set(`gone/${i}`, i, { ttlMs: 30 });
+        await sleep(60);
+        for (let i = 0; i < 12; i++) await s.kv.set(`kept/${i}`, i);
+        const admin = new Redis(srv.url);
+        t.teardown(() => admin.disconnect());
+        const prefix = (s as unknown as { options: { prefix: string } }).options.prefix;
+        t.equal(await admin.zcard(`${prefix}kvidx`), 12, 'only the live keys are indexed');
+        t.equal(await admin.zcard(`${prefix}kvexp`), 0, 'no expiry left to sweep');
+      },
+    },
+    {
       desc: 'names of 1-512 characters, JSON values and ms >= 0 are checked before anything is sent',
       async run(t, s) {
         await t.rejects(s.kv.set('', 1), TypeError);
@@ -342,4 +355,81 @@ t.test('semantics', async (t) => {
     },
   ];
   for (const c of checks) t.test(c.desc, async (t) => c.run(t, await opened(t, srv.url)));
+});
+
+t.test('connection loss', async (t) => {
+  const cases: { desc: string; run(t: Tap.Test): Promise<void> }[] = [
+    {
+      desc: 'redis-server restarts: watchers get onError, then changes again; writes work again',
+      async run(t) {
+        const srv = await startRedis(t);
+        if (!srv) return;
+        const store = await opened(t, srv.url);
+        const seen: string[] = [];
+        const errors: string[] = [];
+        store.kv.watch(
+          'w/',
+          (c) => seen.push(c.key),
+          (e) => errors.push(e.message),
+        );
+        await store.kv.set('w/before', 1);
+        for (let i = 0; i < 100 && seen.length === 0; i++) await sleep(10);
+        await srv.restart();
+        let ok = false;
+        for (let i = 0; i < 100 && !ok; i++)
+          ok = await store.kv.set('w/after', 2).then(
+            () => true,
+            () => sleep(50).then(() => false),
+          );
+        t.ok(ok, 'a write works after the restart');
+        await sleep(300);
+        await store.kv.set('w/again', 3);
+        await sleep(100);
+        t.ok(errors.length >= 1, `onError: ${errors[0]}`);
+        t.same(
+          seen.filter((k) => k !== 'w/after'),
+          ['w/before', 'w/again'],
+          'changes before and after (the resubscribe may miss the first write after it)',
+        );
+        t.same((await store.kv.get('w/before'))?.value, 1, 'the AOF kept the write before the crash');
+      },
+    },
+    {
+      desc: 'a reconnect to a server that became weaker (a failover): strict logs an error',
+      async run(t) {
+        const srv = await startRedis(t);
+        if (!srv) return;
+        const { logger, lines } = capture();
+        const store = new RedisStore({ url: srv.url, durability: 'strict', logger, prefix: 'weak:' });
+        await store.open();
+        t.teardown(() => store.close());
+        const admin = new Redis(srv.url);
+        t.teardown(() => admin.disconnect());
+        await admin.config('SET', 'appendfsync', 'everysec');
+        await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+        for (let i = 0; i < 100 && !lines.some((l) => l.level === 50); i++) await sleep(20);
+        const line = lines.find((l) => l.level === 50);
+        t.match(line, { msg: 'redis store: the server reconnected to is not durable', err: /appendfsync everysec/ });
+      },
+    },
+    {
+      desc: 'close with the server gone (SIGKILLed) returns within the bound',
+      async run(t) {
+        const srv = await startRedis(t);
+        if (!srv) return;
+        const store = new RedisStore({ url: srv.url, durability: 'strict', prefix: 'gone:' });
+        await store.open();
+        store.kv.watch('', () => {});
+        await store.kv.set('k', 1);
+        await srv.kill();
+        const pending = store.queue.enqueue('q', 1).catch((e: Error) => e);
+        const t0 = Date.now();
+        await store.close();
+        const took = Date.now() - t0;
+        t.ok(took < 2500, `closed in ${took} ms`);
+        t.type(await pending, Error, 'an enqueue that cannot be answered rejects');
+      },
+    },
+  ];
+  for (const c of cases) t.test(c.desc, (t) => c.run(t));
 });

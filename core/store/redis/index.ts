@@ -51,6 +51,16 @@ export class RedisStore implements StoreBackend {
       throw err;
     }
     this.state.opened = true;
+    // A reconnect may land on another server (a failover): check it again; it can only be logged now.
+    this.client.on('ready', () => {
+      if (this.options.durability !== 'strict') return;
+      checkDurability(this.client, this.options).catch((err: Error) =>
+        this.options.logger?.error(
+          { store: describeUrl(this.options.url), err: err.message },
+          'redis store: the server reconnected to is not durable',
+        ),
+      );
+    });
     // After open, errors are reconnects that ioredis retries; log them rather than crash on 'error'.
     this.client.on('error', (err: Error) =>
       this.options.logger?.warn({ store: describeUrl(this.options.url), err: err.message }, 'redis store: connection error'),

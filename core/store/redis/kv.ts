@@ -44,6 +44,10 @@ export class RedisKv implements KvStore {
     return `${this.prefix}kvidx`;
   }
 
+  private get expiries(): string {
+    return `${this.prefix}kvexp`;
+  }
+
   private get rev(): string {
     return `${this.prefix}rev`;
   }
@@ -58,37 +62,29 @@ export class RedisKv implements KvStore {
   }
 
   async set(key: string, value: Json, options?: SetOptions): Promise<number> {
-    if (this.subscribing) await this.subscribing;
-    const r = (await this.client.ghKvSet(
-      this.key(key),
-      this.index,
-      this.rev,
-      key,
-      json(value),
-      ttlArg(options),
-      this.channel,
-      '',
-    )) as number[];
+    const r = await this.write(key, value, options, '');
     return Number(r[1]);
+  }
+
+  /** set (expected '') or cas, one script: both bump the revision and publish the change. */
+  private async write(
+    key: string,
+    value: Json,
+    options: SetOptions | undefined,
+    expected: string,
+  ): Promise<[number, string?, string?, string?]> {
+    const args = [this.key(key), this.index, this.rev, this.expiries, key, json(value), ttlArg(options), this.channel, expected] as const;
+    if (this.subscribing) await this.subscribing;
+    return (await this.client.ghKvSet(...args, `${this.prefix}kv:`)) as [number, string?, string?, string?];
   }
 
   async delete(key: string): Promise<boolean> {
     if (this.subscribing) await this.subscribing;
-    return ((await this.client.ghKvDelete(this.key(key), this.index, this.rev, key, this.channel)) as number) > 0;
+    return ((await this.client.ghKvDelete(this.key(key), this.index, this.rev, this.expiries, key, this.channel)) as number) > 0;
   }
 
   async cas(key: string, expectedVersion: number, value: Json, options?: SetOptions): Promise<CasResult> {
-    if (this.subscribing) await this.subscribing;
-    const r = (await this.client.ghKvSet(
-      this.key(key),
-      this.index,
-      this.rev,
-      key,
-      json(value),
-      ttlArg(options),
-      this.channel,
-      String(expectedVersion),
-    )) as [number, string?, string?, string?];
+    const r = await this.write(key, value, options, String(ms('expectedVersion', expectedVersion)));
     if (r[0] === 1) return { ok: true, version: Number(r[1]) };
     return r.length > 1 ? { ok: false, current: entry(key, r[1]!, r[2]!, r[3] ?? null) } : { ok: false };
   }
@@ -99,7 +95,7 @@ export class RedisKv implements KvStore {
     const min = cursor !== undefined ? `(${cursor}` : prefix === '' ? '-' : `[${prefix}`;
     // 0xff never occurs in UTF-8, so it bounds every key that starts with the prefix.
     const max = prefix === '' ? '+' : Buffer.concat([Buffer.from(`[${prefix}`), Buffer.from([0xff])]);
-    const flat = (await this.client.ghKvList(this.index, `${this.prefix}kv:`, min, max, limit + 1)) as (string | null)[];
+    const flat = (await this.client.ghKvList(this.index, this.expiries, `${this.prefix}kv:`, min, max, limit + 1)) as (string | null)[];
     const entries: KvEntry[] = [];
     for (let i = 0; i < flat.length && entries.length < limit; i += 4)
       entries.push(entry(flat[i]!, flat[i + 1]!, flat[i + 2]!, flat[i + 3]));

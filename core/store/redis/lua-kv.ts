@@ -13,8 +13,10 @@ end
 `;
 
 /**
- * set and cas. KEYS: entry, index, revision counter. ARGV: key, json, ttlMs ('' none), channel,
- * expected version ('' for a plain set). Returns {1, rev, expiresAt|false} or {0, v, ver, exp}.
+ * set and cas. KEYS: entry, index, revision counter, expiry zset. ARGV: key, json, ttlMs ('' none),
+ * channel, expected version ('' for a plain set), entry key prefix. Returns {1, rev,
+ * expiresAt|false} or {0, v, ver, exp}. Each write also drops up to 10 expired keys from the index,
+ * so keys written once with a TTL and never listed do not pile up in it.
  */
 export const KV_SET = `${NOW}
 if ARGV[5] ~= '' then
@@ -25,25 +27,36 @@ if ARGV[5] ~= '' then
     return {0}
   end
 end
+local t = now()
+local gone = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', t, 'LIMIT', 0, 10)
+for _, k in ipairs(gone) do
+  if redis.call('EXISTS', ARGV[6] .. k) == 0 then
+    redis.call('ZREM', KEYS[2], k)
+    redis.call('ZREM', KEYS[4], k)
+  end
+end
 local rev = redis.call('INCR', KEYS[3])
 redis.call('DEL', KEYS[1])
 local exp = false
 if ARGV[3] ~= '' then
-  exp = now() + tonumber(ARGV[3])
+  exp = t + tonumber(ARGV[3])
   redis.call('HSET', KEYS[1], 'v', ARGV[2], 'ver', rev, 'exp', exp)
   redis.call('PEXPIREAT', KEYS[1], exp)
+  redis.call('ZADD', KEYS[4], exp, ARGV[1])
 else
   redis.call('HSET', KEYS[1], 'v', ARGV[2], 'ver', rev)
+  redis.call('ZREM', KEYS[4], ARGV[1])
 end
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 redis.call('PUBLISH', ARGV[4], cjson.encode({'set', tostring(rev), ARGV[1], ARGV[2]}))
 return {1, rev, exp}
 `;
 
-/** delete. KEYS: entry, index, revision counter. ARGV: key, channel. Returns the revision, or 0. */
+/** delete. KEYS: entry, index, revision counter, expiry zset. ARGV: key, channel. Returns the revision, or 0. */
 export const KV_DELETE = `
 local n = redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
 if n == 0 then return 0 end
 local rev = redis.call('INCR', KEYS[3])
 redis.call('PUBLISH', ARGV[2], cjson.encode({'delete', tostring(rev), ARGV[1]}))
@@ -51,7 +64,7 @@ return rev
 `;
 
 /**
- * list. KEYS: index. ARGV: entry key prefix, lex min, lex max, how many live entries at most.
+ * list. KEYS: index, expiry zset. ARGV: entry key prefix, lex min, lex max, how many live entries at most.
  * Index members whose entry expired are dropped on the way. Returns flat {key, v, ver, exp|false}.
  */
 export const KV_LIST = `
@@ -73,6 +86,7 @@ while found < want do
       if found >= want then break end
     else
       redis.call('ZREM', KEYS[1], k)
+      redis.call('ZREM', KEYS[2], k)
     end
   end
   min = '(' .. ks[#ks]

@@ -7,9 +7,9 @@ type Reply = Promise<unknown>;
 
 /** The store's Lua scripts as client methods (EVALSHA, falling back to EVAL after a restart or failover). */
 export interface Scripts {
-  ghKvSet(entry: string, index: string, rev: string, ...argv: Arg[]): Reply;
-  ghKvDelete(entry: string, index: string, rev: string, ...argv: Arg[]): Reply;
-  ghKvList(index: string, ...argv: Arg[]): Reply;
+  ghKvSet(entry: string, index: string, rev: string, expiries: string, ...argv: Arg[]): Reply;
+  ghKvDelete(entry: string, index: string, rev: string, expiries: string, ...argv: Arg[]): Reply;
+  ghKvList(index: string, expiries: string, ...argv: Arg[]): Reply;
   ghLockRenew(lock: string, ...argv: Arg[]): Reply;
   ghLockRelease(lock: string, ...argv: Arg[]): Reply;
   ghQEnqueue(queues: string, ...argv: Arg[]): Reply;
@@ -24,9 +24,9 @@ export interface Scripts {
 }
 
 const DEFINITIONS: [keyof Scripts, number, string][] = [
-  ['ghKvSet', 3, KV_SET],
-  ['ghKvDelete', 3, KV_DELETE],
-  ['ghKvList', 1, KV_LIST],
+  ['ghKvSet', 4, KV_SET],
+  ['ghKvDelete', 4, KV_DELETE],
+  ['ghKvList', 2, KV_LIST],
   ['ghLockRenew', 1, LOCK_RENEW],
   ['ghLockRelease', 1, LOCK_RELEASE],
   ['ghQEnqueue', 1, Q_ENQUEUE],
