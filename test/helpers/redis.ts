@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { RedisStore } from '../../core/store/redis';
 import { findServer } from './require-server';
 
 /** Options of {@link startRedis}. */
@@ -145,4 +146,16 @@ export async function startRedis(t: T, opts: RedisServerOptions = {}): Promise<R
   }
   rmSync(dir, { recursive: true, force: true });
   throw new Error(`redis-server did not start: ${log.text.slice(-500)}`);
+}
+
+/** An open RedisStore (strict) under a fresh prefix, closed at teardown. */
+export async function openRedisStore(
+  t: Pick<T, 'teardown'>,
+  url: string,
+  prefix = `t${Math.random().toString(36).slice(2)}:`,
+): Promise<RedisStore> {
+  const store = new RedisStore({ url, durability: 'strict', prefix });
+  await store.open();
+  t.teardown(() => store.close());
+  return store;
 }
