@@ -13,14 +13,7 @@ buildIfStale();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Lease everything out of `queue` and check it against the ids whose enqueue resolved. */
-async function verify(
-  t: Test,
-  srv: RedisServer,
-  options: StoreSpec['options'],
-  queue: string,
-  resolved: Set<string>,
-  rounds: number,
-): Promise<void> {
+async function verify(t: Test, options: StoreSpec['options'], queue: string, resolved: Set<string>, rounds: number): Promise<void> {
   const store = new RedisStore(options as ConstructorParameters<typeof RedisStore>[0]);
   await store.open();
   t.teardown(() => store.close());

@@ -1,6 +1,6 @@
 // The Redis backend's opening and connection cases: durability checks, passwords, timeouts,
 // restarts and failovers, close with the server gone.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import net from 'node:net';
 import Redis from 'ioredis';
 import { RedisStore } from '../../core/store/redis';
@@ -110,7 +110,7 @@ t.test('unreachable or silent servers fail within the timeout', async (t) => {
 });
 
 t.test('connection loss', async (t) => {
-  const cases: { desc: string; run(t: Tap.Test): Promise<void> }[] = [
+  const cases: { desc: string; run(t: Test): Promise<void> }[] = [
     {
       desc: 'redis-server restarts: watchers get onError, then changes again; writes work again',
       async run(t) {
@@ -158,7 +158,7 @@ t.test('connection loss', async (t) => {
         const admin = new Redis(srv.url);
         t.teardown(() => admin.disconnect());
         await admin.config('SET', 'appendfsync', 'everysec');
-        await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+        await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
         for (let i = 0; i < 100 && !lines.some((l) => l.level === 50); i++) await sleep(20);
         const line = lines.find((l) => l.level === 50);
         t.match(line, { msg: 'redis store: the server reconnected to is not durable', err: /appendfsync everysec/ });

@@ -1,6 +1,6 @@
 // The Redis backend's own semantic checks, beside the shared contract (redis-contract.test.ts):
 // what is particular to Redis (index sweeping, cut connections) and a quick table of the rest.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import Redis from 'ioredis';
 import type { RedisStore } from '../../core/store/redis';
 import { startRedis, openRedisStore as opened } from '../helpers/redis';
@@ -10,7 +10,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 t.test('semantics', async (t) => {
   const srv = await startRedis(t);
   if (!srv) return;
-  const checks: { desc: string; run(t: Tap.Test, s: RedisStore): Promise<void> }[] = [
+  const checks: { desc: string; run(t: Test, s: RedisStore): Promise<void> }[] = [
     {
       desc: 'kv: versions grow store-wide, cas compares them',
       async run(t, s) {
@@ -218,7 +218,7 @@ t.test('semantics', async (t) => {
         const ids = Array.from({ length: 3000 }, (_, i) => `c${i}`);
         const all = Promise.all(ids.map((id) => s.queue.enqueue('cut', id, { id }).catch((e: Error) => e)));
         await sleep(5);
-        await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+        await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
         const results = await all;
         const errors = results.filter((r) => r instanceof Error);
         const dups = results.filter((r) => !(r instanceof Error) && r.duplicate);
