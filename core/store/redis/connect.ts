@@ -91,6 +91,15 @@ export async function connect(client: Redis, options: RedisStoreOptions): Promis
   }
 }
 
+/** One setting from CONFIG GET, as a flat [name, value] array (RESP2) or a map (RESP3). */
+async function configValue(client: Redis, name: string): Promise<string | undefined> {
+  const reply = (await client.call('CONFIG', 'GET', name)) as unknown;
+  if (Array.isArray(reply)) return reply[1] === undefined ? undefined : String(reply[1]);
+  if (reply instanceof Map) return reply.has(name) ? String(reply.get(name)) : undefined;
+  if (reply !== null && typeof reply === 'object' && name in reply) return String((reply as Record<string, unknown>)[name]);
+  return undefined;
+}
+
 /**
  * Under `strict`, refuse a server whose AOF is off or fsyncs less than every write; when CONFIG
  * is disabled or renamed (managed Redis), say that it could not be checked.
@@ -99,17 +108,16 @@ export async function checkDurability(client: Redis, options: RedisStoreOptions)
   let appendonly: string | undefined;
   let appendfsync: string | undefined;
   try {
-    const a = (await client.call('CONFIG', 'GET', 'appendonly')) as string[];
-    const f = (await client.call('CONFIG', 'GET', 'appendfsync')) as string[];
-    appendonly = a[1];
-    appendfsync = f[1];
-    const [, policy] = (await client.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
+    appendonly = await configValue(client, 'appendonly');
+    appendfsync = await configValue(client, 'appendfsync');
+    const policy = await configValue(client, 'maxmemory-policy');
     if (policy !== undefined && policy !== 'noeviction') {
       options.logger?.warn(
         { store: describeUrl(options.url), maxmemoryPolicy: policy },
         'redis store: maxmemory-policy is not noeviction, so Redis may evict queue items and keys when it runs out of memory',
       );
     }
+    if (appendonly === undefined || appendfsync === undefined) throw new Error('CONFIG GET returned nothing');
   } catch (err) {
     if (options.durability === 'strict') {
       options.logger?.warn(
