@@ -39,7 +39,8 @@ type T = {
   skip(...args: any[]): unknown;
 };
 
-function freePort(): Promise<number> {
+/** A port nothing listens on right now (loopback). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.on('error', reject);

@@ -1,10 +1,14 @@
 // The Redis backend's opening and connection cases: durability checks, passwords, timeouts,
 // restarts and failovers, close with the server gone.
 import t, { type Test } from 'tap';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import Redis from 'ioredis';
 import { RedisStore } from '../../core/store/redis';
-import { startRedis, openRedisStore } from '../helpers/redis';
+import { freePort, startRedis, openRedisStore } from '../helpers/redis';
 import { captureLogger } from '../helpers/servers';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -184,4 +188,44 @@ t.test('connection loss', async (t) => {
     },
   ];
   for (const c of cases) t.test(c.desc, (t) => c.run(t));
+});
+
+t.test('rediss:// (TLS)', async (t) => {
+  // A private CA: a self-signed certificate for 127.0.0.1, given to the server and, through
+  // NODE_EXTRA_CA_CERTS, to a client process.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gh-redis-tls-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  const openssl = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' }); // prettier-ignore
+  if (openssl.status !== 0) {
+    t.skip('!!! openssl is not installed: no certificate for the TLS case');
+    return;
+  }
+  const tlsPort = await freePort();
+  const tls = await startRedis(t, { args: ['--tls-port', String(tlsPort), '--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', cert, '--tls-auth-clients', 'no'] }).catch((e: Error) => e); // prettier-ignore
+  if (tls instanceof Error) {
+    t.skip(`!!! this redis-server does not start with TLS: ${tls.message.slice(0, 300)}`);
+    return;
+  }
+  if (!tls) return;
+  const url = `rediss://127.0.0.1:${tlsPort}/1`;
+  const script = `const { RedisStore } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'dist', 'core', 'store', 'redis', 'index.js'))});
+    const s = new RedisStore({ url: ${JSON.stringify(url)}, durability: 'strict', connectTimeoutMs: 3000 });
+    s.open().then(() => s.kv.set('tls', 1)).then((v) => console.log('set', v), (e) => console.log(e.code, e.message)).finally(() => s.close());`;
+  const env = { PATH: process.env.PATH ?? '' };
+  const cases = [
+    {
+      desc: 'a certificate the client does not trust is refused, with the reason',
+      env,
+      out: /GH_ERR_STORE_OPEN Redis store rediss:\/\/127\.0\.0\.1:\d+\/1: cannot connect: self-signed certificate/,
+    },
+    { desc: 'trusted through NODE_EXTRA_CA_CERTS, it opens and writes', env: { ...env, NODE_EXTRA_CA_CERTS: cert }, out: /^set 1$/m },
+  ];
+  for (const c of cases) {
+    t.test(c.desc, async (t) => {
+      const r = spawnSync(process.execPath, ['-e', script], { env: c.env, encoding: 'utf8', timeout: 10_000 });
+      t.match(r.stdout, c.out, r.stderr);
+    });
+  }
 });

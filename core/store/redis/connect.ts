@@ -67,20 +67,25 @@ export function createClient(options: RedisStoreOptions, state: { opened: boolea
 export async function connect(client: Redis, options: RedisStoreOptions): Promise<void> {
   const timeout = options.connectTimeoutMs ?? 5000;
   let last: Error | undefined;
-  const onError = (err: Error) => (last = err);
+  let failed: (err: Error) => void = () => {};
+  // The first error the socket sees (TLS, WRONGPASS, ECONNREFUSED) ends the attempt at once.
+  const onError = (err: Error) => {
+    last ??= err;
+    failed(err);
+  };
   client.on('error', onError);
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
-      client.connect(),
+      client.connect().then(() => client.ping()),
       new Promise<never>((_, reject) => {
+        failed = reject;
         timer = setTimeout(() => reject(new Error(`no answer within ${timeout} ms`)), timeout);
       }),
     ]);
-    await client.ping();
   } catch (err) {
     client.disconnect();
-    // The first error the socket saw says why (WRONGPASS, ECONNREFUSED); the rejection only says "closed".
+    // The socket's error says why; connect()'s rejection only says "closed".
     const e = last ?? (err as Error);
     const hint = /WRONGPASS|NOAUTH/.test(e.message) ? ' (check the user and password in the URL)' : '';
     const why = `${e.message}${hint}`;
