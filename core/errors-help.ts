@@ -52,5 +52,7 @@ export const ERROR_HELP: Record<ErrorCode, string> = {
   GH_ERR_UNAUTHORIZED: 'The admin API needs `Authorization: Bearer <admin.token>`.',
   GH_ERR_RELOAD_FAILED:
     'A reload (SIGHUP, POST /reload) found a config that cannot run; the old one keeps serving. The log has the reasons; fix the file and reload again.',
+  GH_ERR_STORE_OPEN:
+    'The `store:` could not be opened at start; the message names the file or server and the reason. SQLite: the directory cannot be created or written, or the file is not a gatehouse database (or is from a newer gatehouse). Fix the path or its permissions, or point `store:` elsewhere.',
   GH_ERR_INTERNAL: 'A bug in gatehouse. The error log has the stack; please report it.',
 };

@@ -33,6 +33,7 @@ export const ERRORS = {
   GH_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'The upstream did not answer in time' },
   GH_ERR_UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required' },
   GH_ERR_RELOAD_FAILED: { status: 500, message: 'Reload failed; the previous configuration stays active' },
+  GH_ERR_STORE_OPEN: { status: 500, message: 'The state store cannot be opened' },
   GH_ERR_INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -30,13 +30,8 @@ export function describeUrl(url: string): string {
   }
 }
 
-/** A failure to open, by code; the message never carries the password. */
-export function openError(
-  code: 'GH_ERR_STORE_OPEN' | 'GH_ERR_STORE_DURABILITY',
-  url: string,
-  why: string,
-  cause?: unknown,
-): GatehouseError {
+/** `GH_ERR_STORE_OPEN` naming the server and the reason; the message never carries the password. */
+export function openError(url: string, why: string, cause?: unknown): GatehouseError {
   let password = '';
   try {
     password = decodeURIComponent(new URL(url).password);
@@ -44,7 +39,7 @@ export function openError(
     /* nothing to hide */
   }
   const text = password ? why.split(password).join('***') : why;
-  return new GatehouseError(code, `Redis store ${describeUrl(url)}: ${text}`, { status: 500, cause });
+  return new GatehouseError('GH_ERR_STORE_OPEN', `Redis store ${describeUrl(url)}: ${text}`, { cause });
 }
 
 /**
@@ -89,7 +84,7 @@ export async function connect(client: Redis, options: RedisStoreOptions): Promis
     const e = last ?? (err as Error);
     const hint = /WRONGPASS|NOAUTH/.test(e.message) ? ' (check the user and password in the URL)' : '';
     const why = `${e.message}${hint}`;
-    throw openError('GH_ERR_STORE_OPEN', options.url, `cannot connect: ${why}`, e);
+    throw openError(options.url, `cannot connect: ${why}`, e);
   } finally {
     clearTimeout(timer);
     client.off('error', onError);
@@ -137,7 +132,6 @@ export async function checkDurability(client: Redis, options: RedisStoreOptions)
   const found = `appendonly ${appendonly ?? '?'}, appendfsync ${appendfsync ?? '?'}`;
   if (options.durability === 'strict') {
     throw openError(
-      'GH_ERR_STORE_DURABILITY',
       options.url,
       `durability: strict needs appendonly yes and appendfsync always on the server, found ${found} (set them, or use durability: relaxed and accept losing up to a second of answered writes when Redis's host crashes)`,
     );

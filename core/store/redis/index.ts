@@ -31,7 +31,7 @@ export class RedisStore implements StoreBackend {
       const u = new URL(options.url);
       if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`unsupported scheme ${u.protocol}`);
     } catch (err) {
-      throw openError('GH_ERR_STORE_OPEN', options.url, `not a redis:// or rediss:// URL (${(err as Error).message})`);
+      throw openError(options.url, `not a redis:// or rediss:// URL (${(err as Error).message})`);
     }
     this.options = { ...options, prefix: options.prefix ?? 'gatehouse:' };
     const prefix = this.options.prefix!;
