@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createGateway, definePlugin, type Gateway, type StateStore } from '../../app';
 import { captureLogger, request } from '../helpers/servers';
 import { tempDir } from '../helpers/gatehouse-process';
+import { startRedis } from '../helpers/redis';
 
 /**
  * The store as plugins reach it (`scope.store`): opened by the gateway at start when a plugin
@@ -144,4 +145,22 @@ t.test('store operations are timed in /metrics by op and backend', async (t) => 
   );
   t.match(metrics.body, /gatehouse_store_queue_items\{queue="keeper-a\/jobs",state="dead"\} 0\n/, 'every state reported');
   t.match(metrics.body, /gatehouse_store_queue_oldest_age_seconds\{queue="keeper-a\/jobs"\} \d/, 'and its oldest age');
+});
+
+t.test('the same through a Redis store: namespaced values, strict durability checked at start', async (t) => {
+  const srv = await startRedis(t);
+  if (!srv) return;
+  const { url } = await gateway(t, {
+    store: { url: srv.url, prefix: 'scope-test:' },
+    routes: routes({ 'keeper-a': { seed: 'redis a' } }, { 'keeper-b': { seed: 'redis b' } }),
+  });
+  t.same(JSON.parse((await request(`${url}/0/greeting`)).body).value, 'redis a');
+  t.same(JSON.parse((await request(`${url}/1/greeting`)).body).value, 'redis b');
+  const weak = await startRedis(t, { appendfsync: 'everysec' });
+  if (!weak) return;
+  await t.rejects(
+    createGateway({ config: { store: weak.url, routes: routes({ 'keeper-a': {} }) }, plugins: PLUGINS, logger: captureLogger().logger }),
+    { code: 'GH_ERR_STORE_OPEN', message: /appendfsync/ },
+    'a Redis that does not fsync every write refuses a strict start',
+  );
 });
