@@ -5,6 +5,7 @@ import type { Context, ForwardOptions } from './context';
 import { answerError, asGatehouseError, GatehouseError, isReported, markReported, rawJsonAnswer } from '../errors';
 import { bodyTooLarge, DEFAULT_BODY_LIMIT, parseFormBody, parseJsonBody, readRequestBody, type ReadBodyOptions } from './body';
 import type { StateKey } from './state';
+import type { Target, UpstreamPool } from '../upstream/pool';
 
 /** Plugin hooks run around the upstream exchange, guarded (core/plugin/guard.ts). */
 export interface ProxyHooks {
@@ -73,6 +74,11 @@ export class RequestContext implements Context {
   upgradeStatus = 0;
   /** A plugin's failure was answered (or the connection is being cut) by its guard: nothing more to write. */
   pluginFailed = false;
+  /** The upstream target this request holds a slot of (released when the response closes). */
+  picked?: Target = undefined;
+  pickedPool?: UpstreamPool = undefined;
+  /** performance.now() when the target was taken (its latency EWMA). */
+  pickedAt = 0;
   /** Resolves the forwarding promise(s) when the client response closes. */
   settle?: () => void = undefined;
   private done = false;

@@ -27,7 +27,10 @@ import {
   serverOptions,
   trackConnections,
 } from './listeners';
-import { Runtime, type RouteRuntime } from './runtime';
+import { AD_HOC_DEFAULTS, Runtime, type RouteRuntime } from './runtime';
+import { UpstreamRegistry } from '../upstream/registry';
+import type { UpstreamPool } from '../upstream/pool';
+import { useReadBuffer } from '../tuning/read-buffer';
 import { contextFor, type EntryDeps } from './entry';
 import { recordRequest } from '../observe/access';
 import { httpsCertificate } from './tls';
@@ -57,9 +60,11 @@ export interface GatewayOptions {
 /** A running (or ready to run) gateway. */
 export class Gateway {
   readonly metrics = new GatewayMetrics({
-    openSockets: () => [...(this.runtime?.pools ?? [])].map(([name, pool]) => [name, pool.openSockets()]),
+    openSockets: () => [...this.upstreams.pools].map(([name, pool]) => [name, pool.openSockets()]),
   });
   readonly logger: Logger;
+  /** The live upstreams: owned here, kept across reloads; each generation's config is applied as it takes over. */
+  readonly upstreams: UpstreamRegistry;
   runtime!: Runtime;
   ready = false;
   /** Bound addresses once listening. */
@@ -77,6 +82,7 @@ export class Gateway {
     private readonly options: GatewayOptions,
   ) {
     this.logger = options.logger ?? createLogger(loaded.config.log.level);
+    this.upstreams = new UpstreamRegistry(this.logger);
     this.container.register(TOKENS.logger, { useValue: this.logger });
     this.container.register(TOKENS.metrics, { useValue: this.metrics });
     this.forwarder = new Forwarder({
@@ -94,6 +100,9 @@ export class Gateway {
   /** Build the first runtime (plugins created and started). */
   async init(): Promise<this> {
     this.applyServerSettings(this.loaded);
+    // Before the plugins start, so that they find the declared upstreams.
+    const readBuffer = useReadBuffer(this.loaded.config.server.tuning.readBuffer, this.logger);
+    this.upstreams.apply(this.loaded.config.upstreams, readBuffer, AD_HOC_DEFAULTS);
     this.runtime = this.adopt(await Runtime.create(this.loaded, this.scopeDeps()));
     this.runtime.tasks.start();
     return this;
@@ -118,6 +127,7 @@ export class Gateway {
       logger: this.logger,
       metrics: this.metrics,
       container: this.container,
+      upstreams: this.upstreams,
       clientIp: (req: http.IncomingMessage) => this.trust.clientIp(normalizeIp(req.socket.remoteAddress), req.headers['x-forwarded-for']),
     };
   }
@@ -186,12 +196,14 @@ export class Gateway {
     let ctx: RequestContext | undefined;
     let settled = false;
     // The one 'close' listener of a request (each listener costs per request): it releases the
-    // upstream if the client left early, settles the forwarding promise and counts the request.
+    // upstream if the client left early, frees the target's slot, settles the forwarding promise
+    // and counts the request.
     const settle = (lostInQueue?: true): void => {
       if (settled) return;
       settled = true;
       if (ctx) {
         this.forwarder.release(ctx);
+        if (ctx.pickedPool !== undefined) ctx.pickedPool.release(ctx);
         ctx.settle?.();
       }
       rt.leave();
@@ -226,6 +238,7 @@ export class Gateway {
     const bytesBefore = (socket as Socket).bytesWritten ?? 0;
     const { ctx, route } = contextFor(req, undefined, socket, secure, rt, this.entryDeps);
     socket.once('close', () => {
+      if (ctx.pickedPool !== undefined) ctx.pickedPool.release(ctx);
       rt.leave();
       this.upgraded.delete(socket);
       // One access line per upgrade, when the socket closes: 101 for a session, or the refusal.
@@ -250,7 +263,7 @@ export class Gateway {
       );
     }
     ctx.upstreamUsed = pool.name;
-    const target = pool.pick();
+    const target = pool.acquire(ctx) ?? noTarget(pool);
     if (ctx.upgrade) {
       this.forwarder.ws(ctx, pool, target, ctx.head ?? Buffer.alloc(0));
       return Promise.resolve();
@@ -264,7 +277,11 @@ export class Gateway {
     const pool = rt.poolFor(o.target, o.upstream);
     if (!pool) return Promise.reject(new GatehouseError('GH_ERR_NO_UPSTREAM', `Unknown upstream "${o.upstream ?? ''}"`));
     ctx.upstreamUsed = pool.name;
-    return this.forwarder.web(ctx, pool, pool.pick(), { path: o.path, method: o.method ?? 'GET' });
+    // The answer that was intercepted is done with its target: its slot goes back first.
+    ctx.pickedPool?.release(ctx);
+    const target = pool.acquire(ctx);
+    if (!target) return Promise.reject(noTargetError(pool));
+    return this.forwarder.web(ctx, pool, target, { path: o.path, method: o.method ?? 'GET' });
   }
 
   private record(req: http.IncomingMessage, status: number, ctx: RequestContext | undefined, start: bigint, bytes: number): void {
@@ -304,6 +321,7 @@ export class Gateway {
       }
       this.loaded = next;
       this.applyServerSettings(next);
+      this.upstreams.apply(next.config.upstreams, rt.readBuffer, AD_HOC_DEFAULTS);
       this.runtime = rt;
       rt.tasks.start();
       void old.retire();
@@ -339,6 +357,7 @@ export class Gateway {
       // A reload under way finishes (or fails) first, so that the runtime disposed is the last one.
       await this.reloading;
       await this.runtime.dispose();
+      this.upstreams.close();
       this.forwarder.close();
       const admin = this.servers.admin;
       if (admin) {
@@ -353,6 +372,15 @@ export class Gateway {
     })();
     return this.closing;
   }
+}
+
+/** Why no target takes the request: the upstream has none (503). */
+function noTargetError(pool: UpstreamPool): GatehouseError {
+  return new GatehouseError('GH_ERR_UPSTREAM_NO_TARGETS', `Upstream "${pool.name}" has no target to send the request to`);
+}
+
+function noTarget(pool: UpstreamPool): never {
+  throw noTargetError(pool);
 }
 
 /** Load and validate a config, create and start its plugins. Call `listen()` to serve. */

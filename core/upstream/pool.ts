@@ -1,67 +1,190 @@
-import type http from 'node:http';
 import type { UpstreamConfig } from '../config/types';
-import { createUpstreamAgent, type UpstreamAgent } from './agent';
+import type { Context } from '../pipeline/context';
+import type { RequestContext } from '../pipeline/request-context';
+import { selectorFor, type Selector, type Usable } from './balance';
+import { Target, toSpec, type AgentSettings, type TargetSpec } from './target';
 
-/** One target of a pool, with its own keep-alive agent. */
-export interface Target {
-  readonly url: URL;
-  readonly agent: http.Agent;
+export { Target } from './target';
+
+/** The settings of a pool that its targets' agents depend on, compared on reconfiguration. */
+function agentSettings(c: Readonly<UpstreamConfig>, readBuffer: boolean): AgentSettings {
+  const { timeout, maxSockets, maxFreeSockets, keepAliveMs, insecure } = c;
+  return { timeout, maxSockets, maxFreeSockets, keepAliveMs, insecure, readBuffer };
 }
 
-/** A named pool of targets. Round robin for now; the load-balancer plugin brings smarter choices. */
+function sameSettings(a: AgentSettings, b: AgentSettings): boolean {
+  return (
+    a.timeout === b.timeout &&
+    a.maxSockets === b.maxSockets &&
+    a.maxFreeSockets === b.maxFreeSockets &&
+    a.keepAliveMs === b.keepAliveMs &&
+    a.insecure === b.insecure &&
+    a.readBuffer === b.readBuffer
+  );
+}
+
+/** Decay time of the latency EWMA (Linkerd's default). */
+const EWMA_TAU_MS = 10_000;
+
+/**
+ * A named pool of live targets. Targets can be replaced at any time ({@link setTargets}): new
+ * requests see the new list at once, in-flight ones finish on the target they have, and a
+ * removed target's agent is closed after its last request. The pool outlives config
+ * generations (the gateway's upstream registry owns it); a reload reconfigures it.
+ */
 export class UpstreamPool {
-  readonly targets: readonly Target[];
-  private next = 0;
-  private readonly agents: UpstreamAgent[] = [];
+  /** The live targets (a new array on every change, so a selector may index the one it got). */
+  targets: readonly Target[] = [];
+  private selector: Selector;
+  /** A plugin's selector (scope.upstreams.useSelector), over the configured policy. */
+  private custom: Selector | undefined = undefined;
+  private settings: AgentSettings;
+  /** In-flight limit per target (0: none), for targets without their own. */
+  private limit: number;
+  /** Whether targets' limits must be checked when choosing (any limit set). */
+  private limited = false;
+  private destroyed = false;
+  private readonly listeners = new Set<() => void>();
+  /** Why a target may take a request now (bound once: selectors call it per candidate). */
+  readonly usable: Usable;
 
   /** @param readBuffer plain-HTTP targets read into core's reused buffer (`server.tuning.readBuffer`). */
   constructor(
     readonly name: string,
-    readonly config: Readonly<UpstreamConfig>,
+    public config: Readonly<UpstreamConfig>,
     readBuffer = true,
   ) {
-    this.targets = config.targets.map((t) => {
-      const url = new URL(t);
-      const secure = url.protocol === 'https:' || url.protocol === 'wss:';
-      // One agent per target keeps keep-alive accounting (and the open-socket gauge) exact.
-      const made = createUpstreamAgent({
-        busyMs: config.timeout,
-        idleMs: config.keepAliveMs,
-        maxSockets: config.maxSockets,
-        maxFreeSockets: config.maxFreeSockets,
-        secure,
-        rejectUnauthorized: !config.insecure,
-        readBuffer,
-      });
-      this.agents.push(made);
-      return { url, agent: made.agent };
-    });
+    this.settings = agentSettings(config, readBuffer);
+    this.selector = selectorFor(config.balance, config.hashKey);
+    this.limit = config.maxConnectionsPerTarget;
+    this.usable = (t) => !this.limited || t.active < (t.maxConnections || this.limit || Infinity);
+    if (config.targets) this.setTargets(config.targets);
   }
 
-  /** The next target in turn. */
-  pick(): Target {
-    const t = this.targets[this.next];
-    this.next = (this.next + 1) % this.targets.length;
+  /** A reload's config for this pool: policy and limits now; new agents if their settings changed. */
+  configure(config: Readonly<UpstreamConfig>, readBuffer: boolean): void {
+    this.config = config;
+    const settings = agentSettings(config, readBuffer);
+    const rebuild = !sameSettings(settings, this.settings);
+    this.settings = settings;
+    this.selector = selectorFor(config.balance, config.hashKey);
+    this.limit = config.maxConnectionsPerTarget;
+    if (rebuild) {
+      // Same URLs, new agents: the old targets drain and close like removed ones.
+      const specs = this.targets.map((t) => ({ url: t.key, weight: t.weight, maxConnections: t.maxConnections }));
+      for (const t of this.targets) t.retire();
+      this.targets = [];
+      this.setTargets(specs);
+    } else this.changed();
+  }
+
+  /** A plugin's selector instead of the configured policy (undefined: back to the policy). */
+  useSelector(selector: Selector | undefined): void {
+    this.custom = selector;
+    selector?.reset?.(this.targets);
+  }
+
+  /** Whether `selector` is the plugin selector in use. */
+  selectorIs(selector: Selector): boolean {
+    return this.custom === selector;
+  }
+
+  /**
+   * Replace the targets (URLs or `{ url, weight, maxConnections }`). A URL already present keeps
+   * its target (agent, sockets, counters) with the new weight; a target no longer listed takes
+   * no new requests and is closed once its in-flight ones end. Throws (changing nothing) on an
+   * invalid entry.
+   */
+  setTargets(list: readonly (string | Partial<TargetSpec>)[]): void {
+    if (this.destroyed) return;
+    const specs = list.map((t) => toSpec(t as never));
+    const old = new Map(this.targets.map((t) => [t.key, t]));
+    const next: Target[] = [];
+    const seen = new Set<string>();
+    for (const s of specs) {
+      if (seen.has(s.url)) continue; // one target per URL: its agent's accounting stays exact
+      seen.add(s.url);
+      let t = old.get(s.url);
+      if (t) {
+        old.delete(s.url);
+        t.weight = s.weight;
+        t.maxConnections = s.maxConnections;
+      } else t = new Target(s.url, s, this.settings);
+      next.push(t);
+    }
+    for (const t of old.values()) t.retire();
+    this.targets = next;
+    this.changed();
+  }
+
+  /** Recompute what depends on the targets and tell the watchers. */
+  private changed(): void {
+    this.limited = this.limit > 0 || this.targets.some((t) => t.maxConnections > 0);
+    this.selector.reset?.(this.targets);
+    this.custom?.reset?.(this.targets);
+    for (const l of this.listeners) l();
+  }
+
+  /** Call `fn` after every change of targets or settings; returns the unsubscribe. */
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** A target for the request by the pool's policy, among those that may take it now, or undefined. */
+  pick(ctx: Context): Target | undefined {
+    const targets = this.targets;
+    if (targets.length === 1) return this.usable(targets[0]) ? targets[0] : undefined;
+    return (this.custom ?? this.selector).pick(targets, this.usable, ctx);
+  }
+
+  /** Take a target for the request (counted in flight until {@link release}), or undefined when none may take it now. */
+  acquire(ctx: RequestContext): Target | undefined {
+    const t = this.pick(ctx);
+    if (t === undefined) return undefined;
+    this.lease(ctx, t);
     return t;
+  }
+
+  /** Count `t` as the request's target. */
+  lease(ctx: RequestContext, t: Target): void {
+    t.active++;
+    t.picks++;
+    ctx.picked = t;
+    ctx.pickedPool = this;
+    ctx.pickedAt = performance.now();
+  }
+
+  /** The request is done with its target (answered, failed or abandoned). */
+  release(ctx: RequestContext): void {
+    const t = ctx.picked;
+    if (t === undefined) return;
+    ctx.picked = undefined;
+    const now = performance.now();
+    const ms = now - ctx.pickedAt;
+    // Peak-sensitive EWMA (Linkerd): a slower answer counts at once, faster ones decay into it.
+    if (ms >= t.ewmaMs) t.ewmaMs = ms;
+    else {
+      const w = Math.exp(-(now - t.ewmaAt) / EWMA_TAU_MS);
+      t.ewmaMs = t.ewmaMs * w + ms * (1 - w);
+    }
+    t.ewmaAt = now;
+    t.done();
   }
 
   /** Sockets open to this pool right now, in use and idle. */
   openSockets(): number {
     let n = 0;
-    for (const { agent } of this.targets) {
-      for (const list of Object.values(agent.sockets)) n += list?.length ?? 0;
-      for (const list of Object.values(agent.freeSockets)) n += list?.length ?? 0;
-    }
+    for (const t of this.targets) n += t.openSockets();
     return n;
   }
 
-  /** Close every socket (after the last in-flight request of an old config). */
+  /** No new requests; every target closes once its in-flight requests end. */
   destroy(): void {
-    for (const a of this.agents) a.close();
+    this.destroyed = true;
+    for (const t of this.targets) t.retire();
+    this.targets = [];
+    this.changed();
+    this.listeners.clear();
   }
-}
-
-/** Build every pool of a config. */
-export function createPools(upstreams: Readonly<Record<string, UpstreamConfig>>, readBuffer: boolean): Map<string, UpstreamPool> {
-  return new Map(Object.entries(upstreams).map(([name, cfg]) => [name, new UpstreamPool(name, cfg, readBuffer)]));
 }
