@@ -120,9 +120,10 @@ export class PowerOfTwo extends Weighted implements Selector {
   }
 
   private cost(t: Target): number {
-    // An unmeasured target costs as little as possible so that it is tried (and measured).
-    const load = (t.active + 1) / t.weight;
-    return this.latency ? (t.ewmaMs || 1e-3) * load : load;
+    // On a tie (idle targets) the first draw wins, and it was drawn by weight: weights hold
+    // when the load does not tell targets apart. An unmeasured target costs little, so it is tried.
+    if (!this.latency) return t.active / t.weight;
+    return ((t.ewmaMs || 1e-3) * (t.active + 1)) / t.weight;
   }
 }
 
