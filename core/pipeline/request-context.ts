@@ -6,6 +6,7 @@ import { answerError, asGatehouseError, GatehouseError, isReported, markReported
 import { bodyTooLarge, DEFAULT_BODY_LIMIT, parseFormBody, parseJsonBody, readRequestBody, type ReadBodyOptions } from './body';
 import type { StateKey } from './state';
 import type { Target, UpstreamPool } from '../upstream/pool';
+import type { Waiter } from '../upstream/queue';
 
 /** Plugin hooks run around the upstream exchange, guarded (core/plugin/guard.ts). */
 export interface ProxyHooks {
@@ -79,6 +80,10 @@ export class RequestContext implements Context {
   pickedPool?: UpstreamPool = undefined;
   /** performance.now() when the target was taken (its latency EWMA). */
   pickedAt = 0;
+  /** Its place in the upstream's queue while it waits for a slot. */
+  waiting?: Waiter = undefined;
+  /** Its deadline in epoch ms from X-Request-Deadline / X-Request-Timeout (0: none). */
+  deadline = 0;
   /** Resolves the forwarding promise(s) when the client response closes. */
   settle?: () => void = undefined;
   private done = false;

@@ -29,7 +29,7 @@ import {
 } from './listeners';
 import { AD_HOC_DEFAULTS, Runtime, type RouteRuntime } from './runtime';
 import { UpstreamRegistry } from '../upstream/registry';
-import type { UpstreamPool } from '../upstream/pool';
+import type { Target, UpstreamPool } from '../upstream/pool';
 import { useReadBuffer } from '../tuning/read-buffer';
 import { contextFor, type EntryDeps } from './entry';
 import { recordRequest } from '../observe/access';
@@ -263,7 +263,15 @@ export class Gateway {
       );
     }
     ctx.upstreamUsed = pool.name;
-    const target = pool.acquire(ctx) ?? noTarget(pool);
+    const target = pool.acquire(ctx);
+    // Every target at its limit (or none): wait in the upstream's queue.
+    if (target === undefined) return pool.wait(ctx).then((t) => this.send(ctx, pool, t));
+    return this.send(ctx, pool, target);
+  }
+
+  /** Forward to the target taken (undefined: the client left while the request waited). */
+  private send(ctx: RequestContext, pool: UpstreamPool, target: Target | undefined): Promise<void> {
+    if (target === undefined) return Promise.resolve();
     if (ctx.upgrade) {
       this.forwarder.ws(ctx, pool, target, ctx.head ?? Buffer.alloc(0));
       return Promise.resolve();
@@ -279,9 +287,10 @@ export class Gateway {
     ctx.upstreamUsed = pool.name;
     // The answer that was intercepted is done with its target: its slot goes back first.
     ctx.pickedPool?.release(ctx);
+    const internal = { path: o.path, method: o.method ?? 'GET' };
     const target = pool.acquire(ctx);
-    if (!target) return Promise.reject(noTargetError(pool));
-    return this.forwarder.web(ctx, pool, target, { path: o.path, method: o.method ?? 'GET' });
+    if (target === undefined) return pool.wait(ctx).then((t) => (t ? this.forwarder.web(ctx, pool, t, internal) : undefined));
+    return this.forwarder.web(ctx, pool, target, internal);
   }
 
   private record(req: http.IncomingMessage, status: number, ctx: RequestContext | undefined, start: bigint, bytes: number): void {
@@ -372,15 +381,6 @@ export class Gateway {
     })();
     return this.closing;
   }
-}
-
-/** Why no target takes the request: the upstream has none (503). */
-function noTargetError(pool: UpstreamPool): GatehouseError {
-  return new GatehouseError('GH_ERR_UPSTREAM_NO_TARGETS', `Upstream "${pool.name}" has no target to send the request to`);
-}
-
-function noTarget(pool: UpstreamPool): never {
-  throw noTargetError(pool);
 }
 
 /** Load and validate a config, create and start its plugins. Call `listen()` to serve. */

@@ -3,6 +3,8 @@ import type { Context } from '../pipeline/context';
 import type { RequestContext } from '../pipeline/request-context';
 import { selectorFor, type Selector, type Usable } from './balance';
 import { Target, toSpec, type AgentSettings, type TargetSpec } from './target';
+import { GatehouseError } from '../errors';
+import { WaitQueue, type Waiter } from './queue';
 
 export { Target } from './target';
 
@@ -20,6 +22,29 @@ function sameSettings(a: AgentSettings, b: AgentSettings): boolean {
     a.keepAliveMs === b.keepAliveMs &&
     a.insecure === b.insecure &&
     a.readBuffer === b.readBuffer
+  );
+}
+
+/** The request's deadline in epoch ms from its headers (0: none, or unreadable). */
+function deadlineOf(ctx: RequestContext, absolute: string, relative: string): number {
+  const h = ctx.req.headers;
+  const abs = absolute === '' ? undefined : h[absolute];
+  if (typeof abs === 'string') {
+    const n = Number(abs);
+    if (Number.isFinite(n) && n > 0) return n;
+  }
+  const rel = relative === '' ? undefined : h[relative];
+  if (typeof rel === 'string') {
+    const n = Number(rel);
+    if (Number.isFinite(n) && n >= 0) return Date.now() + n;
+  }
+  return 0;
+}
+
+function deadlineError(pool: UpstreamPool): GatehouseError {
+  return new GatehouseError(
+    'GH_ERR_UPSTREAM_DEADLINE',
+    `Upstream "${pool.name}": the request's deadline passed before a target could take it`,
   );
 }
 
@@ -123,6 +148,7 @@ export class UpstreamPool {
     this.selector.reset?.(this.targets);
     this.custom?.reset?.(this.targets);
     for (const l of this.listeners) l();
+    if (this.queue.size > 0) this.dispatch();
   }
 
   /** Call `fn` after every change of targets or settings; returns the unsubscribe. */
@@ -138,12 +164,83 @@ export class UpstreamPool {
     return (this.custom ?? this.selector).pick(targets, this.usable, ctx);
   }
 
-  /** Take a target for the request (counted in flight until {@link release}), or undefined when none may take it now. */
+  /**
+   * Take a target for the request (counted in flight until {@link release}), or undefined when
+   * every target is at its limit (then {@link wait}). Throws the 504 of a deadline that has
+   * passed: such a request never takes a slot.
+   */
   acquire(ctx: RequestContext): Target | undefined {
+    const d = this.config.deadlineHeaders;
+    // Two property reads in the common case: no deadline header sent.
+    if (d.absolute !== '' || d.relative !== '') {
+      ctx.deadline = deadlineOf(ctx, d.absolute, d.relative);
+      if (ctx.deadline !== 0 && ctx.deadline <= Date.now()) throw deadlineError(this);
+    }
+    // Requests that waited go first: a free slot is theirs.
+    if (this.queue.size > 0) return undefined;
     const t = this.pick(ctx);
     if (t === undefined) return undefined;
     this.lease(ctx, t);
     return t;
+  }
+
+  private readonly queue = new WaitQueue();
+
+  /** Requests waiting for a slot now. */
+  queued(): number {
+    return this.queue.size;
+  }
+
+  /**
+   * Wait for a slot: resolves with the target (slot taken) as one frees up, first come first
+   * served; with undefined if the client leaves meanwhile (the request leaves the queue at
+   * once); rejects with 503 when there is no target or the queue is full, and with 503 or 504
+   * when the queue timeout or the request's deadline comes first.
+   */
+  wait(ctx: RequestContext): Promise<Target | undefined> {
+    if (this.targets.length === 0)
+      return Promise.reject(
+        new GatehouseError('GH_ERR_UPSTREAM_NO_TARGETS', `Upstream "${this.name}" has no target to send the request to`),
+      );
+    const { max, timeoutMs } = this.config.queue;
+    if (this.queue.size >= max)
+      return Promise.reject(
+        new GatehouseError('GH_ERR_UPSTREAM_QUEUE_FULL', `Upstream "${this.name}": every target is busy and ${max} requests wait already`),
+      );
+    return new Promise((resolve, reject) => {
+      const w: Waiter = { ctx, resolve, reject, timer: undefined, prev: undefined, next: undefined, queued: false };
+      const left = ctx.deadline === 0 ? Infinity : ctx.deadline - Date.now();
+      const byDeadline = left < timeoutMs;
+      w.timer = setTimeout(
+        () => {
+          this.queue.remove(w);
+          ctx.waiting = undefined;
+          reject(
+            byDeadline
+              ? deadlineError(this)
+              : new GatehouseError('GH_ERR_UPSTREAM_QUEUE_TIMEOUT', `Upstream "${this.name}": no target was free within ${timeoutMs} ms`),
+          );
+        },
+        Math.max(0, byDeadline ? left : timeoutMs),
+      );
+      this.queue.push(w);
+      ctx.waiting = w;
+      ctx.pickedPool = this;
+      // A slot may have freed in between (or targets were added): serve the queue now.
+      this.dispatch();
+    });
+  }
+
+  /** Give free slots to waiting requests, in order. */
+  private dispatch(): void {
+    for (let w = this.queue.head; w !== undefined; w = this.queue.head) {
+      const t = this.pick(w.ctx);
+      if (t === undefined) return;
+      this.queue.remove(w);
+      w.ctx.waiting = undefined;
+      this.lease(w.ctx, t);
+      w.resolve(t);
+    }
   }
 
   /** Count `t` as the request's target. */
@@ -155,8 +252,14 @@ export class UpstreamPool {
     ctx.pickedAt = performance.now();
   }
 
-  /** The request is done with its target (answered, failed or abandoned). */
+  /** The request is done with its target (answered, failed or abandoned), or left the queue. */
   release(ctx: RequestContext): void {
+    const w = ctx.waiting;
+    if (w !== undefined) {
+      ctx.waiting = undefined;
+      this.queue.remove(w);
+      w.resolve(undefined);
+    }
     const t = ctx.picked;
     if (t === undefined) return;
     ctx.picked = undefined;
@@ -170,6 +273,7 @@ export class UpstreamPool {
     }
     t.ewmaAt = now;
     t.done();
+    if (this.queue.size > 0) this.dispatch();
   }
 
   /** Sockets open to this pool right now, in use and idle. */
@@ -182,6 +286,12 @@ export class UpstreamPool {
   /** No new requests; every target closes once its in-flight requests end. */
   destroy(): void {
     this.destroyed = true;
+    // Waiting requests of a removed upstream get their answer now, not at the queue timeout.
+    for (let w = this.queue.head; w !== undefined; w = this.queue.head) {
+      this.queue.remove(w);
+      w.ctx.waiting = undefined;
+      w.reject(new GatehouseError('GH_ERR_UPSTREAM_NO_TARGETS', `Upstream "${this.name}" was removed`));
+    }
     for (const t of this.targets) t.retire();
     this.targets = [];
     this.changed();
