@@ -53,6 +53,8 @@ export interface UpstreamConfig {
   maxConnectionsPerTarget: number;
   queue: { max: number; timeoutMs: number };
   deadlineHeaders: { absolute: string; relative: string };
+  healthCheck?: { path: string; intervalMs: number; timeoutMs: number; healthy: number; unhealthy: number };
+  outlier?: { consecutiveFailures: number; ejectMs: number; maxEjectedPercent: number };
   timeout: number;
   maxSockets: number;
   maxFreeSockets: number;

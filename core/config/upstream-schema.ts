@@ -112,6 +112,37 @@ export const upstreamSchema: JsonSchema = {
         },
       },
     },
+    healthCheck: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['path'],
+      description:
+        'Active health checks: a GET of `path` on every target, every intervalMs (jittered by ±10%). A target that fails `unhealthy` checks in a row gets no new requests until it passes `healthy` in a row. Default: none.',
+      properties: {
+        path: { type: 'string', pattern: '^/', description: 'Path checked on each target; a 2xx or 3xx answer passes.' },
+        intervalMs: positiveMs('Time between two checks of a target.', 5000),
+        timeoutMs: positiveMs('Time a check may take before it fails.', 2000),
+        healthy: { type: 'integer', minimum: 1, default: 2, description: 'Passes in a row that make a target healthy again. Default: 2.' },
+        unhealthy: { type: 'integer', minimum: 1, default: 3, description: 'Failures in a row that make a target unhealthy. Default: 3.' },
+      },
+    },
+    outlier: {
+      type: 'object',
+      additionalProperties: false,
+      description:
+        'Passive outlier ejection: a target whose requests fail (connect failure, reset, timeout, 5xx) consecutiveFailures times in a row gets no new requests for ejectMs × the number of times it was ejected (at most 10 ×). Default: none.',
+      properties: {
+        consecutiveFailures: { type: 'integer', minimum: 1, default: 5, description: 'Failures in a row that eject a target. Default: 5.' },
+        ejectMs: positiveMs('Ejection time of a first ejection; each further one adds as much.', 30000),
+        maxEjectedPercent: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 100,
+          default: 50,
+          description: 'Most targets ejected at once, in percent of the targets (one may always be). Default: 50.',
+        },
+      },
+    },
     timeout: timeoutMs('Idle time on the upstream socket before a 504.', 60000),
     maxSockets: { type: 'integer', minimum: 1, default: 256, description: 'Connections per target. Default: 256.' },
     maxFreeSockets: {

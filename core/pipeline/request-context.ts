@@ -80,6 +80,8 @@ export class RequestContext implements Context {
   pickedPool?: UpstreamPool = undefined;
   /** performance.now() when the target was taken (its latency EWMA). */
   pickedAt = 0;
+  /** The upstream's answer status, -1 when the exchange failed, 0 before any (passive health). */
+  upstreamStatus = 0;
   /** Its place in the upstream's queue while it waits for a slot. */
   waiting?: Waiter = undefined;
   /** Its deadline in epoch ms from X-Request-Deadline / X-Request-Timeout (0: none). */

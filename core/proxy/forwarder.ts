@@ -264,6 +264,7 @@ export class Forwarder {
     // Unreachable (web() marks every request); an answer for nobody is dropped.
     if (!ctx) return void proxyRes.resume();
     proxyRes[CTX] = ctx;
+    ctx.upstreamStatus = proxyRes.statusCode ?? 0;
     const hooked = ctx.proxyHooks.onProxyResponse.length > 0;
     // Plugins see (and may copy) the headers as the client would get them.
     if (hooked || ctx.intercepting) stripHopByHop(proxyRes.headers, false);

@@ -93,7 +93,11 @@ export class Gateway {
       onProxyResponse: (ctx, proxyRes) => {
         for (const h of ctx.proxyHooks.onProxyResponse) if (!h(ctx, proxyRes)) return;
       },
-      onUpstreamError: (ctx, kind) => this.metrics.upstreamErrors.inc({ upstream: ctx.upstreamUsed, kind }),
+      onUpstreamError: (ctx, kind) => {
+        // For passive health: the target failed (a client that left is not its failure).
+        if (kind !== 'aborted') ctx.upstreamStatus = -1;
+        this.metrics.upstreamErrors.inc({ upstream: ctx.upstreamUsed, kind });
+      },
     });
   }
 

@@ -5,6 +5,8 @@ import { selectorFor, type Selector, type Usable } from './balance';
 import { Target, toSpec, type AgentSettings, type TargetSpec } from './target';
 import { GatehouseError } from '../errors';
 import { WaitQueue, type Waiter } from './queue';
+import type { Logger } from 'pino';
+import { reportOutcome, startChecks, stopChecks, type HealthOwner } from './health';
 
 export { Target } from './target';
 
@@ -57,7 +59,7 @@ const EWMA_TAU_MS = 10_000;
  * removed target's agent is closed after its last request. The pool outlives config
  * generations (the gateway's upstream registry owns it); a reload reconfigures it.
  */
-export class UpstreamPool {
+export class UpstreamPool implements HealthOwner {
   /** The live targets (a new array on every change, so a selector may index the one it got). */
   targets: readonly Target[] = [];
   private selector: Selector;
@@ -72,17 +74,26 @@ export class UpstreamPool {
   private readonly listeners = new Set<() => void>();
   /** Why a target may take a request now (bound once: selectors call it per candidate). */
   readonly usable: Usable;
+  /** Health decides (checks or outlier detection on, and not in panic mode). */
+  private gated = false;
+  /** Panic mode: under half the targets healthy, so all of them are used. */
+  panic = false;
+  /** Date.now() of the pick under way, read once per pick while health decides. */
+  private now = 0;
 
   /** @param readBuffer plain-HTTP targets read into core's reused buffer (`server.tuning.readBuffer`). */
   constructor(
     readonly name: string,
     public config: Readonly<UpstreamConfig>,
-    readBuffer = true,
+    readBuffer: boolean,
+    readonly logger: Logger,
   ) {
     this.settings = agentSettings(config, readBuffer);
     this.selector = selectorFor(config.balance, config.hashKey);
     this.limit = config.maxConnectionsPerTarget;
-    this.usable = (t) => !this.limited || t.active < (t.maxConnections || this.limit || Infinity);
+    this.usable = (t) =>
+      (!this.gated || (t.healthy && t.ejectedUntil <= this.now)) &&
+      (!this.limited || t.active < (t.maxConnections || this.limit || Infinity));
     if (config.targets) this.setTargets(config.targets);
   }
 
@@ -94,6 +105,11 @@ export class UpstreamPool {
     this.settings = settings;
     this.selector = selectorFor(config.balance, config.hashKey);
     this.limit = config.maxConnectionsPerTarget;
+    // Checks restart with the new settings (or stop); verdicts so far stand.
+    for (const t of this.targets) {
+      stopChecks(t);
+      startChecks(this, t);
+    }
     if (rebuild) {
       // Same URLs, new agents: the old targets drain and close like removed ones.
       const specs = this.targets.map((t) => ({ url: t.key, weight: t.weight, maxConnections: t.maxConnections }));
@@ -134,7 +150,10 @@ export class UpstreamPool {
         old.delete(s.url);
         t.weight = s.weight;
         t.maxConnections = s.maxConnections;
-      } else t = new Target(s.url, s, this.settings);
+      } else {
+        t = new Target(s.url, s, this.settings);
+        startChecks(this, t);
+      }
       next.push(t);
     }
     for (const t of old.values()) t.retire();
@@ -147,8 +166,37 @@ export class UpstreamPool {
     this.limited = this.limit > 0 || this.targets.some((t) => t.maxConnections > 0);
     this.selector.reset?.(this.targets);
     this.custom?.reset?.(this.targets);
+    this.healthChanged();
+  }
+
+  /** A target's health or ejection changed (or the targets did): panic mode, watchers, the queue. */
+  healthChanged(): void {
+    const watched = this.config.healthCheck !== undefined || this.config.outlier !== undefined;
+    let panic = false;
+    if (watched && this.targets.length > 0) {
+      const now = Date.now();
+      let ok = 0;
+      for (const t of this.targets) if (t.healthy && !t.ejected(now)) ok++;
+      // Envoy's panic threshold: with under half healthy, the rest could not carry the load.
+      panic = ok * 2 < this.targets.length;
+      if (panic !== this.panic)
+        this.logger[panic ? 'warn' : 'info'](
+          { upstream: this.name, healthy: ok, targets: this.targets.length },
+          panic ? 'upstream in panic mode: under half its targets are healthy, all are used' : 'upstream out of panic mode',
+        );
+    }
+    this.panic = panic;
+    this.gated = watched && !panic;
     for (const l of this.listeners) l();
     if (this.queue.size > 0) this.dispatch();
+  }
+
+  /** Targets ejected by outlier detection now. */
+  ejectedCount(): number {
+    const now = Date.now();
+    let n = 0;
+    for (const t of this.targets) if (t.ejected(now)) n++;
+    return n;
   }
 
   /** Call `fn` after every change of targets or settings; returns the unsubscribe. */
@@ -160,6 +208,7 @@ export class UpstreamPool {
   /** A target for the request by the pool's policy, among those that may take it now, or undefined. */
   pick(ctx: Context): Target | undefined {
     const targets = this.targets;
+    if (this.gated) this.now = Date.now();
     if (targets.length === 1) return this.usable(targets[0]) ? targets[0] : undefined;
     return (this.custom ?? this.selector).pick(targets, this.usable, ctx);
   }
@@ -272,6 +321,9 @@ export class UpstreamPool {
       t.ewmaMs = t.ewmaMs * w + ms * (1 - w);
     }
     t.ewmaAt = now;
+    // Passive health: an upstream failure (-1) or 5xx counts against the target; no answer at all (the client left) does not.
+    if (this.config.outlier !== undefined && ctx.upstreamStatus !== 0)
+      reportOutcome(this, t, ctx.upstreamStatus < 0 || ctx.upstreamStatus >= 500);
     t.done();
     if (this.queue.size > 0) this.dispatch();
   }

@@ -83,7 +83,7 @@ export class UpstreamRegistry {
       let pool = this.pools.get(name);
       if (pool) pool.configure(cfg, readBuffer);
       else {
-        pool = new UpstreamPool(name, { ...cfg, targets: undefined }, readBuffer);
+        pool = new UpstreamPool(name, { ...cfg, targets: undefined }, readBuffer, this.logger);
         pool.onChange(() => this.notify(name));
         this.pools.set(name, pool);
       }
@@ -101,7 +101,7 @@ export class UpstreamRegistry {
   adHocPool(target: string): UpstreamPool {
     let pool = this.adHoc.get(target);
     if (!pool) {
-      pool = new UpstreamPool(target, { ...this.adHocDefaults!, targets: [target] }, this.readBuffer);
+      pool = new UpstreamPool(target, { ...this.adHocDefaults!, targets: [target] }, this.readBuffer, this.logger);
       this.adHoc.set(target, pool);
     }
     return pool;

@@ -60,6 +60,10 @@ export class Target {
   failures = 0;
   ejections = 0;
   ejectedUntil = 0;
+  /** Active checks: the next one's timer, passes and failures in a row. */
+  checkTimer: NodeJS.Timeout | undefined = undefined;
+  checkPasses = 0;
+  checkFailures = 0;
   /** Taken out of its pool (closed once idle). */
   removed = false;
   private readonly closeAgent: () => void;
@@ -102,6 +106,8 @@ export class Target {
   retire(): void {
     if (this.removed) return;
     this.removed = true;
+    clearTimeout(this.checkTimer);
+    this.checkTimer = undefined;
     if (this.active === 0) this.closeAgent();
   }
 

@@ -59,13 +59,18 @@ export function providerPlugin(names: readonly string[]) {
  * A gateway from a config file (so that it can be rewritten and reloaded), listening on port 0,
  * closed with `t`. `write(config)` rewrites the file.
  */
-export async function fileGateway(t: Teardown, config: Record<string, any>, plugins: readonly any[] = []) {
+export async function fileGateway(
+  t: Teardown,
+  config: Record<string, any>,
+  plugins: readonly any[] = [],
+  opts: { logger?: import('pino').Logger } = {},
+) {
   const dir = tempDir(t);
   const file = join(dir, 'gatehouse.json');
   const full = (c: Record<string, any>) => ({ server: { http: { port: 0, host: '127.0.0.1' } }, log: { accessLog: false }, ...c });
   const write = (c: Record<string, any>) => writeFileSync(file, JSON.stringify(full(c), null, 2));
   write(config);
-  const gw: Gateway = await createGateway({ config: file, logger: testLogger(), plugins });
+  const gw: Gateway = await createGateway({ config: file, logger: opts.logger ?? testLogger(), plugins });
   await gw.listen();
   t.teardown(() => gw.close(100));
   return { gw, url: `http://127.0.0.1:${gw.addresses.http!.port}`, write };
