@@ -143,6 +143,43 @@ export const upstreamSchema: JsonSchema = {
         },
       },
     },
+    retry: {
+      type: 'object',
+      additionalProperties: false,
+      description:
+        'Retries on another target, only while nothing of the answer reached the client, for idempotent methods (any method after a connect failure, which sent nothing), and only with a body of at most 64 KiB (kept to be sent again) or none. Default: none.',
+      properties: {
+        attempts: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 10,
+          default: 2,
+          description: 'Retries after the first try, at most. Default: 2.',
+        },
+        on: {
+          type: 'array',
+          uniqueItems: true,
+          minItems: 1,
+          items: { enum: [...RETRY_CAUSES] },
+          default: ['connect-failure', 'reset', '502', '503', '504'],
+          description:
+            'What is retried: connect-failure, reset (connection closed before an answer), timeout (the upstream timeout; the request may have been processed), 502, 503, 504 (answers). Default: [connect-failure, reset, 502, 503, 504].',
+        },
+        budgetPercent: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 100,
+          default: 20,
+          description:
+            'Retries are kept under this share of requests (over the last 10 to 20 s, and 3 more), so that a dead upstream is not hammered. Default: 20.',
+        },
+        nonIdempotent: {
+          type: 'boolean',
+          default: false,
+          description: 'Retry POST and PATCH too (after a reset or a 5xx the upstream may have acted on them). Default: false.',
+        },
+      },
+    },
     timeout: timeoutMs('Idle time on the upstream socket before a 504.', 60000),
     maxSockets: { type: 'integer', minimum: 1, default: 256, description: 'Connections per target. Default: 256.' },
     maxFreeSockets: {

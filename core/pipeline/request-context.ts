@@ -82,6 +82,9 @@ export class RequestContext implements Context {
   pickedAt = 0;
   /** The upstream's answer status, -1 when the exchange failed, 0 before any (passive health). */
   upstreamStatus = 0;
+  /** Retries so far, and the targets tried (made on the first retry). */
+  retries = 0;
+  tried?: Target[] = undefined;
   /** Its place in the upstream's queue while it waits for a slot. */
   waiting?: Waiter = undefined;
   /** Its deadline in epoch ms from X-Request-Deadline / X-Request-Timeout (0: none). */

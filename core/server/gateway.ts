@@ -31,6 +31,7 @@ import { AD_HOC_DEFAULTS, Runtime, type RouteRuntime } from './runtime';
 import { UpstreamRegistry } from '../upstream/registry';
 import type { Target, UpstreamPool } from '../upstream/pool';
 import { useReadBuffer } from '../tuning/read-buffer';
+import { REPLAY_BUFFER_BYTES, shouldKeepBody } from '../upstream/retry';
 import { contextFor, type EntryDeps } from './entry';
 import { recordRequest } from '../observe/access';
 import { httpsCertificate } from './tls';
@@ -97,6 +98,14 @@ export class Gateway {
         // For passive health: the target failed (a client that left is not its failure).
         if (kind !== 'aborted') ctx.upstreamStatus = -1;
         this.metrics.upstreamErrors.inc({ upstream: ctx.upstreamUsed, kind });
+      },
+      retry: (ctx, failure) => {
+        const pool = ctx.pickedPool;
+        const target = pool?.retryTarget(ctx, failure);
+        if (pool === undefined || target === undefined) return false;
+        ctx.upstreamTimedOut = false;
+        void this.forwarder.web(ctx, pool, target);
+        return true;
       },
     });
   }
@@ -267,6 +276,15 @@ export class Gateway {
       );
     }
     ctx.upstreamUsed = pool.name;
+    const retry = pool.config.retry;
+    // A small body is kept when retries are on, so that a retry can send it again.
+    if (retry !== undefined && shouldKeepBody(ctx, retry))
+      return ctx.readBody({ limit: REPLAY_BUFFER_BYTES }).then(() => this.dispatch(ctx, pool));
+    return this.dispatch(ctx, pool);
+  }
+
+  /** Take a target (or wait for one) and forward. */
+  private dispatch(ctx: RequestContext, pool: UpstreamPool): Promise<void> {
     const target = pool.acquire(ctx);
     // Every target at its limit (or none): wait in the upstream's queue.
     if (target === undefined) return pool.wait(ctx).then((t) => this.send(ctx, pool, t));

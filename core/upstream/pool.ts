@@ -7,6 +7,7 @@ import { GatehouseError } from '../errors';
 import { WaitQueue, type Waiter } from './queue';
 import type { Logger } from 'pino';
 import { reportOutcome, startChecks, stopChecks, type HealthOwner } from './health';
+import { mayRetry, RetryBudget, type AttemptFailure } from './retry';
 
 export { Target } from './target';
 
@@ -80,6 +81,9 @@ export class UpstreamPool implements HealthOwner {
   panic = false;
   /** Date.now() of the pick under way, read once per pick while health decides. */
   private now = 0;
+  /** Targets a retry must not go to (set only during a retry's pick). */
+  private excluding: Target[] | undefined = undefined;
+  private budget: RetryBudget | undefined;
 
   /** @param readBuffer plain-HTTP targets read into core's reused buffer (`server.tuning.readBuffer`). */
   constructor(
@@ -91,7 +95,9 @@ export class UpstreamPool implements HealthOwner {
     this.settings = agentSettings(config, readBuffer);
     this.selector = selectorFor(config.balance, config.hashKey);
     this.limit = config.maxConnectionsPerTarget;
+    this.budget = config.retry ? new RetryBudget(config.retry.budgetPercent) : undefined;
     this.usable = (t) =>
+      (this.excluding === undefined || !this.excluding.includes(t)) &&
       (!this.gated || (t.healthy && t.ejectedUntil <= this.now)) &&
       (!this.limited || t.active < (t.maxConnections || this.limit || Infinity));
     if (config.targets) this.setTargets(config.targets);
@@ -105,6 +111,7 @@ export class UpstreamPool implements HealthOwner {
     this.settings = settings;
     this.selector = selectorFor(config.balance, config.hashKey);
     this.limit = config.maxConnectionsPerTarget;
+    this.budget = config.retry ? new RetryBudget(config.retry.budgetPercent) : undefined;
     // Checks restart with the new settings (or stop); verdicts so far stand.
     for (const t of this.targets) {
       stopChecks(t);
@@ -225,6 +232,7 @@ export class UpstreamPool implements HealthOwner {
       ctx.deadline = deadlineOf(ctx, d.absolute, d.relative);
       if (ctx.deadline !== 0 && ctx.deadline <= Date.now()) throw deadlineError(this);
     }
+    if (this.budget !== undefined) this.budget.request(Date.now());
     // Requests that waited go first: a free slot is theirs.
     if (this.queue.size > 0) return undefined;
     const t = this.pick(ctx);
@@ -326,6 +334,34 @@ export class UpstreamPool implements HealthOwner {
       reportOutcome(this, t, ctx.upstreamStatus < 0 || ctx.upstreamStatus >= 500);
     t.done();
     if (this.queue.size > 0) this.dispatch();
+  }
+
+  /**
+   * Another target for a request whose attempt failed, its slot taken, if `retry` allows: the
+   * cause is listed, attempts and budget are left, nothing was answered, the body can be sent
+   * again, and a target not tried yet is free. The failed attempt's slot is released then.
+   */
+  retryTarget(ctx: RequestContext, failure: AttemptFailure): Target | undefined {
+    const retry = this.config.retry;
+    const old = ctx.picked;
+    if (retry === undefined || old === undefined || !mayRetry(ctx, retry, failure)) return undefined;
+    (ctx.tried ??= []).push(old);
+    this.excluding = ctx.tried;
+    let t: Target | undefined;
+    try {
+      t = this.pick(ctx);
+    } finally {
+      this.excluding = undefined;
+    }
+    if (t === undefined || !this.budget!.take(Date.now())) return undefined;
+    old.retries++;
+    ctx.retries++;
+    // Held before the failed attempt's slot is released, which may serve the queue.
+    t.active++;
+    this.release(ctx);
+    t.active--;
+    this.lease(ctx, t);
+    return t;
   }
 
   /** Sockets open to this pool right now, in use and idle. */
