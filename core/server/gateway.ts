@@ -29,6 +29,7 @@ import {
 } from './listeners';
 import { AD_HOC_DEFAULTS, Runtime, type RouteRuntime } from './runtime';
 import { UpstreamRegistry } from '../upstream/registry';
+import { registerUpstreamMetrics } from '../observe/upstream-metrics';
 import type { Target, UpstreamPool } from '../upstream/pool';
 import { useReadBuffer } from '../tuning/read-buffer';
 import { REPLAY_BUFFER_BYTES, shouldKeepBody } from '../upstream/retry';
@@ -84,6 +85,7 @@ export class Gateway {
   ) {
     this.logger = options.logger ?? createLogger(loaded.config.log.level);
     this.upstreams = new UpstreamRegistry(this.logger);
+    registerUpstreamMetrics(this.metrics.registry, this.upstreams);
     this.container.register(TOKENS.logger, { useValue: this.logger });
     this.container.register(TOKENS.metrics, { useValue: this.metrics });
     this.forwarder = new Forwarder({

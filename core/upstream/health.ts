@@ -119,6 +119,7 @@ export function reportOutcome(owner: HealthOwner, t: Target, failed: boolean): v
   // Back for long since its last ejection: it starts over at one ejectMs.
   if (t.ejections > 0 && now - t.ejectedUntil > o.ejectMs * MAX_EJECT_FACTOR) t.ejections = 0;
   t.ejections++;
+  t.ejectedTotal++;
   const ms = o.ejectMs * Math.min(t.ejections, MAX_EJECT_FACTOR);
   t.ejectedUntil = now + ms;
   t.failures = 0;

@@ -59,6 +59,8 @@ export class Target {
   /** Passive outlier detection: consecutive failures, ejections so far, ejected until (epoch ms). */
   failures = 0;
   ejections = 0;
+  /** Ejections ever (ejections above starts over after a long healthy spell). */
+  ejectedTotal = 0;
   ejectedUntil = 0;
   /** Active checks: the next one's timer, passes and failures in a row. */
   checkTimer: NodeJS.Timeout | undefined = undefined;
