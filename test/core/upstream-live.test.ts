@@ -183,3 +183,27 @@ async function startGatewayWith(t: { teardown(fn: () => unknown): void }, plugin
   t.teardown(() => gw.close(100));
   return { gw, url: `http://127.0.0.1:${gw.addresses.http!.port}` };
 }
+
+t.test('targets added and removed under load: zero failed requests', async (t) => {
+  const backends = await Promise.all(['a', 'b', 'c'].map((n) => namedBackend(t, n, { delayMs: 2 })));
+  const provider = providerPlugin(['svc']);
+  const { url } = await fileGateway(
+    t,
+    { upstreams: { svc: {} }, plugins: [{ 'test-provider': {} }], routes: [{ match: { path: '/' }, upstream: 'svc' }] },
+    [provider.definition],
+  );
+  const up = provider.scope().upstreams;
+  const sets = [[0], [0, 1], [1], [1, 2], [2, 0], [0, 1, 2]];
+  up.set('svc', [backends[0].url]);
+  let i = 0;
+  const churn = setInterval(() => up.set('svc', sets[i++ % sets.length].map((k) => backends[k].url)), 15);
+  const got = await tally(`${url}/`, 600, { concurrency: 16 });
+  clearInterval(churn);
+  t.same(
+    Object.keys(got).filter((k) => k.startsWith('status')),
+    [],
+    `no failed request (${JSON.stringify(got)}, ${i} changes)`,
+  );
+  t.ok(i >= 5, 'the targets changed while requests ran');
+  t.equal(Object.keys(got).length, 3, 'every backend served some');
+});
