@@ -196,7 +196,14 @@ t.test('targets added and removed under load: zero failed requests', async (t) =
   const sets = [[0], [0, 1], [1], [1, 2], [2, 0], [0, 1, 2]];
   up.set('svc', [backends[0].url]);
   let i = 0;
-  const churn = setInterval(() => up.set('svc', sets[i++ % sets.length].map((k) => backends[k].url)), 15);
+  const churn = setInterval(
+    () =>
+      up.set(
+        'svc',
+        sets[i++ % sets.length].map((k) => backends[k].url),
+      ),
+    15,
+  );
   const got = await tally(`${url}/`, 600, { concurrency: 16 });
   clearInterval(churn);
   t.same(
