@@ -2,57 +2,14 @@ import type { UpstreamConfig } from '../config/types';
 import type { Context } from '../pipeline/context';
 import type { RequestContext } from '../pipeline/request-context';
 import { selectorFor, type Selector, type Usable } from './balance';
-import { Target, toSpec, type AgentSettings, type TargetSpec } from './target';
+import { agentSettings, sameSettings, Target, toSpec, type AgentSettings, type TargetSpec } from './target';
 import { GatehouseError } from '../errors';
-import { WaitQueue, type Waiter } from './queue';
+import { deadlineError, deadlineOf, WaitQueue } from './queue';
 import type { Logger } from 'pino';
 import { reportOutcome, startChecks, stopChecks, type HealthOwner } from './health';
 import { mayRetry, RetryBudget, type AttemptFailure } from './retry';
 
 export { Target } from './target';
-
-/** The settings of a pool that its targets' agents depend on, compared on reconfiguration. */
-function agentSettings(c: Readonly<UpstreamConfig>, readBuffer: boolean): AgentSettings {
-  const { timeout, maxSockets, maxFreeSockets, keepAliveMs, insecure } = c;
-  return { timeout, maxSockets, maxFreeSockets, keepAliveMs, insecure, readBuffer };
-}
-
-function sameSettings(a: AgentSettings, b: AgentSettings): boolean {
-  return (
-    a.timeout === b.timeout &&
-    a.maxSockets === b.maxSockets &&
-    a.maxFreeSockets === b.maxFreeSockets &&
-    a.keepAliveMs === b.keepAliveMs &&
-    a.insecure === b.insecure &&
-    a.readBuffer === b.readBuffer
-  );
-}
-
-/** The request's deadline in epoch ms from its headers (0: none, or unreadable). */
-function deadlineOf(ctx: RequestContext, absolute: string, relative: string): number {
-  const h = ctx.req.headers;
-  const abs = absolute === '' ? undefined : h[absolute];
-  if (typeof abs === 'string') {
-    const n = Number(abs);
-    if (Number.isFinite(n) && n > 0) return n;
-  }
-  const rel = relative === '' ? undefined : h[relative];
-  if (typeof rel === 'string') {
-    const n = Number(rel);
-    if (Number.isFinite(n) && n >= 0) return Date.now() + n;
-  }
-  return 0;
-}
-
-function deadlineError(pool: UpstreamPool): GatehouseError {
-  return new GatehouseError(
-    'GH_ERR_UPSTREAM_DEADLINE',
-    `Upstream "${pool.name}": the request's deadline passed before a target could take it`,
-  );
-}
-
-/** Decay time of the latency EWMA (Linkerd's default). */
-const EWMA_TAU_MS = 10_000;
 
 /**
  * A named pool of live targets. Targets can be replaced at any time ({@link setTargets}): new
@@ -264,28 +221,11 @@ export class UpstreamPool implements HealthOwner {
       return Promise.reject(
         new GatehouseError('GH_ERR_UPSTREAM_QUEUE_FULL', `Upstream "${this.name}": every target is busy and ${max} requests wait already`),
       );
-    return new Promise((resolve, reject) => {
-      const w: Waiter = { ctx, resolve, reject, timer: undefined, prev: undefined, next: undefined, queued: false };
-      const left = ctx.deadline === 0 ? Infinity : ctx.deadline - Date.now();
-      const byDeadline = left < timeoutMs;
-      w.timer = setTimeout(
-        () => {
-          this.queue.remove(w);
-          ctx.waiting = undefined;
-          reject(
-            byDeadline
-              ? deadlineError(this)
-              : new GatehouseError('GH_ERR_UPSTREAM_QUEUE_TIMEOUT', `Upstream "${this.name}": no target was free within ${timeoutMs} ms`),
-          );
-        },
-        Math.max(0, byDeadline ? left : timeoutMs),
-      );
-      this.queue.push(w);
-      ctx.waiting = w;
-      ctx.pickedPool = this;
-      // A slot may have freed in between (or targets were added): serve the queue now.
-      this.dispatch();
-    });
+    const waiting = this.queue.wait(ctx, this.name, timeoutMs);
+    ctx.pickedPool = this;
+    // A slot may have freed in between (or targets were added): serve the queue now.
+    this.dispatch();
+    return waiting;
   }
 
   /** Give free slots to waiting requests, in order. */
@@ -321,14 +261,7 @@ export class UpstreamPool implements HealthOwner {
     if (t === undefined) return;
     ctx.picked = undefined;
     const now = performance.now();
-    const ms = now - ctx.pickedAt;
-    // Peak-sensitive EWMA (Linkerd): a slower answer counts at once, faster ones decay into it.
-    if (ms >= t.ewmaMs) t.ewmaMs = ms;
-    else {
-      const w = Math.exp(-(now - t.ewmaAt) / EWMA_TAU_MS);
-      t.ewmaMs = t.ewmaMs * w + ms * (1 - w);
-    }
-    t.ewmaAt = now;
+    t.observe(now - ctx.pickedAt, now);
     // Passive health: an upstream failure (-1) or 5xx counts against the target; no answer at all (the client left) does not.
     if (this.config.outlier !== undefined && ctx.upstreamStatus !== 0)
       reportOutcome(this, t, ctx.upstreamStatus < 0 || ctx.upstreamStatus >= 500);

@@ -12,6 +12,26 @@ export type AgentSettings = Pick<UpstreamConfig, 'timeout' | 'maxSockets' | 'max
   readonly readBuffer: boolean;
 };
 
+/** The settings of a pool that its targets' agents depend on, compared on reconfiguration. */
+export function agentSettings(c: Readonly<UpstreamConfig>, readBuffer: boolean): AgentSettings {
+  const { timeout, maxSockets, maxFreeSockets, keepAliveMs, insecure } = c;
+  return { timeout, maxSockets, maxFreeSockets, keepAliveMs, insecure, readBuffer };
+}
+
+export function sameSettings(a: AgentSettings, b: AgentSettings): boolean {
+  return (
+    a.timeout === b.timeout &&
+    a.maxSockets === b.maxSockets &&
+    a.maxFreeSockets === b.maxFreeSockets &&
+    a.keepAliveMs === b.keepAliveMs &&
+    a.insecure === b.insecure &&
+    a.readBuffer === b.readBuffer
+  );
+}
+
+/** Decay time of the latency EWMA (Linkerd's default). */
+const EWMA_TAU_MS = 10_000;
+
 /** A target's declaration in its object form, its URL normalised (the key a pool knows it by). */
 export interface TargetSpec {
   readonly url: string;
@@ -91,6 +111,19 @@ export class Target {
     });
     this.agent = made.agent;
     this.closeAgent = made.close;
+  }
+
+  /**
+   * One latency sample: a peak-sensitive EWMA (Linkerd's), where a slower answer counts at
+   * once and faster ones decay into it over EWMA_TAU_MS.
+   */
+  observe(ms: number, now: number): void {
+    if (ms >= this.ewmaMs) this.ewmaMs = ms;
+    else {
+      const w = Math.exp(-(now - this.ewmaAt) / EWMA_TAU_MS);
+      this.ewmaMs = this.ewmaMs * w + ms * (1 - w);
+    }
+    this.ewmaAt = now;
   }
 
   /** Whether passive outlier detection keeps this target out now. */
