@@ -6,7 +6,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TOKEN = 'observe-test-token-0123456789';
 
 t.test('per-target metrics and GET /upstreams', async (t) => {
-  const ok = await namedBackend(t, 'ok', { delayMs: (req) => (req.url!.startsWith('/slow') ? 300 : 1) });
+  const ok = await namedBackend(t, 'ok', { delayMs: (req) => (req.url!.startsWith('/slow') ? 2500 : 1) });
   const bad = await namedBackend(t, 'bad', { status: 503 });
   const { gw, url } = await fileGateway(t, {
     admin: { port: 0, token: TOKEN },
@@ -24,10 +24,11 @@ t.test('per-target metrics and GET /upstreams', async (t) => {
   const auth = { authorization: `Bearer ${TOKEN}` };
   t.equal((await request(`${url}/`)).status, 200, 'the 503 was retried on ok');
   for (let i = 0; i < 3; i++) t.equal((await request(`${url}/`)).body, 'ok', 'bad is ejected: ok only');
+  // The slow request holds ok's one slot for 2.5 s (time enough on a loaded machine) and one waits behind it.
   const slow = request(`${url}/slow`);
-  await sleep(30);
+  await sleep(50);
   const queued = request(`${url}/`);
-  await sleep(30);
+  await sleep(50);
 
   const metrics = (await request(`${admin}/metrics`, { headers: auth })).body;
   const value = (name: string, target?: string) => {
