@@ -59,6 +59,14 @@ export const ERROR_HELP: Record<ErrorCode, string> = {
   GH_ERR_UPSTREAM_BAD_RESPONSE: 'The upstream answered a head Node cannot relay (a status outside 100-999). Fix the upstream.',
   GH_ERR_UPSTREAM_TIMEOUT:
     "The upstream sent nothing for the upstream's `timeout` ms. Raise `timeout` for slow endpoints or find out why the upstream stalls.",
+  GH_ERR_UPSTREAM_NO_TARGETS:
+    'The upstream has no targets now: a plugin that provides them (a service registry) has set none yet, or has removed them all. Register a target; `GET /upstreams` on the admin API shows what each upstream has.',
+  GH_ERR_UPSTREAM_QUEUE_FULL:
+    'Every target is at `maxConnectionsPerTarget` (or its own `maxConnections`) and `queue.max` requests wait already. Nothing was sent upstream; the client may retry later. Add targets, or raise the limit or the queue.',
+  GH_ERR_UPSTREAM_QUEUE_TIMEOUT:
+    'The request waited `queue.timeoutMs` for a target slot without getting one. Nothing was sent upstream. The targets are too slow or too few for the load: add targets, or raise the timeout.',
+  GH_ERR_UPSTREAM_DEADLINE:
+    "The request's deadline (`X-Request-Deadline` in epoch ms, or `X-Request-Timeout` in ms from arrival; names set by `deadlineHeaders`) had passed on arrival or passed while it waited in the queue. Nothing was sent upstream.",
   GH_ERR_UNAUTHORIZED: 'The admin API needs `Authorization: Bearer <admin.token>`.',
   GH_ERR_RELOAD_FAILED:
     'A reload (SIGHUP, POST /reload) found a config that cannot run; the old one keeps serving. The log has the reasons; fix the file and reload again.',

@@ -11,6 +11,7 @@ export {
   type PluginDefinition,
   type PluginInstance,
   type PluginScope,
+  type UpstreamsScope,
   type JsonSchema,
   type ValidateScope,
 } from './plugin/contract';
@@ -46,3 +47,7 @@ export type { ReadBodyOptions } from './pipeline/body';
 export type { PluginMetrics } from './observe/plugin-metrics';
 export { GatehouseError, ERRORS, type ErrorCode, type PluginErrorCode } from './errors';
 export { PrefixTable, PrefixTableError, buildPrefixTable, parseCidr, type ParsedCidr, type PrefixTableErrorCode } from './net/prefix-table';
+export type { Selector, Usable } from './upstream/balance';
+export type { Target } from './upstream/target';
+export type { UpstreamInfo, TargetInfo } from './upstream/registry';
+export type { TargetDeclaration } from './config/types';

@@ -115,10 +115,12 @@ function checkUpstreams(upstreams: unknown, report: Report): void {
   if (!isObject(upstreams)) return;
   for (const [name, u] of Object.entries(upstreams)) {
     if (!isObject(u) || !Array.isArray(u.targets)) continue;
-    u.targets.forEach((t: unknown, i: number) => {
+    u.targets.forEach((entry: unknown, i: number) => {
+      const t = isObject(entry) ? entry.url : entry;
       if (typeof t !== 'string' || !URL.canParse(t)) return;
       const url = new URL(t);
-      if (url.port === '0') report(['upstreams', name, 'targets', i], `found ${JSON.stringify(t)}: port 0 cannot be connected to`);
+      const at = isObject(entry) ? ['upstreams', name, 'targets', i, 'url'] : ['upstreams', name, 'targets', i];
+      if (url.port === '0') report(at, `found ${JSON.stringify(t)}: port 0 cannot be connected to`);
     });
   }
 }

@@ -123,6 +123,42 @@ export function checkInstanceIds(lists: readonly (readonly ResolvedPlugin[])[], 
   }
 }
 
+/**
+ * Upstreams and the plugins that provide their targets (a definition's `provides`): an
+ * upstream that lists no targets needs such a plugin, and a plugin may provide only declared
+ * upstreams, once.
+ */
+export function checkProvided(
+  upstreams: unknown,
+  lists: readonly (readonly ResolvedPlugin[])[],
+  source: ConfigSource | undefined,
+  errors: string[],
+): void {
+  const declared = upstreams && typeof upstreams === 'object' ? (upstreams as Record<string, { targets?: unknown }>) : {};
+  const by = new Map<string, string>();
+  for (const p of lists.flat()) {
+    let names: readonly string[];
+    try {
+      names = p.definition.provides?.(p.options) ?? [];
+    } catch (err) {
+      errors.push(formatAt(source, pointerToPath(p.at), `provides() threw: ${(err as Error)?.message ?? String(err)}`));
+      continue;
+    }
+    for (const name of names) {
+      const first = by.get(name);
+      if (!Object.hasOwn(declared, name))
+        errors.push(formatAt(source, pointerToPath(p.at), `provides upstream "${name}", which is not declared under upstreams`));
+      else if (first)
+        errors.push(formatAt(source, pointerToPath(p.at), `provides upstream "${name}", which the plugin at ${first} provides already`));
+      else by.set(name, p.at);
+    }
+  }
+  for (const [name, u] of Object.entries(declared)) {
+    if (u && typeof u === 'object' && u.targets === undefined && !by.has(name))
+      errors.push(formatAt(source, ['upstreams', name], 'no targets, and no declared plugin provides them: list targets'));
+  }
+}
+
 /** Freeze an object graph so that validated options can never change under a plugin. */
 export function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {

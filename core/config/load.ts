@@ -1,7 +1,14 @@
 import { dirname, resolve } from 'node:path';
 import { GatehouseError } from '../errors';
 import type { PluginDefinition } from '../plugin/contract';
-import { checkInstanceIds, deepFreeze, resolveDeclarations, type DeclarationContext, type ResolvedPlugin } from './declarations';
+import {
+  checkInstanceIds,
+  checkProvided,
+  deepFreeze,
+  resolveDeclarations,
+  type DeclarationContext,
+  type ResolvedPlugin,
+} from './declarations';
 import { crossCheck } from './checks';
 import { findConfig, firstSearchPlaces } from './find';
 import { interpolateAll, missingError } from './interpolate';
@@ -112,6 +119,7 @@ export function validateConfig(
     resolveDeclarations(r?.plugins, ['routes', i, 'plugins'], declared),
   );
   checkInstanceIds([globalPlugins, ...routePlugins], source, errors);
+  checkProvided(top.upstreams, [globalPlugins, ...routePlugins], source, errors);
   crossCheck(config, source, errors, dir);
 
   if (errors.length === missing.length && missing.length) throw missingError(missing);

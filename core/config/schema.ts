@@ -1,4 +1,5 @@
-import { MAX_DURATION_MS, type JsonSchema } from '../plugin/contract';
+import type { JsonSchema } from '../plugin/contract';
+import { timeoutMs, upstreamSchema } from './upstream-schema';
 
 /** A plugin instance's own id: a log field, a metric label and its admin path; never `<name>#<n>`, the default ids. */
 const INSTANCE_ID: JsonSchema = {
@@ -23,14 +24,6 @@ const pluginList = (description: string): JsonSchema => ({
     // The id alone is no declaration (two plugin keys are refused by the loader, in words).
     not: { required: ['id'], maxProperties: 1 },
   },
-});
-
-const timeoutMs = (description: string, dflt: number): JsonSchema => ({
-  type: 'integer',
-  minimum: 0,
-  maximum: MAX_DURATION_MS,
-  default: dflt,
-  description: `${description} At most ${MAX_DURATION_MS}. Default: ${dflt}.`,
 });
 
 /** JSON Schema of the core configuration (plugin options are checked by each plugin's schema). */
@@ -304,43 +297,7 @@ export const coreSchema: JsonSchema = {
       default: {},
       description: 'Named upstream pools.',
       propertyNames: { pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' },
-      additionalProperties: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['targets'],
-        properties: {
-          targets: {
-            type: 'array',
-            minItems: 1,
-            description: 'Base URLs, used round robin.',
-            items: {
-              type: 'string',
-              format: 'uri',
-              pattern: '^(http|https|ws|wss)://',
-              errorMessage: 'expected an http(s) or ws(s) URL such as http://127.0.0.1:3000 (port 1-65535)',
-            },
-          },
-          timeout: timeoutMs('Idle time on the upstream socket before a 504.', 60000),
-          maxSockets: { type: 'integer', minimum: 1, default: 256, description: 'Connections per target. Default: 256.' },
-          maxFreeSockets: {
-            type: 'integer',
-            minimum: 0,
-            default: 64,
-            description: 'Idle keep-alive connections kept per target. Default: 64.',
-          },
-          keepAliveMs: timeoutMs('How long an idle upstream connection is kept (0: closed once idle).', 30000),
-          changeOrigin: {
-            type: 'boolean',
-            default: false,
-            description: 'Send the target host as Host. Default: false (keep the client Host).',
-          },
-          insecure: {
-            type: 'boolean',
-            default: false,
-            description: 'Accept invalid TLS certificates from an https target. Default: false.',
-          },
-        },
-      },
+      additionalProperties: upstreamSchema,
     },
     plugins: pluginList('Global plugins, run before route plugins on every route.'),
     routes: {

@@ -43,9 +43,27 @@ export interface GatehouseConfig {
   routes: RouteConfig[];
 }
 
+/** One target as written: a URL, or the URL with its weight and in-flight limit. */
+export type TargetDeclaration = string | { url: string; weight?: number; maxConnections?: number };
+
+/** What `retry.on` may list. */
+export type RetryCause = 'connect-failure' | 'reset' | 'timeout' | '502' | '503' | '504';
+
+/** The balancing policies core implements. */
+export type BalancePolicy = 'round-robin' | 'least-request' | 'p2c-ewma' | 'ring-hash' | 'random';
+
 /** One upstream pool. */
 export interface UpstreamConfig {
-  targets: string[];
+  /** Absent when a plugin provides the targets at run time. */
+  targets?: TargetDeclaration[];
+  balance: BalancePolicy;
+  hashKey: string;
+  maxConnectionsPerTarget: number;
+  queue: { max: number; timeoutMs: number };
+  deadlineHeaders: { absolute: string; relative: string };
+  healthCheck?: { path: string; intervalMs: number; timeoutMs: number; healthy: number; unhealthy: number };
+  outlier?: { consecutiveFailures: number; ejectMs: number; maxEjectedPercent: number };
+  retry?: { attempts: number; on: RetryCause[]; budgetPercent: number; nonIdempotent: boolean };
   timeout: number;
   maxSockets: number;
   maxFreeSockets: number;

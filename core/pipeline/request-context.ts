@@ -5,6 +5,8 @@ import type { Context, ForwardOptions } from './context';
 import { answerError, asGatehouseError, GatehouseError, isReported, markReported, rawJsonAnswer } from '../errors';
 import { bodyTooLarge, DEFAULT_BODY_LIMIT, parseFormBody, parseJsonBody, readRequestBody, type ReadBodyOptions } from './body';
 import type { StateKey } from './state';
+import type { Target, UpstreamPool } from '../upstream/pool';
+import type { Waiter } from '../upstream/queue';
 
 /** Plugin hooks run around the upstream exchange, guarded (core/plugin/guard.ts). */
 export interface ProxyHooks {
@@ -73,6 +75,20 @@ export class RequestContext implements Context {
   upgradeStatus = 0;
   /** A plugin's failure was answered (or the connection is being cut) by its guard: nothing more to write. */
   pluginFailed = false;
+  /** The upstream target this request holds a slot of (released when the response closes). */
+  picked?: Target = undefined;
+  pickedPool?: UpstreamPool = undefined;
+  /** performance.now() when the target was taken (its latency EWMA). */
+  pickedAt = 0;
+  /** The upstream's answer status, -1 when the exchange failed, 0 before any (passive health). */
+  upstreamStatus = 0;
+  /** Retries so far, and the targets tried (made on the first retry). */
+  retries = 0;
+  tried?: Target[] = undefined;
+  /** Its place in the upstream's queue while it waits for a slot. */
+  waiting?: Waiter = undefined;
+  /** Its deadline in epoch ms from X-Request-Deadline / X-Request-Timeout (0: none). */
+  deadline = 0;
   /** Resolves the forwarding promise(s) when the client response closes. */
   settle?: () => void = undefined;
   private done = false;

@@ -7,6 +7,9 @@ import type { PluginErrors } from './errors';
 import type { AdminRoute } from '../server/admin-router';
 import type { TaskOptions } from './tasks';
 import type { StateStore } from '../store/types';
+import type { TargetDeclaration } from '../config/types';
+import type { Selector } from '../upstream/balance';
+import type { UpstreamInfo } from '../upstream/registry';
 
 /**
  * The longest duration, in ms, a config may give: what Node's timers hold (2^31 - 1). A larger
@@ -35,8 +38,8 @@ export interface PluginScope {
   readonly container: DependencyContainer;
   /** Directory of the config file, for resolving relative paths in options. */
   readonly configDir: string;
-  /** Names of the upstreams declared in the config. */
-  readonly upstreams: readonly string[];
+  /** The gateway's live upstreams: read, watch, and set the targets of those this plugin provides. */
+  readonly upstreams: UpstreamsScope;
   /** Client IP of a request under the gateway's trusted-proxy rules. */
   clientIp(req: IncomingMessage): string;
   /**
@@ -61,6 +64,29 @@ export interface PluginScope {
   admin(route: AdminRoute): void;
   /** Declare a readiness check: `true`, or why not; `/readyz` answers 503 with the reasons while any says why not. */
   ready(check: () => true | string): void;
+}
+
+/**
+ * The gateway's upstreams as a plugin sees them. They belong to the gateway and outlive config
+ * generations; what a plugin watches or installs is undone when its generation retires.
+ */
+export interface UpstreamsScope {
+  /** Names of the declared upstreams. */
+  list(): string[];
+  /** Whether an upstream of that name is declared. */
+  includes(name: string): boolean;
+  /** An upstream's targets and their state now. */
+  get(name: string): UpstreamInfo | undefined;
+  /** Call `cb` after each change of the upstream's targets or settings (undefined: it was removed); returns the unsubscribe. */
+  watch(name: string, cb: (info: UpstreamInfo | undefined) => void): () => void;
+  /**
+   * Replace the targets of an upstream this plugin provides (its definition's `provides`): new
+   * requests use them at once, in-flight ones finish, removed targets' connections close after
+   * them. Throws a TypeError for an upstream it does not provide or an invalid target.
+   */
+  set(name: string, targets: readonly TargetDeclaration[]): void;
+  /** Choose this upstream's targets with `selector` instead of its `balance` policy, while this generation serves. */
+  useSelector(name: string, selector: Selector): void;
 }
 
 /** A created plugin instance: middleware plus optional hooks. */
@@ -117,6 +143,11 @@ export interface PluginDefinition<O = any> {
    * line:column. Synchronous; throwing counts as one problem.
    */
   validate?(options: Readonly<O>, scope: ValidateScope): readonly ConfigProblem[] | void;
+  /**
+   * Names of the upstreams whose targets this plugin sets at run time (`scope.upstreams.set`).
+   * Such an upstream is declared in `upstreams:` and may leave `targets` out.
+   */
+  provides?(options: Readonly<O>): readonly string[];
   /** Build an instance from validated, defaulted and frozen options: wiring only, no I/O (that is `start`'s). */
   create(options: Readonly<O>, scope: PluginScope): PluginInstance | Promise<PluginInstance>;
 }

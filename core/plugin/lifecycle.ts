@@ -10,6 +10,7 @@ import type { AdminRoute } from '../server/admin-router';
 import type { TaskSpec } from './tasks';
 import type { StoreHost } from '../store/host';
 import type { StateStore } from '../store/types';
+import { infoOf, type UpstreamRegistry } from '../upstream/registry';
 
 /** Services a plugin scope is built from. */
 export interface ScopeDeps {
@@ -17,7 +18,7 @@ export interface ScopeDeps {
   metrics: GatewayMetrics;
   container: DependencyContainer;
   configDir: string;
-  upstreams: readonly string[];
+  upstreams: UpstreamRegistry;
   clientIp(req: IncomingMessage): string;
   /** The gateway's store, shared by generations. */
   store: StoreHost;
@@ -29,6 +30,8 @@ export interface PluginServices {
   /** Paths already under `/plugins/<instance>`. */
   readonly admin: AdminRoute[];
   readonly ready: (() => true | string)[];
+  /** What to undo when the generation retires (watches, selectors). */
+  readonly cleanup: (() => void)[];
 }
 
 /** A created plugin with its name, for hooks and error messages. */
@@ -43,13 +46,57 @@ export interface LivePlugin {
   started: boolean;
 }
 
+/** The upstream names a declaration provides (its definition's `provides`). */
+export function provides(p: ResolvedPlugin): ReadonlySet<string> {
+  return new Set(p.definition.provides?.(p.options) ?? []);
+}
+
+/** A plugin's view of the upstream registry; what it watches or installs is undone with its generation. */
+function upstreamsScope(
+  registry: UpstreamRegistry,
+  plugin: string,
+  provided: ReadonlySet<string>,
+  services: PluginServices,
+): PluginScope['upstreams'] {
+  return {
+    list: () => [...registry.pools.keys()],
+    includes: (name) => registry.pools.has(name),
+    get(name) {
+      const pool = registry.get(name);
+      return pool ? infoOf(pool) : undefined;
+    },
+    watch(name, cb) {
+      if (typeof cb !== 'function') throw new TypeError('watch: cb must be a function');
+      const off = registry.watch(name, cb);
+      services.cleanup.push(off);
+      return off;
+    },
+    set(name, targets) {
+      if (!provided.has(name))
+        throw new TypeError(
+          `plugin "${plugin}" does not provide upstream "${name}" (its definition's provides() lists: ${[...provided].join(', ') || 'none'})`,
+        );
+      if (!Array.isArray(targets)) throw new TypeError('set: targets must be an array');
+      registry.setTargets(name, targets);
+    },
+    useSelector(name, selector) {
+      if (!selector || typeof selector.pick !== 'function') throw new TypeError('useSelector: a selector has a pick() method');
+      registry.useSelector(name, selector);
+      services.cleanup.push(() => {
+        const pool = registry.get(name);
+        if (pool?.selectorIs(selector)) pool.useSelector(undefined);
+      });
+    },
+  };
+}
+
 const ADMIN_PATH = /^\/[A-Za-z0-9._~:/*-]*$/;
 
 /** Create one plugin instance, `instance` by id, in its own child container. */
 export async function instantiate(p: ResolvedPlugin, instanceId: string, deps: ScopeDeps): Promise<LivePlugin> {
   const name = p.definition.name;
   const container = deps.container.createChildContainer();
-  const services: PluginServices = { tasks: [], admin: [], ready: [] };
+  const services: PluginServices = { tasks: [], admin: [], ready: [], cleanup: [] };
   let store: StateStore | undefined;
   const scope: PluginScope = {
     name,
@@ -58,7 +105,7 @@ export async function instantiate(p: ResolvedPlugin, instanceId: string, deps: S
     metrics: deps.metrics.forPlugin(name, instanceId),
     container,
     configDir: deps.configDir,
-    upstreams: deps.upstreams,
+    upstreams: upstreamsScope(deps.upstreams, name, provides(p), services),
     clientIp: deps.clientIp,
     get store(): StateStore {
       // Taken, not merely offered: only then does the start open the store.

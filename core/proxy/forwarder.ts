@@ -7,6 +7,7 @@ import type { Target, UpstreamPool } from '../upstream/pool';
 import { countBodyBytes } from '../tuning/young-gc';
 import { readsCounted } from '../tuning/read-buffer';
 import { frameUpstream } from './framing';
+import type { AttemptFailure } from '../upstream/retry';
 import { clientHeaders, hopByHopPresent, stripHopByHop } from './hop-by-hop';
 
 const CTX = Symbol('gatehouse.ctx');
@@ -56,6 +57,8 @@ export interface ForwardHooks {
   onProxyRequest(ctx: RequestContext, proxyReq: ClientRequest): void;
   onProxyResponse(ctx: RequestContext, proxyRes: IncomingMessage): void;
   onUpstreamError(ctx: RequestContext, kind: 'connect' | 'timeout' | 'reset' | 'aborted'): void;
+  /** The attempt failed before anything was answered: true when it is being retried (then nothing more to do). */
+  retry(ctx: RequestContext, failure: AttemptFailure): boolean;
 }
 
 type FailureKind = 'connect' | 'timeout' | 'reset';
@@ -260,9 +263,16 @@ export class Forwarder {
 
   /** An upstream answer: plugin hooks and interceptors, then the answer written through. */
   private respond(proxyRes: WithCtx, ctx: RequestContext | undefined, res: ServerResponse): void {
-    proxyRes.on('close', this.upstreamClosed);
     // Unreachable (web() marks every request); an answer for nobody is dropped.
     if (!ctx) return void proxyRes.resume();
+    const status = proxyRes.statusCode ?? 0;
+    ctx.upstreamStatus = status;
+    // A 502-504 that `retry` covers goes to another target; this one is read and dropped.
+    if (status >= 502 && status <= 504 && ctx.pickedPool?.config.retry !== undefined && this.hooks.retry(ctx, status as 502 | 503 | 504)) {
+      proxyRes.resume();
+      return;
+    }
+    proxyRes.on('close', this.upstreamClosed);
     proxyRes[CTX] = ctx;
     const hooked = ctx.proxyHooks.onProxyResponse.length > 0;
     // Plugins see (and may copy) the headers as the client would get them.
@@ -345,6 +355,7 @@ export class Forwarder {
     if (res.destroyed || res.writableEnded) return;
     const kind = failureKind(err, ctx.upstreamTimedOut);
     this.hooks.onUpstreamError(ctx, kind);
+    if (ctx.pickedPool?.config.retry !== undefined && this.hooks.retry(ctx, kind)) return;
     // Once the body was under way, the only honest signal left is the cut connection.
     ctx.fail(failureError(ctx, kind, err));
   }

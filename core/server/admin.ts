@@ -4,6 +4,7 @@ import { GatehouseError, isReported } from '../errors';
 import { registryRoutes } from '../registry/admin-routes';
 import { AdminRouter, type AdminRoute } from './admin-router';
 import type { Gateway } from './gateway';
+import type { UpstreamPool } from '../upstream/pool';
 
 const SECRET_KEY = /(token|secret|password|passphrase|credential|api[-_]?key|private[-_]?key|jwt)/i;
 
@@ -84,15 +85,7 @@ function coreRoutes(gw: Gateway): AdminRoute[] {
       method: 'GET',
       path: '/upstreams',
       handle: function upstreams(a) {
-        a.json(
-          200,
-          Object.fromEntries(
-            [...gw.runtime.pools].map(([name, p]) => [
-              name,
-              { targets: p.targets.map((t) => t.url.href), openSockets: p.openSockets(), timeout: p.config.timeout },
-            ]),
-          ),
-        );
+        a.json(200, Object.fromEntries([...gw.upstreams.pools].map(([name, p]) => [name, upstreamState(p)])));
       },
     },
     ...registryRoutes(gw.registry),
@@ -109,6 +102,33 @@ function coreRoutes(gw: Gateway): AdminRoute[] {
       },
     },
   ];
+}
+
+/** An upstream as `GET /upstreams` shows it: settings, queue, and each target's state. */
+function upstreamState(p: UpstreamPool): Record<string, unknown> {
+  const now = Date.now();
+  return {
+    balance: p.config.balance,
+    timeout: p.config.timeout,
+    maxConnectionsPerTarget: p.config.maxConnectionsPerTarget,
+    queued: p.queued(),
+    panic: p.panic,
+    openSockets: p.openSockets(),
+    targets: p.targets.map((t) => ({
+      url: redact(t.key),
+      weight: t.weight,
+      maxConnections: t.maxConnections || p.config.maxConnectionsPerTarget || null,
+      inflight: t.active,
+      healthy: t.healthy,
+      ejected: t.ejected(now),
+      ejectedUntil: t.ejected(now) ? new Date(t.ejectedUntil).toISOString() : null,
+      ejections: t.ejectedTotal,
+      retries: t.retries,
+      picks: t.picks,
+      latencyEwmaMs: Math.round(t.ewmaMs * 1000) / 1000,
+      openSockets: t.openSockets(),
+    })),
+  };
 }
 
 /** The admin API: a route table of core's endpoints and, under /plugins/<instance>/, those of the current generation's plugins. */

@@ -31,7 +31,12 @@ import {
   serverOptions,
   trackConnections,
 } from './listeners';
-import { Runtime, type RouteRuntime } from './runtime';
+import { AD_HOC_DEFAULTS, Runtime, type RouteRuntime } from './runtime';
+import { UpstreamRegistry } from '../upstream/registry';
+import { registerUpstreamMetrics } from '../observe/upstream-metrics';
+import type { Target, UpstreamPool } from '../upstream/pool';
+import { useReadBuffer } from '../tuning/read-buffer';
+import { REPLAY_BUFFER_BYTES, shouldKeepBody } from '../upstream/retry';
 import { contextFor, type EntryDeps } from './entry';
 import { recordRequest } from '../observe/access';
 import { AccessLog } from '../observe/access-log';
@@ -62,9 +67,11 @@ export interface GatewayOptions {
 /** A running (or ready to run) gateway. */
 export class Gateway {
   readonly metrics = new GatewayMetrics({
-    openSockets: () => [...(this.runtime?.pools ?? [])].map(([name, pool]) => [name, pool.openSockets()]),
+    openSockets: () => [...this.upstreams.pools].map(([name, pool]) => [name, pool.openSockets()]),
   });
   readonly logger: Logger;
+  /** The live upstreams: owned here, kept across reloads; each generation's config is applied as it takes over. */
+  readonly upstreams: UpstreamRegistry;
   runtime!: Runtime;
   ready = false;
   /** Bound addresses once listening. */
@@ -87,6 +94,8 @@ export class Gateway {
     private readonly options: GatewayOptions,
   ) {
     this.logger = options.logger ?? createLogger(loaded.config.log.level);
+    this.upstreams = new UpstreamRegistry(this.logger);
+    registerUpstreamMetrics(this.metrics.registry, this.upstreams);
     this.container.register(TOKENS.logger, { useValue: this.logger });
     this.container.register(TOKENS.metrics, { useValue: this.metrics });
     this.store = new StoreHost(storeSpec(loaded.config.store, loaded.dir), this.logger, this.metrics.registry);
@@ -103,7 +112,19 @@ export class Gateway {
       onProxyResponse: (ctx, proxyRes) => {
         for (const h of ctx.proxyHooks.onProxyResponse) if (!h(ctx, proxyRes)) return;
       },
-      onUpstreamError: (ctx, kind) => this.metrics.upstreamErrors.inc({ upstream: ctx.upstreamUsed, kind }),
+      onUpstreamError: (ctx, kind) => {
+        // For passive health: the target failed (a client that left is not its failure).
+        if (kind !== 'aborted') ctx.upstreamStatus = -1;
+        this.metrics.upstreamErrors.inc({ upstream: ctx.upstreamUsed, kind });
+      },
+      retry: (ctx, failure) => {
+        const pool = ctx.pickedPool;
+        const target = pool?.retryTarget(ctx, failure);
+        if (pool === undefined || target === undefined) return false;
+        ctx.upstreamTimedOut = false;
+        void this.forwarder.web(ctx, pool, target);
+        return true;
+      },
     });
   }
 
@@ -111,15 +132,19 @@ export class Gateway {
   async init(): Promise<this> {
     this.applyServerSettings(this.loaded);
     try {
-      // The registry first: registry-backed upstreams of the first generation read it.
+      // Before the plugins start, so that they find the declared upstreams.
+      const readBuffer = useReadBuffer(this.loaded.config.server.tuning.readBuffer, this.logger);
+      this.upstreams.apply(this.loaded.config.upstreams, readBuffer, AD_HOC_DEFAULTS);
+      // The registry next: registry-backed upstreams of the first generation read it.
       if (this.registry) {
         await this.store.openIfNeeded();
         await this.registry.start();
       }
       this.runtime = this.adopt(await Runtime.create(this.loaded, this.scopeDeps()));
     } catch (err) {
+      // Nothing may be left running: health checks, the registry, the store's connection or worker.
+      this.upstreams.close();
       this.registry?.stop();
-      // Nothing may be left running, the store's connection or worker included.
       await this.store.close(this.loaded.config.server.pluginTimeout);
       this.accessLog?.close();
       this.accessLog = undefined;
@@ -150,6 +175,7 @@ export class Gateway {
       logger: this.logger,
       metrics: this.metrics,
       container: this.container,
+      upstreams: this.upstreams,
       clientIp: (req: http.IncomingMessage) => this.trust.clientIp(normalizeIp(req.socket.remoteAddress), req.headers['x-forwarded-for']),
     };
   }
@@ -218,12 +244,14 @@ export class Gateway {
     let ctx: RequestContext | undefined;
     let settled = false;
     // The one 'close' listener of a request (each listener costs per request): it releases the
-    // upstream if the client left early, settles the forwarding promise and counts the request.
+    // upstream if the client left early, frees the target's slot, settles the forwarding promise
+    // and counts the request.
     const settle = (lostInQueue?: true): void => {
       if (settled) return;
       settled = true;
       if (ctx) {
         this.forwarder.release(ctx);
+        if (ctx.pickedPool !== undefined) ctx.pickedPool.release(ctx);
         ctx.settle?.();
       }
       rt.leave();
@@ -258,6 +286,7 @@ export class Gateway {
     const bytesBefore = (socket as Socket).bytesWritten ?? 0;
     const { ctx, route } = contextFor(req, undefined, socket, secure, rt, this.entryDeps);
     socket.once('close', () => {
+      if (ctx.pickedPool !== undefined) ctx.pickedPool.release(ctx);
       rt.leave();
       this.upgraded.delete(socket);
       // One access line per upgrade, when the socket closes: 101 for a session, or the refusal.
@@ -282,7 +311,24 @@ export class Gateway {
       );
     }
     ctx.upstreamUsed = pool.name;
-    const target = pool.pick();
+    const retry = pool.config.retry;
+    // A small body is kept when retries are on, so that a retry can send it again.
+    if (retry !== undefined && shouldKeepBody(ctx, retry))
+      return ctx.readBody({ limit: REPLAY_BUFFER_BYTES }).then(() => this.dispatch(ctx, pool));
+    return this.dispatch(ctx, pool);
+  }
+
+  /** Take a target (or wait for one) and forward. */
+  private dispatch(ctx: RequestContext, pool: UpstreamPool): Promise<void> {
+    const target = pool.acquire(ctx);
+    // Every target at its limit (or none): wait in the upstream's queue.
+    if (target === undefined) return pool.wait(ctx).then((t) => this.send(ctx, pool, t));
+    return this.send(ctx, pool, target);
+  }
+
+  /** Forward to the target taken (undefined: the client left while the request waited). */
+  private send(ctx: RequestContext, pool: UpstreamPool, target: Target | undefined): Promise<void> {
+    if (target === undefined) return Promise.resolve();
     if (ctx.upgrade) {
       this.forwarder.ws(ctx, pool, target, ctx.head ?? Buffer.alloc(0));
       return Promise.resolve();
@@ -296,7 +342,12 @@ export class Gateway {
     const pool = rt.poolFor(o.target, o.upstream);
     if (!pool) return Promise.reject(new GatehouseError('GH_ERR_NO_UPSTREAM', `Unknown upstream "${o.upstream ?? ''}"`));
     ctx.upstreamUsed = pool.name;
-    return this.forwarder.web(ctx, pool, pool.pick(), { path: o.path, method: o.method ?? 'GET' });
+    // The answer that was intercepted is done with its target: its slot goes back first.
+    ctx.pickedPool?.release(ctx);
+    const internal = { path: o.path, method: o.method ?? 'GET' };
+    const target = pool.acquire(ctx);
+    if (target === undefined) return pool.wait(ctx).then((t) => (t ? this.forwarder.web(ctx, pool, t, internal) : undefined));
+    return this.forwarder.web(ctx, pool, target, internal);
   }
 
   private record(req: http.IncomingMessage, status: number, ctx: RequestContext | undefined, start: bigint, bytes: number): void {
@@ -347,6 +398,7 @@ export class Gateway {
       }
       this.loaded = next;
       this.applyServerSettings(next);
+      this.upstreams.apply(next.config.upstreams, rt.readBuffer, AD_HOC_DEFAULTS);
       this.runtime = rt;
       rt.tasks.start();
       void old.retire();
@@ -383,6 +435,7 @@ export class Gateway {
       await this.reloading;
       await this.runtime.dispose();
       this.registry?.stop();
+      this.upstreams.close();
       // After the plugins: their stops may still write.
       await this.store.close(this.loaded.config.server.pluginTimeout);
       this.accessLog?.close();

@@ -8,7 +8,8 @@ import { instantiate, startAll, stopAll, type LivePlugin, type ScopeDeps } from 
 import { Router, type CompiledRoute } from '../routing/router';
 import { TaskRunner } from '../plugin/tasks';
 import type { AdminRoute } from './admin-router';
-import { createPools, UpstreamPool } from '../upstream/pool';
+import type { UpstreamPool } from '../upstream/pool';
+import type { UpstreamRegistry } from '../upstream/registry';
 import type { UpstreamConfig } from '../config/types';
 import { defaultsOf } from '../config/defaults';
 import { coreSchema } from '../config/schema';
@@ -21,10 +22,12 @@ import type { LockStore } from '../store/types';
  * except that such a target gets its own Host (changeOrigin): the client's Host names this
  * gateway's route, not a URL a plugin computed (an archive, a metadata service).
  */
-const AD_HOC_DEFAULTS = {
+export const AD_HOC_DEFAULTS = {
   ...defaultsOf((coreSchema.properties as Record<string, JsonSchema>).upstreams.additionalProperties as JsonSchema),
   changeOrigin: true,
 } as Omit<UpstreamConfig, 'targets'>;
+
+type RuntimeDeps = Omit<ScopeDeps, 'configDir'>;
 
 /** Everything one route needs per request, built once. */
 export interface RouteRuntime {
@@ -34,7 +37,8 @@ export interface RouteRuntime {
 }
 
 /**
- * One generation of configuration: routes, upstream pools and started plugins.
+ * One generation of configuration: routes and started plugins (the upstream pools are the
+ * gateway's registry, which a generation's config is applied to when it takes over).
  * A reload builds a new Runtime; the old one serves its in-flight requests and is
  * disposed when the last of them ends.
  */
@@ -53,12 +57,13 @@ export class Runtime {
   private constructor(
     readonly loaded: LoadedConfig,
     readonly router: Router,
-    readonly pools: Map<string, UpstreamPool>,
+    private readonly registry: UpstreamRegistry,
     readonly routes: readonly RouteRuntime[],
     private readonly plugins: readonly LivePlugin[],
     private readonly guard: PluginGuard,
-    deps: Omit<ScopeDeps, 'configDir' | 'upstreams'>,
-    private readonly readBuffer: boolean,
+    deps: RuntimeDeps,
+    /** `server.tuning.readBuffer` as it applies on this Node (read by the registry). */
+    readonly readBuffer: boolean,
     locks: LockStore | undefined,
   ) {
     this.tasks = new TaskRunner(
@@ -75,12 +80,8 @@ export class Runtime {
    * runs between the two (a reload stops the old generation's tasks there, so that the new
    * plugins start with nothing of the old still working).
    */
-  static async create(
-    loaded: LoadedConfig,
-    deps: Omit<ScopeDeps, 'configDir' | 'upstreams'>,
-    beforeStart?: () => Promise<unknown>,
-  ): Promise<Runtime> {
-    const scopeDeps: ScopeDeps = { ...deps, configDir: loaded.dir, upstreams: Object.keys(loaded.config.upstreams) };
+  static async create(loaded: LoadedConfig, deps: RuntimeDeps, beforeStart?: () => Promise<unknown>): Promise<Runtime> {
+    const scopeDeps: ScopeDeps = { ...deps, configDir: loaded.dir };
     const guard = new PluginGuard(deps.logger, deps.metrics.pluginErrors);
     const timeoutMs = loaded.config.server.pluginTimeout;
     const created: LivePlugin[] = [];
@@ -109,9 +110,10 @@ export class Runtime {
       const router = new Router(loaded.config.routes);
       const routes = router.routes.map((route, i) => buildRoute(route, [...globals, ...perRoute[i]], guard));
       const readBuffer = useReadBuffer(loaded.config.server.tuning.readBuffer, deps.logger);
-      return new Runtime(loaded, router, createPools(loaded.config.upstreams, readBuffer), routes, created, guard, deps, readBuffer, locks);
+      return new Runtime(loaded, router, deps.upstreams, routes, created, guard, deps, readBuffer, locks);
     } catch (err) {
       await stopAll(created, guard, timeoutMs);
+      for (const p of created) undo(p);
       throw err;
     }
   }
@@ -133,22 +135,19 @@ export class Runtime {
     return out;
   }
 
-  private readonly adHoc = new Map<string, UpstreamPool>();
+  /** The declared upstreams' pools (the gateway's registry, shared by every generation). */
+  get pools(): ReadonlyMap<string, UpstreamPool> {
+    return this.registry.pools;
+  }
 
-  /** A pool for a target URL chosen by a plugin (`ctx.target`), made once per origin. */
+  /** A pool for a target URL chosen by a plugin (`ctx.target`), kept while recently used. */
   adHocPool(target: string): UpstreamPool {
-    let pool = this.adHoc.get(target);
-    if (!pool) {
-      pool = new UpstreamPool(target, { ...AD_HOC_DEFAULTS, targets: [target] }, this.readBuffer);
-      this.adHoc.set(target, pool);
-    }
-    return pool;
+    return this.registry.adHocPool(target);
   }
 
   /** The pool for a plugin-chosen target URL (wins) or a declared upstream name, if any. */
   poolFor(target: string | undefined, upstream: string | undefined): UpstreamPool | undefined {
-    if (target) return this.adHocPool(target);
-    return upstream ? this.pools.get(upstream) : undefined;
+    return this.registry.poolFor(target, upstream);
   }
 
   /** Called when a newer runtime takes over. */
@@ -168,15 +167,20 @@ export class Runtime {
     if (this.retired && this.inflight === 0) void this.dispose().then(() => this.waiters.splice(0).forEach((w) => w()));
   }
 
-  /** Stop tasks, then plugins, and close upstream sockets (idempotent). */
+  /** Stop tasks, then plugins, and undo their watches and selectors (idempotent). */
   dispose(): Promise<void> {
     this.disposed ??= (async () => {
       await this.tasks.stop(this.loaded.config.server.pluginTimeout);
       await stopAll(this.plugins, this.guard, this.loaded.config.server.pluginTimeout);
-      for (const pool of [...this.pools.values(), ...this.adHoc.values()]) pool.destroy();
+      for (const p of this.plugins) undo(p);
     })();
     return this.disposed;
   }
+}
+
+/** Undo what a plugin installed on the gateway's upstreams (watches, selectors). */
+function undo(p: LivePlugin): void {
+  for (const fn of p.services.cleanup.splice(0)) fn();
 }
 
 /** The route's pipeline and proxy hooks, every plugin call guarded (built once, not per request). */

@@ -23,6 +23,13 @@ export interface UpstreamAgentOptions {
   readBuffer: boolean;
 }
 
+let live = 0;
+
+/** Agents made and not yet closed, in this process (a removed target's must be closed: a leak shows here). */
+export function liveAgents(): number {
+  return live;
+}
+
 /** A keep-alive agent and the way to stop its idle sweep. */
 export interface UpstreamAgent {
   readonly agent: http.Agent;
@@ -68,7 +75,18 @@ export function createUpstreamAgent(o: UpstreamAgentOptions): UpstreamAgent {
     // Undo a Keep-Alive hint's shorter timeout: a busy socket gets the upstream timeout.
     if (o.busyMs && (socket as PooledSocket).timeout !== o.busyMs) (socket as PooledSocket).setTimeout(o.busyMs);
   };
-  if (o.idleMs <= 0) return { agent, close: () => agent.destroy() };
+  live++;
+  let closed = false;
+  if (o.idleMs <= 0)
+    return {
+      agent,
+      close() {
+        if (closed) return;
+        closed = true;
+        live--;
+        agent.destroy();
+      },
+    };
   const every = Math.max(25, Math.min(1000, Math.floor(o.idleMs / 4)));
   const ticks = Math.ceil(o.idleMs / every);
   const sweep = setInterval(() => {
@@ -81,6 +99,9 @@ export function createUpstreamAgent(o: UpstreamAgentOptions): UpstreamAgent {
   return {
     agent,
     close() {
+      if (closed) return;
+      closed = true;
+      live--;
       clearInterval(sweep);
       agent.destroy();
     },

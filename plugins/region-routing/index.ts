@@ -122,7 +122,7 @@ export default definePlugin<RegionRoutingOptions>({
       loadedMtime = mtimeMs; // a bad file is reported once, not on every poll
       try {
         const next = buildTables(options, file);
-        if (options.mode === 'route') checkUpstreams(options, upstreamOf, next.regions, scope.upstreams);
+        if (options.mode === 'route') checkUpstreams(options, upstreamOf, next.regions, scope.upstreams.list());
         tables = next;
         reloads.inc({ result: 'ok' });
         scope.logger.info({ file, regions: next.regions.length }, 'regions file reloaded');
@@ -137,7 +137,7 @@ export default definePlugin<RegionRoutingOptions>({
       start() {
         if (file) loadedMtime = statSync(file).mtimeMs;
         tables = buildTables(options, file);
-        if (options.mode === 'route') checkUpstreams(options, upstreamOf, tables.regions, scope.upstreams);
+        if (options.mode === 'route') checkUpstreams(options, upstreamOf, tables.regions, scope.upstreams.list());
         if (!file || !options.watch) return;
         timer = setInterval(() => {
           stat(file, (err, st) => {

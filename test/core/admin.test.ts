@@ -72,7 +72,10 @@ t.test('admin API: health open, everything else behind the bearer token', async 
       path: '/upstreams',
       headers: auth,
       status: 200,
-      check: (t, b) => t.match(JSON.parse(b), { be: { targets: [`${be.url}/`] } }),
+      check: (t, b) => {
+        t.match(JSON.parse(b), { be: { balance: 'round-robin', queued: 0, targets: [{ url: `${be.url}/`, inflight: 0, healthy: true }] } });
+        t.notMatch(b, 'hunter2', 'URL credentials redacted');
+      },
     },
     { desc: 'unknown endpoint', path: '/nope', headers: auth, status: 404, code: 'GH_ERR_NOT_FOUND' },
     { desc: 'reload needs POST', path: '/reload', headers: auth, status: 405, code: 'GH_ERR_METHOD_NOT_ALLOWED' },

@@ -39,6 +39,12 @@ const cases: { desc: string; path: string; config(ms: number): Config }[] = [
   { desc: 'server.shutdownGrace', path: '/server/shutdownGrace', config: (ms) => ({ ...base(), server: { shutdownGrace: ms } }) },
   { desc: 'server.pluginTimeout', path: '/server/pluginTimeout', config: (ms) => ({ ...base(), server: { pluginTimeout: ms } }) },
   {
+    desc: 'registry.deregisterAfterMs',
+    path: '/registry/deregisterAfterMs',
+    config: (ms) => ({ ...base(), registry: { deregisterAfterMs: ms } }),
+  },
+  { desc: 'registry.reapEveryMs', path: '/registry/reapEveryMs', config: (ms) => ({ ...base(), registry: { reapEveryMs: ms } }) },
+  {
     desc: 'upstreams.<name>.timeout',
     path: '/upstreams/app/timeout',
     config: (ms) => ({ ...base(), upstreams: { app: { targets: ['http://127.0.0.1:1'], timeout: ms } } }),
@@ -47,6 +53,26 @@ const cases: { desc: string; path: string; config(ms: number): Config }[] = [
     desc: 'upstreams.<name>.keepAliveMs',
     path: '/upstreams/app/keepAliveMs',
     config: (ms) => ({ ...base(), upstreams: { app: { targets: ['http://127.0.0.1:1'], keepAliveMs: ms } } }),
+  },
+  {
+    desc: 'upstreams.<name>.queue.timeoutMs',
+    path: '/upstreams/app/queue/timeoutMs',
+    config: (ms) => ({ ...base(), upstreams: { app: { targets: ['http://127.0.0.1:1'], queue: { timeoutMs: ms } } } }),
+  },
+  {
+    desc: 'upstreams.<name>.healthCheck.intervalMs',
+    path: '/upstreams/app/healthCheck/intervalMs',
+    config: (ms) => ({ ...base(), upstreams: { app: { targets: ['http://127.0.0.1:1'], healthCheck: { path: '/h', intervalMs: ms } } } }),
+  },
+  {
+    desc: 'upstreams.<name>.healthCheck.timeoutMs',
+    path: '/upstreams/app/healthCheck/timeoutMs',
+    config: (ms) => ({ ...base(), upstreams: { app: { targets: ['http://127.0.0.1:1'], healthCheck: { path: '/h', timeoutMs: ms } } } }),
+  },
+  {
+    desc: 'upstreams.<name>.outlier.ejectMs',
+    path: '/upstreams/app/outlier/ejectMs',
+    config: (ms) => ({ ...base(), upstreams: { app: { targets: ['http://127.0.0.1:1'], outlier: { ejectMs: ms } } } }),
   },
   { desc: 'hash-rewrite timeout', path: '/routes/0/plugins/0/hash-rewrite/timeout', config: (ms) => hashRewrite({ timeout: ms }) },
   {

@@ -134,15 +134,27 @@ t.test('server.tuning.readBuffer: used on tested Node majors only, and can be sw
     });
     const { testLogger } = await import('../helpers/servers');
     const { container } = await import('tsyringe');
+    const { UpstreamRegistry } = await import('../../core/upstream/registry');
+    const { AD_HOC_DEFAULTS } = await import('../../core/server/runtime');
+    const { StoreHost } = await import('../../core/store/host');
+    const { storeSpec } = await import('../../core/store/spec');
+    const registry = new UpstreamRegistry(testLogger());
+    const metrics = new GatewayMetrics({ defaultMetrics: false });
     const rt = await Runtime.create(loaded, {
       logger: testLogger(),
-      metrics: new GatewayMetrics({ defaultMetrics: false }),
+      metrics,
+      // Never opened: no plugin here takes it.
+      store: new StoreHost(storeSpec(loaded.config.store, loaded.dir), testLogger(), metrics.registry),
       container: container.createChildContainer(),
+      upstreams: registry,
       clientIp: () => '',
     });
+    // The gateway applies a generation's upstreams to its registry as the generation takes over.
+    registry.apply(loaded.config.upstreams, rt.readBuffer, AD_HOC_DEFAULTS);
     const agent = rt.pools.get('be')!.targets[0].agent;
     const adHoc = rt.adHocPool('http://127.0.0.1:2').targets[0].agent;
     await rt.dispose();
+    registry.close();
     return [agent, adHoc];
   };
   for (const [on, want] of [
