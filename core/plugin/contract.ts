@@ -37,6 +37,8 @@ export interface PluginScope {
   readonly configDir: string;
   /** Names of the upstreams declared in the config. */
   readonly upstreams: readonly string[];
+  /** The target URLs of a declared upstream ([] for an unknown name), for plugins that send requests of their own. */
+  upstreamTargets(upstream: string): readonly string[];
   /** Client IP of a request under the gateway's trusted-proxy rules. */
   clientIp(req: IncomingMessage): string;
   /**

@@ -18,6 +18,7 @@ export interface ScopeDeps {
   container: DependencyContainer;
   configDir: string;
   upstreams: readonly string[];
+  upstreamTargets(upstream: string): readonly string[];
   clientIp(req: IncomingMessage): string;
   /** The gateway's store, shared by generations. */
   store: StoreHost;
@@ -59,6 +60,7 @@ export async function instantiate(p: ResolvedPlugin, instanceId: string, deps: S
     container,
     configDir: deps.configDir,
     upstreams: deps.upstreams,
+    upstreamTargets: deps.upstreamTargets,
     clientIp: deps.clientIp,
     get store(): StateStore {
       // Taken, not merely offered: only then does the start open the store.

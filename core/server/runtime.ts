@@ -57,7 +57,7 @@ export class Runtime {
     readonly routes: readonly RouteRuntime[],
     private readonly plugins: readonly LivePlugin[],
     private readonly guard: PluginGuard,
-    deps: Omit<ScopeDeps, 'configDir' | 'upstreams'>,
+    deps: Omit<ScopeDeps, 'configDir' | 'upstreams' | 'upstreamTargets'>,
     private readonly readBuffer: boolean,
     locks: LockStore | undefined,
   ) {
@@ -77,10 +77,16 @@ export class Runtime {
    */
   static async create(
     loaded: LoadedConfig,
-    deps: Omit<ScopeDeps, 'configDir' | 'upstreams'>,
+    deps: Omit<ScopeDeps, 'configDir' | 'upstreams' | 'upstreamTargets'>,
     beforeStart?: () => Promise<unknown>,
   ): Promise<Runtime> {
-    const scopeDeps: ScopeDeps = { ...deps, configDir: loaded.dir, upstreams: Object.keys(loaded.config.upstreams) };
+    const { upstreams } = loaded.config;
+    const scopeDeps: ScopeDeps = {
+      ...deps,
+      configDir: loaded.dir,
+      upstreams: Object.keys(upstreams),
+      upstreamTargets: (name) => (Object.hasOwn(upstreams, name) ? upstreams[name].targets : []),
+    };
     const guard = new PluginGuard(deps.logger, deps.metrics.pluginErrors);
     const timeoutMs = loaded.config.server.pluginTimeout;
     const created: LivePlugin[] = [];
