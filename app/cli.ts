@@ -5,6 +5,7 @@ import { GatehouseError } from '../core/errors';
 import { errorCatalogueMarkdown } from '../core/errors-doc';
 import { builtinPlugins } from '../plugins';
 import { createGateway, loadConfig } from './index';
+import { registryCli } from './cli-registry';
 import { generateCertificate, writeCertificate } from '../core/server/tls';
 
 const HELP: Record<string, string> = {
@@ -18,6 +19,7 @@ Commands:
   schema     print the config JSON schema
   cert       make a self-signed certificate
   errors     print the error code catalogue (markdown)
+  registry   add, get, list, delete, heartbeat, watch services (of a running gatehouse)
 
 Run 'gatehouse <command> --help' for a command's options.`,
   start: `Usage: gatehouse start [-c FILE]
@@ -25,6 +27,7 @@ Run 'gatehouse <command> --help' for a command's options.`,
 Runs the proxy. Without -c the config is searched for in the current directory
 (gatehouse.yaml, gatehouse.yml, gatehouse.json, .gatehouserc*, gatehouse.config.*).
 SIGHUP reloads the config (an invalid one is refused and the old one kept);
+SIGUSR1 reopens the access log file (log.accessLog.file), for logrotate;
 SIGTERM/SIGINT drain in-flight requests for server.shutdownGrace ms, then exit 0.`,
   validate: `Usage: gatehouse validate [-c FILE]
 
@@ -53,6 +56,8 @@ export async function main(argv: string[], out: Out = console): Promise<number> 
     out.log(HELP.main);
     return command ? 0 : 1;
   }
+  // Its own arguments and exit codes (0, 1 not found, 2 usage, 3 unreachable): see app/cli-registry.ts.
+  if (command === 'registry') return registryCli(rest, out);
   if (!HELP[command] || command === 'main') {
     out.error(`gatehouse: unknown command "${command}"\n\n${HELP.main}`);
     return 1;
@@ -143,6 +148,8 @@ async function start(config: string | undefined): Promise<number> {
   await gw.listen();
   return new Promise((resolveExit) => {
     process.on('SIGHUP', () => void gw.reload().catch(() => undefined));
+    // As nginx: logrotate moves the file, then SIGUSR1 makes the access log write a new one.
+    process.on('SIGUSR1', () => gw.reopenLogs());
     const stop = (signal: string) => {
       gw.logger.info({ signal }, 'shutting down');
       void gw.close().then(

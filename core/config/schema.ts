@@ -232,6 +232,28 @@ export const coreSchema: JsonSchema = {
         },
       ],
     },
+    registry: {
+      type: 'object',
+      additionalProperties: false,
+      description:
+        'Keep a service registry in the store, served on the admin listener under /registry/ (gatehouse registry …). Off when absent; `registry: {}` turns it on. Applies after a restart.',
+      properties: {
+        deregisterAfterMs: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 2147483647,
+          default: 60000,
+          description: 'An entry whose lease (ttlMs) lapsed is critical; this long after, it is removed (Consul: DeregisterCriticalServiceAfter). Default: 60000.',
+        },
+        reapEveryMs: {
+          type: 'integer',
+          minimum: 100,
+          maximum: 2147483647,
+          default: 1000,
+          description: 'How often each gatehouse looks for entries to remove. Default: 1000.',
+        },
+      },
+    },
     log: {
       type: 'object',
       additionalProperties: false,
@@ -242,7 +264,38 @@ export const coreSchema: JsonSchema = {
           default: 'info',
           description: 'pino level. Default: info.',
         },
-        accessLog: { type: 'boolean', default: true, description: 'One JSON line per request. Default: true.' },
+        accessLog: {
+          default: true,
+          description:
+            'One line per request: true (JSON on stdout with the other logs), false, or { format, sample, file }. Default: true.',
+          anyOf: [
+            { type: 'boolean' },
+            {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                format: {
+                  enum: ['json', 'combined'],
+                  default: 'json',
+                  description: "json: pino's JSON line; combined: nginx's combined format. Default: json.",
+                },
+                sample: {
+                  type: 'number',
+                  exclusiveMinimum: 0,
+                  maximum: 1,
+                  default: 1,
+                  description: 'Share of 1xx-3xx answers logged (4xx and 5xx always are). Default: 1.',
+                },
+                file: {
+                  type: 'string',
+                  minLength: 1,
+                  description:
+                    'Write to this file (relative to the config file; parents created; reopened on SIGUSR1 for logrotate) instead of stdout.',
+                },
+              },
+            },
+          ],
+        },
       },
     },
     upstreams: {

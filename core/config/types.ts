@@ -1,3 +1,4 @@
+import type { AccessLogSetting } from '../observe/access-log';
 import type { StoreSetting } from '../store/spec';
 /** Typed view of a validated configuration (defaults applied). See core/config/schema.ts. */
 export interface GatehouseConfig {
@@ -34,7 +35,9 @@ export interface GatehouseConfig {
   admin?: { port: number; host: string; token: string };
   /** `store:` as written (a URL, or `{ url, … }`); core/store/spec.ts resolves it. */
   store: StoreSetting;
-  log: { level: string; accessLog: boolean };
+  /** The service registry; absent: off. */
+  registry?: { deregisterAfterMs: number; reapEveryMs: number };
+  log: { level: string; accessLog: AccessLogSetting };
   upstreams: Record<string, UpstreamConfig>;
   plugins: PluginDeclaration[];
   routes: RouteConfig[];

@@ -1,8 +1,8 @@
 import type http from 'node:http';
-import type { Logger } from 'pino';
 import { normalizeIp } from '../net/ip';
 import type { RequestContext } from '../pipeline/request-context';
 import type { GatewayMetrics } from './metrics';
+import type { AccessLog } from './access-log';
 
 /**
  * Count one finished request (route, method, status, upstream, duration) and, when `accessLog`
@@ -10,7 +10,7 @@ import type { GatewayMetrics } from './metrics';
  */
 export function recordRequest(
   metrics: GatewayMetrics,
-  accessLog: Logger | undefined,
+  accessLog: AccessLog | undefined,
   req: http.IncomingMessage,
   status: number,
   ctx: RequestContext | undefined,
@@ -22,19 +22,19 @@ export function recordRequest(
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   metrics.countRequest(route, method, status, ctx?.upstreamUsed || 'none', seconds);
   if (accessLog) {
-    accessLog.info(
-      {
-        access: true,
-        method: req.method,
-        path: ctx?.path ?? req.url,
-        route,
-        upstream: ctx?.upstreamUsed || undefined,
-        status,
-        duration_ms: Math.round(seconds * 1e6) / 1e3,
-        bytes,
-        client_ip: ctx?.clientIp ?? normalizeIp(req.socket.remoteAddress),
-      },
-      'request',
-    );
+    accessLog.write({
+      method: req.method ?? '',
+      path: ctx?.path ?? req.url ?? '',
+      url: req.url ?? '',
+      httpVersion: req.httpVersion,
+      route,
+      upstream: ctx?.upstreamUsed || undefined,
+      status,
+      durationMs: Math.round(seconds * 1e6) / 1e3,
+      bytes,
+      clientIp: ctx?.clientIp ?? normalizeIp(req.socket.remoteAddress),
+      referer: req.headers.referer,
+      userAgent: req.headers['user-agent'],
+    });
   }
 }

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import { GatehouseError, isReported } from '../errors';
+import { registryRoutes } from '../registry/admin-routes';
 import { AdminRouter, type AdminRoute } from './admin-router';
 import type { Gateway } from './gateway';
 
@@ -94,6 +95,7 @@ function coreRoutes(gw: Gateway): AdminRoute[] {
         );
       },
     },
+    ...registryRoutes(gw.registry),
     {
       method: 'POST',
       path: '/reload',

@@ -8,6 +8,8 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { loadConfig, validateConfig, type LoadedConfig } from '../config/load';
 import { ERRORS, GatehouseError } from '../errors';
 import { StoreHost } from '../store/host';
+import { ServiceRegistry } from '../registry/registry';
+import { registryMetrics } from '../registry/metrics';
 import { describeSpec, storeSpec } from '../store/spec';
 import { normalizeIp, TrustedProxies } from '../net/ip';
 import { createLogger } from '../observe/logger';
@@ -32,6 +34,7 @@ import {
 import { Runtime, type RouteRuntime } from './runtime';
 import { contextFor, type EntryDeps } from './entry';
 import { recordRequest } from '../observe/access';
+import { AccessLog } from '../observe/access-log';
 import { httpsCertificate } from './tls';
 
 /**
@@ -75,6 +78,9 @@ export class Gateway {
   private closing?: Promise<void>;
   /** The state store: one per gateway, shared by every generation (a changed `store:` needs a restart). */
   private readonly store: StoreHost;
+  private accessLog?: AccessLog;
+  /** The service registry (`registry:`), kept in the store; settings apply after a restart. */
+  readonly registry?: ServiceRegistry;
 
   constructor(
     private loaded: LoadedConfig,
@@ -84,6 +90,11 @@ export class Gateway {
     this.container.register(TOKENS.logger, { useValue: this.logger });
     this.container.register(TOKENS.metrics, { useValue: this.metrics });
     this.store = new StoreHost(storeSpec(loaded.config.store, loaded.dir), this.logger, this.metrics.registry);
+    const reg = loaded.config.registry;
+    if (reg) {
+      this.registry = new ServiceRegistry(this.store.forCore(), reg, this.logger.child({ component: 'registry' }));
+      registryMetrics(this.registry, this.metrics.registry);
+    }
     this.forwarder = new Forwarder({
       // Guarded hooks (core/plugin/guard.ts): false means the plugin failed and the request is answered.
       onProxyRequest: (ctx, proxyReq) => {
@@ -100,10 +111,18 @@ export class Gateway {
   async init(): Promise<this> {
     this.applyServerSettings(this.loaded);
     try {
+      // The registry first: registry-backed upstreams of the first generation read it.
+      if (this.registry) {
+        await this.store.openIfNeeded();
+        await this.registry.start();
+      }
       this.runtime = this.adopt(await Runtime.create(this.loaded, this.scopeDeps()));
     } catch (err) {
+      this.registry?.stop();
       // Nothing may be left running, the store's connection or worker included.
       await this.store.close(this.loaded.config.server.pluginTimeout);
+      this.accessLog?.close();
+      this.accessLog = undefined;
       throw err;
     }
     this.runtime.tasks.start();
@@ -112,6 +131,7 @@ export class Gateway {
 
   /** The `server` settings that take effect without a restart (at start and on each reload). */
   private applyServerSettings(loaded: LoadedConfig): void {
+    this.accessLog = AccessLog.update(this.accessLog, loaded.config.log.accessLog, this.logger, loaded.dir);
     this.trust = new TrustedProxies(loaded.config.server.trustProxy);
     setGcEvery(loaded.config.server.tuning.gcEveryMiB);
     // What contextFor needs, made once per config rather than per request.
@@ -194,7 +214,7 @@ export class Gateway {
     this.metrics.inflightNow++;
     const start = process.hrtime.bigint();
     // Only the access log reports bytes; reading the socket counter is not free.
-    const bytesBefore = this.loaded.config.log.accessLog ? req.socket.bytesWritten : 0;
+    const bytesBefore = this.accessLog ? req.socket.bytesWritten : 0;
     let ctx: RequestContext | undefined;
     let settled = false;
     // The one 'close' listener of a request (each listener costs per request): it releases the
@@ -215,7 +235,7 @@ export class Gateway {
         res.headersSent && !lostInQueue ? res.statusCode : 499,
         ctx,
         start,
-        this.loaded.config.log.accessLog ? req.socket.bytesWritten - bytesBefore : 0,
+        this.accessLog ? req.socket.bytesWritten - bytesBefore : 0,
       );
     };
     res.on('close', settle);
@@ -280,7 +300,12 @@ export class Gateway {
   }
 
   private record(req: http.IncomingMessage, status: number, ctx: RequestContext | undefined, start: bigint, bytes: number): void {
-    recordRequest(this.metrics, this.loaded.config.log.accessLog ? this.logger : undefined, req, status, ctx, start, bytes);
+    recordRequest(this.metrics, this.accessLog, req, status, ctx, start, bytes);
+  }
+
+  /** Reopen the access log's file (SIGUSR1, after logrotate moved it). */
+  reopenLogs(): void {
+    this.accessLog?.reopen();
   }
 
   /**
@@ -357,8 +382,11 @@ export class Gateway {
       // A reload under way finishes (or fails) first, so that the runtime disposed is the last one.
       await this.reloading;
       await this.runtime.dispose();
+      this.registry?.stop();
       // After the plugins: their stops may still write.
       await this.store.close(this.loaded.config.server.pluginTimeout);
+      this.accessLog?.close();
+      this.accessLog = undefined;
       this.forwarder.close();
       const admin = this.servers.admin;
       if (admin) {

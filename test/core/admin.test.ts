@@ -1,5 +1,6 @@
 import t from 'tap';
-import { request, startBackend, startGateway } from '../helpers/servers';
+import { createGateway } from '../../app';
+import { captureLogger, request, startBackend, startGateway } from '../helpers/servers';
 
 const TOKEN = 'test-admin-token-0123456789';
 
@@ -87,7 +88,6 @@ t.test('admin API: health open, everything else behind the bearer token', async 
 
 t.test('X-Forwarded-For is believed only from trusted proxies', async (t) => {
   const be = await startBackend();
-  const lines: any[] = [];
   const cases = [
     { desc: 'untrusted peer: chain replaced by the peer', trust: [], xff: '6.6.6.6', want: '127.0.0.1', client: '127.0.0.1' },
     {
@@ -113,12 +113,17 @@ t.test('X-Forwarded-For is believed only from trusted proxies', async (t) => {
     },
   ];
   for (const c of cases) {
-    const { gw, url } = await startGateway({
-      server: { http: { port: 0, host: '127.0.0.1' }, trustProxy: c.trust },
-      upstreams: { be: { targets: [be.url] } },
-      routes: [{ match: { path: '/' }, upstream: 'be' }],
+    const { logger, lines } = captureLogger('info');
+    const gw = await createGateway({
+      config: {
+        server: { http: { port: 0, host: '127.0.0.1' }, trustProxy: c.trust },
+        upstreams: { be: { targets: [be.url] } },
+        routes: [{ match: { path: '/' }, upstream: 'be' }],
+      },
+      logger,
     });
-    (gw.logger as any).info = (obj: any) => lines.push(obj);
+    await gw.listen();
+    const url = `http://127.0.0.1:${gw.addresses.http!.port}`;
     const res = await request(`${url}/`, { headers: { 'x-forwarded-for': c.xff } });
     t.equal(JSON.parse(res.body).headers['x-forwarded-for'], c.want, `${c.desc}: forwarded chain`);
     await gw.close(100);
