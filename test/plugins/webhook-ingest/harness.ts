@@ -14,6 +14,8 @@ export interface Received {
   readonly url: string;
   readonly headers: http.IncomingHttpHeaders;
   readonly body: string;
+  /** Epoch ms it arrived. */
+  readonly at: number;
 }
 
 /**
@@ -32,7 +34,7 @@ export async function recordingBackend(t: { teardown(fn: () => Promise<void>): v
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const r = { url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString() };
+      const r = { url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString(), at: Date.now() };
       seen.push(r);
       void Promise.resolve(answer(r, seen.length)).then(({ status, headers }) => {
         res.writeHead(status, headers);
