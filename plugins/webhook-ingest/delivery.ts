@@ -7,6 +7,9 @@ import type { WebhookMetrics } from './metrics';
 import type { Poster, PostResult } from './post';
 import type { WebhookIngestOptions } from './schema';
 
+/** How soon a failed lease is tried again. */
+const STORE_RETRY_MS = 1000;
+
 /** What to do with a message after one attempt. */
 export type Decision =
   | { readonly kind: 'ack' }
@@ -108,7 +111,15 @@ export class DeliveryLoop {
         const now = Date.now();
         let n = this.deps.circuit.allowance(now, concurrency - this.inflight, this.inflight);
         n = Math.min(n, this.rateAllowance(now));
-        const items = n > 0 ? await this.deps.queue().lease<never>(this.deps.queueName, n, leaseMs) : [];
+        let items: LeasedItem[] = [];
+        try {
+          if (n > 0) items = await this.deps.queue().lease(this.deps.queueName, n, leaseMs);
+        } catch (err) {
+          // The store is failing (locked, disk full, Redis gone): look again soon rather than in the task's growing backoff.
+          this.deps.logger.warn({ err: (err as Error).message }, 'delivery cannot lease from the store');
+          await this.sleep(STORE_RETRY_MS, signal);
+          continue;
+        }
         for (const item of items) {
           if (!this.take(Date.now())) break;
           this.deps.circuit.started(Date.now());
