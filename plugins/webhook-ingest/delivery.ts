@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { LeasedItem, QueueStore } from '../../core/plugin-api';
 import type { Circuit } from './circuit';
@@ -106,6 +107,8 @@ export class DeliveryLoop {
   async run(signal: AbortSignal): Promise<void> {
     const { concurrency, leaseMs, pollMs } = this.options.deliver;
     const running = new Set<Promise<void>>();
+    // Each attempt in flight listens for the abort (and the loop's sleep): not a leak.
+    setMaxListeners(concurrency + 10, signal);
     try {
       while (!signal.aborted) {
         const now = Date.now();

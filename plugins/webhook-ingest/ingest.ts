@@ -60,7 +60,7 @@ export class Ingest {
         body: raw.toString('base64'),
         ...(headers['content-type'] !== undefined ? { contentType: headers['content-type'] } : {}),
         headers: this.passed(headers),
-        path: this.options.deliver.path ?? ctx.req.url ?? ctx.path,
+        path: this.options.deliver.path ?? ctx.upstreamPath,
         receivedAt: Date.now(),
         signed: verdict.signed,
       };
