@@ -11,6 +11,8 @@
  *
  *   --duration S    measured seconds per rate (default 5; 1 s of warm-up before the first)
  *   --rates L       the fixed rates to report p50/p99 at (default 1000,3000)
+ *   --cpu-prof DIR  write gatehouse's CPU profile to DIR (read it with bench/cpuprofile-summary.js)
+ *   --no-delivery   deliver nothing while measuring (the circuit stays open): the ingest path alone
  *   --max           also search the highest rate held with p99 < 50 ms and no errors (steps of 500/s)
  *
  * Process layout: gatehouse (bin/gatehouse.js start) and the delivery backend each run in a child
@@ -36,6 +38,7 @@ const DURATION = Number(opt('duration', 5));
 const RATES = String(opt('rates', '1000,3000')).split(',').map(Number);
 const DURABILITY = opt('durability', 'strict');
 const MAX = argv.includes('--max');
+const NO_DELIVERY = argv.includes('--no-delivery');
 
 /** A child process running `code`, resolved once it prints its port on stdout. */
 function child(args, env = {}) {
@@ -122,14 +125,21 @@ async function main() {
       'routes:',
       '  - match: { pathExact: /hook }',
       '    plugins:',
-      '      - webhook-ingest: { preset: none, dedupe: { key: "form:n" }, deliver: { upstream: be, concurrency: 16 } }',
+      NO_DELIVERY
+        ? // A destination that refuses the first attempt, then a circuit open for the whole run: only ingest is measured.
+          '      - webhook-ingest: { preset: none, dedupe: { key: "form:n" }, deliver: { url: "http://127.0.0.1:9" }, circuit: { failures: 1, openMs: 3600000 } }'
+        : '      - webhook-ingest: { preset: none, dedupe: { key: "form:n" }, deliver: { upstream: be, concurrency: 16 } }',
       '  - match: { pathExact: /respond }',
       '    plugins:',
       '      - respond: { status: 200, body: OK }',
       '',
     ].join('\n'),
   );
-  const gh = await child([path.join(ROOT, 'bin', 'gatehouse.js'), 'start', '-c', cfg], { GATEHOUSE_ADMIN_TOKEN: '' });
+  const prof = opt('cpu-prof', '');
+  const gh = await child(
+    [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), path.join(ROOT, 'bin', 'gatehouse.js'), 'start', '-c', cfg],
+    { GATEHOUSE_ADMIN_TOKEN: '' },
+  );
   let seq = 0;
   const body = (n) => `n=${process.pid}-${seq++}-${n}&imei=300434062099430&data=48656c6c6f`;
   console.log(`webhook-ingest (SQLite, durability ${DURABILITY}) vs respond; ${os.cpus().length} CPUs; open loop, ${DURATION} s per rate`);
