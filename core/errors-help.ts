@@ -34,7 +34,8 @@ export const ERROR_HELP: Record<ErrorCode, string> = {
     'A registry write (`PUT /registry/services/<name>`, `gatehouse registry add`) whose body is not JSON or breaks the ServiceInfo schema (an unknown field, a target that is not an http(s) URL, a ttlMs under 1000). The message names each field; nothing was written.',
   GH_ERR_REGISTRY_NOT_FOUND:
     'No entry of that exact name (surrounding whitespace is trimmed; a prefix is not a match), or a heartbeat for an entry that was deleted or whose lease lapsed long enough to be removed: register it again.',
-  GH_ERR_REGISTRY_OFF: 'A `/registry/…` admin request while the config has no `registry:` section. Add `registry: {}` to keep a registry in the store.',
+  GH_ERR_REGISTRY_OFF:
+    'A `/registry/…` admin request while the config has no `registry:` section. Add `registry: {}` to keep a registry in the store.',
   GH_ERR_BAD_REQUEST:
     'The client sent a request gatehouse refuses before routing: malformed framing, an ambiguous path (encoded slash, `..;`), a bad Host, HTTP/0.9. Nothing reached an upstream; the client must fix its request.',
   GH_ERR_URI_TOO_LONG: 'The request target is longer than `server.maxUrlLength`. Raise the limit if such URLs are legitimate.',

@@ -243,7 +243,8 @@ export const coreSchema: JsonSchema = {
           minimum: 0,
           maximum: 2147483647,
           default: 60000,
-          description: 'An entry whose lease (ttlMs) lapsed is critical; this long after, it is removed (Consul: DeregisterCriticalServiceAfter). Default: 60000.',
+          description:
+            'An entry whose lease (ttlMs) lapsed is critical; this long after, it is removed (Consul: DeregisterCriticalServiceAfter). Default: 60000.',
         },
         reapEveryMs: {
           type: 'integer',

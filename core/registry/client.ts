@@ -104,7 +104,7 @@ export class RegistryClient {
         'GET',
         `/registry/services?${q}`,
         undefined,
-        wait + wait / 16 + this.timeoutMs,
+        Math.ceil(wait + wait / 16) + this.timeoutMs,
         options.signal,
       );
       const next = Number(headers.get('x-gatehouse-index') ?? index);

@@ -19,7 +19,7 @@ async function until(check: () => Promise<boolean>, ms: number): Promise<boolean
 
 t.test('clients that abort release their upstream sockets at once', async (t) => {
   // /stream sends a chunk every 20 ms for a long time; /stall answers after 5 s.
-  const be = await startBackend((req, res) => {
+  const be = await startBackend(t, (req, res) => {
     if (req.url === '/stall') {
       const timer = setTimeout(() => res.end('late'), 5000);
       res.on('close', () => clearTimeout(timer));
@@ -34,14 +34,10 @@ t.test('clients that abort release their upstream sockets at once', async (t) =>
     res.end('ok');
   });
   const backendConnections = () => new Promise<number>((r) => be.server.getConnections((_e, n) => r(n)));
-  const { gw, url } = await startGateway({
+  const { gw, url } = await startGateway(t, {
     log: { accessLog: false },
     upstreams: { be: { targets: [be.url], maxFreeSockets: 4 } },
     routes: [{ match: { path: '/' }, upstream: 'be' }],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
   });
 
   await request(`${url}/warm`);
@@ -53,26 +49,25 @@ t.test('clients that abort release their upstream sockets at once', async (t) =>
     { desc: 'abort before the response headers', path: '/stall', abortOn: 'timer' as const },
   ];
   for (const round of rounds) {
-    const N = 40;
-    await Promise.all(
-      Array.from(
-        { length: N },
-        () =>
-          new Promise<void>((resolve) => {
-            const req = http.get(`${url}${round.path}`, { agent: false }, (res) => {
-              res.once('data', () => req.destroy());
-            });
-            req.on('error', () => undefined);
-            req.on('close', () => resolve());
-            if (round.abortOn === 'timer') setTimeout(() => req.destroy(), 100);
-          }),
-      ),
-    );
-    const back = await until(async () => (await gauge(gw)) <= baseline && (await backendConnections()) <= baseline, 2000);
-    t.ok(
-      back,
-      `${round.desc}: open sockets back to baseline (gauge ${await gauge(gw)}, backend ${await backendConnections()}, baseline ${baseline})`,
-    );
+    await t.test(round.desc, async (t) => {
+      const N = 40;
+      await Promise.all(
+        Array.from(
+          { length: N },
+          () =>
+            new Promise<void>((resolve) => {
+              const req = http.get(`${url}${round.path}`, { agent: false }, (res) => {
+                res.once('data', () => req.destroy());
+              });
+              req.on('error', () => undefined);
+              req.on('close', () => resolve());
+              if (round.abortOn === 'timer') setTimeout(() => req.destroy(), 100);
+            }),
+        ),
+      );
+      const back = await until(async () => (await gauge(gw)) <= baseline && (await backendConnections()) <= baseline, 2000);
+      t.ok(back, `open sockets back to baseline (gauge ${await gauge(gw)}, backend ${await backendConnections()}, baseline ${baseline})`);
+    });
   }
   const metrics = await gw.metrics.registry.metrics();
   t.match(metrics, /gatehouse_upstream_errors_total\{upstream="be",kind="aborted"\} (\d+)/, 'client aborts are counted');

@@ -16,7 +16,7 @@ async function gateway(
   accessLog: unknown,
   level = 'info',
 ): Promise<{ gw: Gateway; url: string; lines: Record<string, any>[]; dir: string }> {
-  const be = await startBackend(echo);
+  const be = await startBackend(t, echo);
   const dir = tempDir(t);
   const { logger, lines } = captureLogger(level);
   // A config file, so that relative paths resolve against its directory as users' do.
@@ -35,10 +35,7 @@ async function gateway(
   );
   const gw = await createGateway({ config: file, logger });
   await gw.listen();
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
-  });
+  t.teardown(() => gw.close(100));
   return { gw, url: `http://127.0.0.1:${gw.addresses.http!.port}`, lines, dir };
 }
 

@@ -36,11 +36,10 @@ t.test('a client that stops reading keeps the upstream bounded', async (t) => {
         be.close(() => r());
       }),
   );
-  const { gw, port } = await startGateway({
+  const { port } = await startGateway(t, {
     upstreams: { be: { targets: [`http://127.0.0.1:${(be.address() as net.AddressInfo).port}`] } },
     routes: [{ upstream: 'be' }],
   });
-  t.teardown(() => gw.close(100));
 
   // A raw client that reads the head and then nothing.
   const client = net.connect(port, '127.0.0.1');

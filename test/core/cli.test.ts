@@ -1,66 +1,12 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
+import { buildIfStale, childEnv, ROOT, runCli, startCli } from '../helpers/cli-run';
 import { request, startBackend } from '../helpers/servers';
 
-/** The real CLI, compiled, as users run it: `node bin/gatehouse.js …`. */
-const ROOT = resolve(__dirname, '../..');
-const BIN = join(ROOT, 'bin', 'gatehouse.js');
-const CLI_JS = join(ROOT, 'dist', 'app', 'cli.js');
-
-/** Environment for the child: no ts-node, no tap loaders, so .ts plugins go through gatehouse's own loader. */
-function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(NODE_OPTIONS|TS_NODE_|TAP|_TAPJS)/.test(k)) env[k] = v;
-  return { ...env, ...extra };
-}
-
-function newestSource(dir: string): number {
-  return (readdirSync(dir, { recursive: true }) as string[])
-    .filter((f) => f.endsWith('.ts'))
-    .reduce((max, f) => Math.max(max, statSync(join(dir, f)).mtimeMs), 0);
-}
-
-t.before(() => {
-  const stale =
-    !existsSync(CLI_JS) || statSync(CLI_JS).mtimeMs < Math.max(newestSource(join(ROOT, 'core')), newestSource(join(ROOT, 'plugins')));
-  if (!stale) return;
-  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', ROOT], { cwd: ROOT, encoding: 'utf8' });
-  // tsc emits even with type errors elsewhere in the tree; the CLI tests then say what works.
-  if (tsc.status !== 0) t.comment(`tsc -p . exited ${tsc.status}:\n${tsc.stdout}${tsc.stderr}`);
-  if (!existsSync(CLI_JS)) throw new Error(`build failed, ${CLI_JS} missing`);
-});
-
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Result> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env: childEnv(opts.env) });
-    collect(child).then(done, fail);
-  });
-}
-
-function collect(child: ChildProcess): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (c: Buffer) => {
-    stdout += c;
-  });
-  child.stderr!.on('data', (c: Buffer) => {
-    stderr += c;
-  });
-  return new Promise((done, fail) => {
-    child.on('error', fail);
-    child.on('close', (code, signal) => done({ code, signal, stdout, stderr }));
-  });
-}
+t.before(buildIfStale);
 
 const VALID = 'upstreams:\n  app: { targets: ["http://127.0.0.1:3000"] }\nroutes:\n  - match: { path: / }\n    upstream: app\n';
 
@@ -72,12 +18,12 @@ t.test('validate', async (t) => {
     found: { 'gatehouse.yaml': VALID },
   });
   const [ok, discovered, bad, env, set, missing] = await Promise.all([
-    run(['validate', '-c', join(dir, 'ok.yaml')]),
-    run(['validate'], { cwd: join(dir, 'found') }),
-    run(['validate', '--config', join(dir, 'bad.yaml')]),
-    run(['validate', '-c', join(dir, 'env.yaml')]),
-    run(['validate', '-c', join(dir, 'env.yaml')], { env: { GREETING: 'hi' } }),
-    run(['validate', '-c', join(dir, 'nope.yaml')]),
+    runCli(['validate', '-c', join(dir, 'ok.yaml')]),
+    runCli(['validate'], { cwd: join(dir, 'found') }),
+    runCli(['validate', '--config', join(dir, 'bad.yaml')]),
+    runCli(['validate', '-c', join(dir, 'env.yaml')]),
+    runCli(['validate', '-c', join(dir, 'env.yaml')], { env: childEnv({ GREETING: 'hi' }) }),
+    runCli(['validate', '-c', join(dir, 'nope.yaml')]),
   ]);
   t.equal(ok.code, 0, 'exit 0 on a valid file');
   t.match(ok.stdout, /ok\.yaml: valid \(1 routes, 1 upstreams\)/);
@@ -101,7 +47,7 @@ t.test('validate', async (t) => {
 });
 
 t.test('schema prints the JSON schema, byte for byte config.schema.json', async (t) => {
-  const res = await run(['schema']);
+  const res = await runCli(['schema']);
   t.equal(res.code, 0);
   const schema = JSON.parse(res.stdout);
   t.equal(schema.title, 'Gatehouse configuration');
@@ -115,7 +61,7 @@ t.test('schema prints the JSON schema, byte for byte config.schema.json', async 
 
 t.test('cert writes an RSA-2048/SHA-256 self-signed pair', async (t) => {
   const out = join(t.testdir({}), 'tls');
-  const res = await run([
+  const res = await runCli([
     'cert',
     '--host',
     'gw.example.test',
@@ -152,7 +98,10 @@ t.test('cert writes an RSA-2048/SHA-256 self-signed pair', async (t) => {
   if (text.status === 0) t.match(text.stdout, /Signature Algorithm: sha256WithRSAEncryption/, 'signed with SHA-256');
   else t.comment('openssl not available: signature algorithm not checked');
 
-  const [noHost, badDays] = await Promise.all([run(['cert', '--out', out]), run(['cert', '--host', 'x', '--days', 'ten', '--out', out])]);
+  const [noHost, badDays] = await Promise.all([
+    runCli(['cert', '--out', out]),
+    runCli(['cert', '--host', 'x', '--days', 'ten', '--out', out]),
+  ]);
   t.equal(noHost.code, 1);
   t.match(noHost.stderr, '--host is required');
   t.equal(badDays.code, 1);
@@ -162,16 +111,17 @@ t.test('cert writes an RSA-2048/SHA-256 self-signed pair', async (t) => {
 t.test('--help, unknown commands and options', async (t) => {
   const commands = ['start', 'validate', 'schema', 'cert'];
   const [main, none, unknown, badOpt, ...helps] = await Promise.all([
-    run(['--help']),
-    run([]),
-    run(['frobnicate']),
-    run(['validate', '--nope']),
-    ...commands.map((cmd) => run([cmd, '--help'])),
+    runCli(['--help']),
+    runCli([]),
+    runCli(['frobnicate']),
+    runCli(['validate', '--nope']),
+    ...commands.map((cmd) => runCli([cmd, '--help'])),
   ]);
-  commands.forEach((cmd, i) => {
-    t.equal(helps[i].code, 0, `${cmd} --help exits 0`);
-    t.match(helps[i].stdout, `Usage: gatehouse ${cmd}`);
-  });
+  for (const [i, cmd] of commands.entries())
+    await t.test(`${cmd} --help`, async (t) => {
+      t.equal(helps[i].code, 0, 'exits 0');
+      t.match(helps[i].stdout, `Usage: gatehouse ${cmd}`, 'prints its usage');
+    });
   t.equal(main.code, 0);
   for (const cmd of commands) t.match(main.stdout, new RegExp(`^  ${cmd} `, 'm'), `main help lists ${cmd}`);
   t.equal(none.code, 1, 'no command: usage and exit 1');
@@ -182,44 +132,12 @@ t.test('--help, unknown commands and options', async (t) => {
   t.match(badOpt.stderr, /Unknown option '--nope'[\s\S]*Usage: gatehouse validate/);
 });
 
-/** Wait for pino's "gatehouse listening" line and return the HTTP port it reports. */
-function listening(child: ChildProcess, ms = 15000): Promise<number> {
-  return new Promise((resolveP, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`not listening after ${ms} ms:\n${buf}`)), ms);
-    child.stdout!.on('data', (c: Buffer) => {
-      buf += c;
-      for (const line of buf.split('\n')) {
-        if (!line.includes('"gatehouse listening"')) continue;
-        clearTimeout(timer);
-        resolveP(JSON.parse(line).addresses.http.port);
-        return;
-      }
-    });
-    let err = '';
-    child.stderr!.on('data', (c: Buffer) => {
-      err += c;
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited ${code} before listening:\n${buf}${err}`));
-    });
-  });
-}
-
 t.test('start: the compiled CLI loads the TypeScript example plugin by path and serves', async (t) => {
-  const be = await startBackend();
-  t.teardown(() => be.close());
+  const be = await startBackend(t);
   const config = join(ROOT, 'examples', 'custom-plugin', 'gatehouse.yaml');
-  const child = spawn(process.execPath, [BIN, 'start', '-c', config], {
-    cwd: ROOT,
+  const { child, port, result } = await startCli(t, ['start', '-c', config], {
     env: childEnv({ PORT: '0', BACKEND_URL: be.url, LOG_LEVEL: 'info' }),
   });
-  const result = collect(child);
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  const port = await listening(child);
 
   const res = await request(`http://127.0.0.1:${port}/via-cli`, { headers: { 'x-request-id': 'cli-1' } });
   t.equal(res.status, 200);
@@ -239,7 +157,7 @@ t.test('start: the compiled CLI loads the TypeScript example plugin by path and 
 
 t.test('start refuses an invalid config and never listens', async (t) => {
   const dir = t.testdir({ 'gatehouse.yaml': 'server:\n  http: { port: 0 }\nroutes:\n  - plugins:\n      - ./missing-plugin.ts: {}\n' });
-  const res = await run(['start'], { cwd: dir });
+  const res = await runCli(['start'], { cwd: dir });
   t.equal(res.code, 1);
   t.match(
     res.stderr,

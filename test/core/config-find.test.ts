@@ -52,10 +52,12 @@ t.test('findConfig(file) matches cosmiconfig.load for every kind of file', async
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   mkdirSync(join(dir, 'adir.yaml'));
   for (const name of [...Object.keys(files), 'adir.yaml', 'missing.yaml']) {
-    const file = join(dir, name);
-    const ours = await outcome(() => findConfig(file, dir));
-    const theirs = await outcome(() => viaCosmiconfig(file));
-    t.same(ours, theirs, name);
+    await t.test(name, async (t) => {
+      const file = join(dir, name);
+      const ours = await outcome(() => findConfig(file, dir));
+      const theirs = await outcome(() => viaCosmiconfig(file));
+      t.same(ours, theirs, 'the same outcome as cosmiconfig');
+    });
   }
 });
 

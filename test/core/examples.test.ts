@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import t from 'tap';
 import { createGateway, loadConfig, type Gateway } from '../../app';
-import { echo, request, startBackend, testLogger } from '../helpers/servers';
+import { echo, request, startBackend, testLogger, type Teardown } from '../helpers/servers';
 
 const EXAMPLES = resolve(__dirname, '../../examples');
 const CUSTOM = join(EXAMPLES, 'custom-plugin');
@@ -40,22 +40,20 @@ for (const file of configs) {
   });
 }
 
-async function gatewayFor(file: string, env: Record<string, string>): Promise<{ gw: Gateway; url: string }> {
+/** A gateway from an example's config file, closed when `t` ends. */
+async function exampleGateway(t: Teardown, file: string, env: Record<string, string>): Promise<{ gw: Gateway; url: string }> {
   const gw = await createGateway({ config: file, env, logger: testLogger() });
+  t.teardown(() => gw.close(100));
   await gw.listen();
   return { gw, url: `http://127.0.0.1:${gw.addresses.http!.port}` };
 }
 
 t.test('quick start: health check answered by gatehouse, the rest proxied', async (t) => {
-  const be = await startBackend();
-  const { gw, url } = await gatewayFor(join(EXAMPLES, 'quick-start', 'gatehouse.yaml'), {
+  const be = await startBackend(t);
+  const { url } = await exampleGateway(t, join(EXAMPLES, 'quick-start', 'gatehouse.yaml'), {
     PORT: '0',
     ADMIN_PORT: '0',
     DEMO_BACKEND_PORT: String(be.port),
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
   });
   const hc = await request(`${url}/connection/hc`);
   t.equal(hc.status, 200);
@@ -67,15 +65,11 @@ t.test('quick start: health check answered by gatehouse, the rest proxied', asyn
 });
 
 t.test('custom plugin: the TypeScript plugin loaded by path changes requests and responses', async (t) => {
-  const be = await startBackend((req, res) => {
+  const be = await startBackend(t, (req, res) => {
     res.setHeader('x-content-type-options', 'from-upstream');
     echo(req, res);
   });
-  const { gw, url } = await gatewayFor(join(CUSTOM, 'gatehouse.yaml'), { PORT: '0', BACKEND_URL: be.url });
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
-  });
+  const { gw, url } = await exampleGateway(t, join(CUSTOM, 'gatehouse.yaml'), { PORT: '0', BACKEND_URL: be.url });
 
   const res = await request(`${url}/things/1`, { headers: { 'x-request-id': 'abc-123', 'x-gateway': 'spoofed' } });
   t.equal(res.status, 200);
@@ -104,18 +98,14 @@ t.test('custom plugin: the TypeScript plugin loaded by path changes requests and
 });
 
 t.test('custom plugin: override: false keeps headers already present', async (t) => {
-  const be = await startBackend((req, res) => {
+  const be = await startBackend(t, (req, res) => {
     res.setHeader('x-frame-options', 'SAMEORIGIN');
     echo(req, res);
   });
   const dir = t.testdir({
     'gatehouse.yaml': `server:\n  http: { port: 0, host: 127.0.0.1 }\nupstreams:\n  be: { targets: ["${be.url}"] }\nroutes:\n  - upstream: be\n    plugins:\n      - ${PLUGIN}:\n          override: false\n          request: { x-tenant: default }\n          response: { x-frame-options: DENY, x-extra: "yes" }\n`,
   });
-  const { gw, url } = await gatewayFor(join(dir, 'gatehouse.yaml'), {});
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
-  });
+  const { url } = await exampleGateway(t, join(dir, 'gatehouse.yaml'), {});
   const res = await request(`${url}/`, { headers: { 'x-tenant': 'acme' } });
   t.equal(JSON.parse(res.body).headers['x-tenant'], 'acme', 'client header kept');
   t.equal(res.headers['x-frame-options'], 'SAMEORIGIN', 'upstream header kept');

@@ -2,14 +2,10 @@ import t from 'tap';
 import { request, startBackend, startGateway } from '../helpers/servers';
 
 t.test('forwards to the upstream with X-Forwarded-* and without hop-by-hop headers', async (t) => {
-  const be = await startBackend();
-  const { gw, url } = await startGateway({
+  const be = await startBackend(t);
+  const { url } = await startGateway(t, {
     upstreams: { be: { targets: [be.url] } },
     routes: [{ match: { path: '/' }, upstream: be.url ? 'be' : undefined }],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
   });
   const res = await request(`${url}/a/b?x=1`, {
     headers: { 'x-forwarded-for': '6.6.6.6', 'keep-alive': 'timeout=5', 'x-custom': 'yes', connection: 'x-custom, close', te: 'trailers' },
@@ -26,7 +22,7 @@ t.test('forwards to the upstream with X-Forwarded-* and without hop-by-hop heade
 });
 
 t.test('response hop-by-hop headers are stripped; end-to-end ones kept', async (t) => {
-  const be = await startBackend((_req, res) => {
+  const be = await startBackend(t, (_req, res) => {
     res.writeHead(200, {
       'keep-alive': 'timeout=99',
       connection: 'x-hop',
@@ -37,11 +33,7 @@ t.test('response hop-by-hop headers are stripped; end-to-end ones kept', async (
     });
     res.end('ok');
   });
-  const { gw, url } = await startGateway({ upstreams: { be: { targets: [be.url] } }, routes: [{ match: { path: '/' }, upstream: 'be' }] });
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
-  });
+  const { url } = await startGateway(t, { upstreams: { be: { targets: [be.url] } }, routes: [{ match: { path: '/' }, upstream: 'be' }] });
   const res = await request(`${url}/`);
   t.equal(res.headers['x-end'], 'kept');
   for (const h of ['x-hop', 'trailer', 'proxy-authenticate']) t.notOk(res.headers[h], `${h} stripped`);
@@ -51,7 +43,7 @@ t.test('response hop-by-hop headers are stripped; end-to-end ones kept', async (
 t.test('request and response bodies stream through unchanged', async (t) => {
   const { createHash, randomBytes } = await import('node:crypto');
   const http = await import('node:http');
-  const be = await startBackend((req, res) => {
+  const be = await startBackend(t, (req, res) => {
     const hash = createHash('sha256');
     let size = 0;
     req.on('data', (c: Buffer) => {
@@ -65,11 +57,7 @@ t.test('request and response bodies stream through unchanged', async (t) => {
       res.end();
     });
   });
-  const { gw, url } = await startGateway({ upstreams: { be: { targets: [be.url] } }, routes: [{ match: { path: '/' }, upstream: 'be' }] });
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
-  });
+  const { url } = await startGateway(t, { upstreams: { be: { targets: [be.url] } }, routes: [{ match: { path: '/' }, upstream: 'be' }] });
   const chunk = randomBytes(256 * 1024);
   const sent = createHash('sha256');
   const result = await new Promise<{ headers: Record<string, unknown>; sha: string; size: number }>((resolve, reject) => {

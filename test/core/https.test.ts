@@ -25,7 +25,7 @@ function tlsGet(
 }
 
 t.test('self-signed HTTPS: persisted, pinned across restarts, with an HTTP→HTTPS redirect', async (t) => {
-  const be = await startBackend();
+  const be = await startBackend(t);
   const dir = t.testdir({});
   const config = {
     server: {
@@ -35,7 +35,6 @@ t.test('self-signed HTTPS: persisted, pinned across restarts, with an HTTP→HTT
     upstreams: { be: { targets: [be.url] } },
     routes: [{ match: { path: '/' }, upstream: 'be' }],
   };
-  t.teardown(() => be.close());
 
   const first = await (await createGateway({ config, logger: testLogger() })).listen();
   const cert = readFileSync(join(dir, 'tls', 'cert.pem'), 'utf8');
@@ -68,7 +67,7 @@ t.test('self-signed HTTPS: persisted, pinned across restarts, with an HTTP→HTT
 });
 
 t.test('HTTPS from cert/key files made by generateCertificate (gatehouse cert)', async (t) => {
-  const be = await startBackend();
+  const be = await startBackend(t);
   const pair = await generateCertificate({ host: 'proxy.test', sanIps: ['127.0.0.1'], days: 30 });
   const dir = t.testdir({ 'cert.pem': pair.cert, 'key.pem': pair.key });
   const gw = await (
@@ -81,10 +80,7 @@ t.test('HTTPS from cert/key files made by generateCertificate (gatehouse cert)',
       logger: testLogger(),
     })
   ).listen();
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
-  });
+  t.teardown(() => gw.close(100));
   t.notOk(gw.addresses.http, 'no plain listener unless asked for');
   const res = await tlsGet(gw.addresses.https!.port, '/', pair.cert, 'proxy.test');
   t.equal(res.status, 200);

@@ -18,13 +18,13 @@ module.exports = {
 };`;
 
 t.test('interceptResponse + ctx.forward: a plugin can replace the upstream answer with another upstream request', async (t) => {
-  const app = await startBackend((req, res) => {
+  const app = await startBackend(t, (req, res) => {
     if (req.url === '/file')
       res.writeHead(200, { 'x-accel-redirect': '/internal/42', 'content-disposition': 'attachment; filename="a.bin"' }).end();
     else if (req.url === '/boom') res.writeHead(500).end('app error');
     else res.end('plain answer');
   });
-  const store = await startBackend((req, res) => {
+  const store = await startBackend(t, (req, res) => {
     let body = 0;
     req.on('data', (c) => (body += c.length));
     req.on('end', () =>
@@ -34,14 +34,9 @@ t.test('interceptResponse + ctx.forward: a plugin can replace the upstream answe
     );
   });
   const dir = t.testdir({ 'mini-accel.js': plugin });
-  const { gw, url } = await startGateway({
+  const { url } = await startGateway(t, {
     upstreams: { app: { targets: [app.url] }, store: { targets: [store.url] } },
     routes: [{ match: { path: '/' }, upstream: 'app', plugins: [{ [`${dir}/mini-accel.js`]: { upstream: 'store' } }] }],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await app.close();
-    await store.close();
   });
 
   const cases = [

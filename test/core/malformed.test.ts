@@ -1,4 +1,5 @@
 import t from 'tap';
+import { expectError } from '../helpers/errors';
 import { raw, request, startBackend, startGateway } from '../helpers/servers';
 
 const CRLF = '\r\n';
@@ -58,28 +59,27 @@ const cases: { desc: string; data: string; status: number; code?: string }[] = [
 
 t.test('malformed requests get a 4xx and never reach the upstream', async (t) => {
   let reached = 0;
-  const be = await startBackend((r, res) => {
+  const be = await startBackend(t, (r, res) => {
     reached++;
     r.resume();
     r.on('end', () => res.end('ok'));
   });
-  const { gw, port, url } = await startGateway({
+  const { port, url } = await startGateway(t, {
     server: { http: { port: 0, host: '127.0.0.1' }, maxHeaderSize: 16384, maxUrlLength: 8192 },
     upstreams: { be: { targets: [be.url] } },
     routes: [{ match: { path: '/' }, upstream: 'be' }],
   });
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
-  });
 
   for (const c of cases) {
-    const answer = await raw(port, c.data);
-    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]);
-    t.equal(status, c.status, `${c.desc}: status (got ${JSON.stringify(answer.slice(0, 60))})`);
-    if (c.code) t.match(answer, `"code":"${c.code}"`, `${c.desc}: error code`);
-    const alive = await request(`${url}/alive`);
-    t.equal(alive.status, 200, `${c.desc}: the proxy lives on`);
+    await t.test(c.desc, async (t) => {
+      const answer = await raw(port, c.data);
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]);
+      t.equal(status, c.status, `status (got ${JSON.stringify(answer.slice(0, 60))})`);
+      // Whatever Node's parser refuses is answered by core's clientError handler: GH_ERR_BAD_REQUEST.
+      expectError(t, answer, c.code ?? 'GH_ERR_BAD_REQUEST');
+      const alive = await request(`${url}/alive`);
+      t.equal(alive.status, 200, 'the proxy lives on');
+    });
   }
   t.equal(reached, cases.length, 'only the liveness checks reached the upstream');
 });

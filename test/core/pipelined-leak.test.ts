@@ -28,13 +28,12 @@ async function metric(gw: Gateway, series: string): Promise<number> {
 /** A backend that answers after 300 ms and reports each arrival. */
 async function slowBackend(t: Test) {
   let arrivals = 0;
-  const be = await startBackend((req, res) => {
+  const be = await startBackend(t, (req, res) => {
     arrivals++;
     req.resume();
     const timer = setTimeout(() => res.writeHead(200, { 'content-length': 2 }).end('ok'), 300);
     res.on('close', () => clearTimeout(timer));
   });
-  t.teardown(() => be.close());
   return { ...be, arrivals: () => arrivals };
 }
 

@@ -3,6 +3,7 @@ import net from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createGateway } from '../../app';
+import { expectError } from '../helpers/errors';
 import { captureLogger, request, startBackend } from '../helpers/servers';
 import { tempDir } from '../helpers/gatehouse-process';
 
@@ -63,7 +64,7 @@ async function fixture(t: Test, probe: Record<string, unknown>) {
   const file = join(dir, 'guard-probe.js');
   writeFileSync(file, PROBE);
   const seen: string[] = [];
-  const be = await startBackend((req, res) => {
+  const be = await startBackend(t, (req, res) => {
     seen.push(req.url!);
     res.writeHead(200, { 'content-type': 'text/plain' }).end(`upstream ${req.url}`);
   });
@@ -79,10 +80,7 @@ async function fixture(t: Test, probe: Record<string, unknown>) {
     },
   });
   await gw.listen();
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
-  });
+  t.teardown(() => gw.close(100));
   const port = gw.addresses.http!.port;
   const errorsTotal = async (hook: string) => {
     const m = new RegExp(
@@ -138,9 +136,7 @@ for (const c of cases) {
     if (c.outcome === '500') {
       const res = await request(`${url}/fail/1`);
       t.equal(res.status, 500, '500');
-      t.match(res.headers['content-type'], /application\/json/, 'JSON');
-      const body = JSON.parse(res.body);
-      t.equal(body.error.code, 'GH_ERR_PLUGIN_FAILED', 'GH_ERR_PLUGIN_FAILED');
+      const body = expectError(t, res, 'GH_ERR_PLUGIN_FAILED');
       t.match(body.error.message, /plugin "guard-probe" \(\/routes\/0\/plugins\/1\)/, 'names the plugin and which declaration of it');
       t.match(body.error.message, `${c.hook} exploded`, 'and the cause');
     } else if (c.outcome === 'sent') {
@@ -176,7 +172,7 @@ t.test("a GatehouseError thrown on purpose is the plugin's answer, not a failure
   const { url, lines, errorsTotal } = await fixture(t, { hook: 'gatehouse-error' });
   const res = await request(`${url}/fail/1`);
   t.equal(res.status, 404, 'its own status');
-  t.match(JSON.parse(res.body).error, { code: 'GH_ERR_NOT_FOUND', message: 'nothing here on purpose' }, 'its own code and message');
+  t.equal(expectError(t, res, 'GH_ERR_NOT_FOUND').error.message, 'nothing here on purpose', 'its own code and message');
   t.equal(await errorsTotal('handle'), 0, 'not counted as a plugin failure');
   t.equal(lines.filter((l) => l.level >= 50).length, 0, "a 4xx is the client's: no error line");
   t.same(
@@ -191,7 +187,7 @@ t.test('onProxyRequest throwing on a WebSocket upgrade: one 500, one log line, n
   const file = join(dir, 'guard-probe.js');
   writeFileSync(file, PROBE);
   let upgrades = 0;
-  const be = await startBackend((_req, res) => res.end('plain'));
+  const be = await startBackend(t, (_req, res) => res.end('plain'));
   be.server.on('upgrade', (_req, socket) => {
     upgrades++;
     socket.end('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
@@ -215,10 +211,7 @@ t.test('onProxyRequest throwing on a WebSocket upgrade: one 500, one log line, n
     },
   });
   await gw.listen();
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
-  });
+  t.teardown(() => gw.close(100));
   const answer = await new Promise<string>((resolve) => {
     const sock = net.connect(gw.addresses.http!.port, '127.0.0.1');
     let text = '';
@@ -231,7 +224,7 @@ t.test('onProxyRequest throwing on a WebSocket upgrade: one 500, one log line, n
   await new Promise((r) => setTimeout(r, 50));
   t.equal((answer.match(/^HTTP\/1\.1 /gm) ?? []).length, 1, 'one answer');
   t.match(answer, /^HTTP\/1\.1 500 /, 'a 500');
-  t.match(answer, /GH_ERR_PLUGIN_FAILED/, 'naming the failure');
+  expectError(t, answer, 'GH_ERR_PLUGIN_FAILED');
   t.equal(upgrades, 0, 'the upstream never saw the upgrade');
   t.equal(lines.filter((l) => l.level >= 50).length, 1, 'one error line');
   t.notMatch(await gw.metrics.registry.metrics(), /gatehouse_upstream_errors_total\{/, 'not counted as an upstream failure');

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { container as rootContainer } from 'tsyringe';
 import { createGateway, TOKENS, type Gateway } from '../../app';
+import { expectError } from '../helpers/errors';
 import { raw, request, startBackend, testLogger } from '../helpers/servers';
 import { tempDir } from '../helpers/gatehouse-process';
 
@@ -60,14 +61,10 @@ async function fixture(t: Test) {
     writeFileSync(file, PROBE(name));
     return { [file]: options };
   };
-  const a = await startBackend();
-  const b = await startBackend((_req, res) => res.writeHead(200, { 'x-backend': 'b' }).end('from b'));
+  const a = await startBackend(t);
+  const b = await startBackend(t, (_req, res) => res.writeHead(200, { 'x-backend': 'b' }).end('from b'));
   const hits = { a: 0 };
   a.server.on('request', () => hits.a++);
-  t.teardown(async () => {
-    await a.close();
-    await b.close();
-  });
   g.__ghProbe = [];
   g.__ghScopes = {};
   const config = (routePlugins: Decl[], globalPlugins: Decl[] = []) => ({
@@ -143,9 +140,7 @@ t.test('handle() failures become a 500 JSON answer naming the plugin', async (t)
       const { url } = await start([probe('flaky-auth', { handle: c.handle })]);
       const res = await request(`${url}/x`);
       t.equal(res.status, 500, '500');
-      t.match(res.headers['content-type'], /application\/json/, 'JSON');
-      const body = JSON.parse(res.body);
-      t.equal(body.error.code, 'GH_ERR_PLUGIN_FAILED', 'GH_ERR_PLUGIN_FAILED');
+      const body = expectError(t, res, 'GH_ERR_PLUGIN_FAILED');
       t.match(body.error.message, /plugin "flaky-auth"/, 'the message names the plugin');
       t.match(body.error.message, c.cause, 'and the cause');
       t.equal(hits.a, 0, 'the upstream was never called');
@@ -169,7 +164,7 @@ t.test('next() called twice never produces two responses', async (t) => {
     const wire = await raw(port, 'GET /x HTTP/1.1\r\nHost: localhost\r\n\r\n', 500);
     t.equal(wire.match(/HTTP\/1\.1 \d{3}/g)?.length, 1, 'exactly one response on the wire');
     t.match(wire, /^HTTP\/1\.1 500/, '500');
-    t.match(wire, /GH_ERR_PLUGIN_FAILED/, 'plugin failure code');
+    expectError(t, wire, 'GH_ERR_PLUGIN_FAILED');
     t.match(wire, /plugin \\"twice\\".*next\(\) called multiple times/, 'names the plugin and the misuse');
     t.equal(hits.a, 0, 'the upstream was not called');
   });
@@ -215,7 +210,7 @@ t.test('what a plugin can do to a request', async (t) => {
       plugins: (p) => [p('switcher', { handle: 'upstream', upstream: 'nowhere' })],
       check: (t, res) => {
         t.equal(res.status, 502, '502');
-        t.match(JSON.parse(res.body).error, { code: 'GH_ERR_NO_UPSTREAM', message: /nowhere/ }, 'names the upstream');
+        t.match(expectError(t, res, 'GH_ERR_NO_UPSTREAM').error.message, /nowhere/, 'names the upstream');
       },
     },
   ];

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expectError } from '../helpers/errors';
 import { request, startBackend } from '../helpers/servers';
 import { startGatehouse, tempDir } from '../helpers/gatehouse-process';
 
@@ -34,7 +35,7 @@ async function setup(
   writeFileSync(join(dir, 'bad-hooks.js'), BAD_PLUGIN);
   const seen: string[] = [];
   let arrived: () => void = () => undefined;
-  const be = await startBackend((req, res) => {
+  const be = await startBackend(t, (req, res) => {
     seen.push(req.url!);
     arrived();
     if (req.url === '/slow') {
@@ -42,7 +43,6 @@ async function setup(
       res.once('close', () => clearTimeout(timer));
     } else res.end(`upstream ${req.url}`);
   });
-  t.teardown(() => be.close());
   const file = join(dir, 'gatehouse.json');
   writeFileSync(
     file,
@@ -71,8 +71,8 @@ for (const hook of ['onProxyRequest', 'onProxyResponse'] as const) {
     const res = await request(`${url}/fail`);
     t.equal(res.status, 500, '500');
     t.match(
-      JSON.parse(res.body).error,
-      { code: 'GH_ERR_PLUGIN_FAILED', message: /plugin "bad-hooks" \(\/routes\/0\/plugins\/1\)/ },
+      expectError(t, res, 'GH_ERR_PLUGIN_FAILED').error.message,
+      /plugin "bad-hooks" \(\/routes\/0\/plugins\/1\)/,
       'names the plugin and its declaration',
     );
     t.equal(

@@ -28,8 +28,7 @@ async function fixture(t: Test) {
   const file = join(dir, 'slow-probe.js');
   writeFileSync(file, PROBE);
   g.__ghTimeout = [];
-  const be = await startBackend((_req, res) => res.end('upstream'));
-  t.teardown(() => be.close());
+  const be = await startBackend(t, (_req, res) => res.end('upstream'));
   const config = (pluginTimeout: number, probes: Record<string, unknown>[]) => ({
     server: { http: { port: 0, host: '127.0.0.1' }, pluginTimeout },
     log: { level: 'info', accessLog: false },

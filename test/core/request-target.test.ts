@@ -1,5 +1,6 @@
 import t from 'tap';
 import { normalizePath, removeDotSegments, TargetRefused, withoutParams } from '../../core/server/request-target';
+import { expectError } from '../helpers/errors';
 import { raw, request, startBackend, startGateway } from '../helpers/servers';
 
 const CRLF = '\r\n';
@@ -82,7 +83,7 @@ t.test('removeDotSegments follows RFC 3986 §5.4 examples', async (t) => {
 });
 
 t.test('route rules see the normalised path, and the upstream gets it', async (t) => {
-  const be = await startBackend();
+  const be = await startBackend(t);
   const rules = (encodedSlashes: string) => ({
     server: { http: { port: 0, host: '127.0.0.1' }, encodedSlashes },
     upstreams: { be: { targets: [be.url] } },
@@ -92,14 +93,9 @@ t.test('route rules see the normalised path, and the upstream gets it', async (t
       { name: 'rest', match: { path: '/' }, plugins: [{ respond: { status: 404, body: 'none' } }] },
     ],
   });
-  const strict = await startGateway(rules('reject'));
-  const lax = await startGateway(rules('keep'));
-  t.teardown(async () => {
-    await strict.gw.close(100);
-    await lax.gw.close(100);
-    await be.close();
-  });
-  const cases: { desc: string; path: string; keep?: boolean; status: number; upstreamUrl?: string; body?: RegExp }[] = [
+  const strict = await startGateway(t, rules('reject'));
+  const lax = await startGateway(t, rules('keep'));
+  const cases: { desc: string; path: string; keep?: boolean; status: number; upstreamUrl?: string; body?: RegExp; code?: string }[] = [
     { desc: 'dot-dot out of /api reaches the private rule', path: '/api/../private/x', status: 403, body: /blocked/ },
     { desc: '%2e%2e out of /api reaches the private rule', path: '/api/%2e%2e/private/x', status: 403 },
     { desc: '%2E%2E out of /api reaches the private rule', path: '/api/%2E%2E/private/x', status: 403 },
@@ -108,8 +104,14 @@ t.test('route rules see the normalised path, and the upstream gets it', async (t
     { desc: 'doubled slashes cannot dodge the private rule', path: '/api/..//private/x', status: 403 },
     { desc: 'path parameters reach the upstream as sent', path: '/api/a;v=1/b', status: 200, upstreamUrl: '/api/a;v=1/b' },
     { desc: 'doubled slashes reach the upstream merged', path: '/api//a///b', status: 200, upstreamUrl: '/api/a/b' },
-    { desc: '..%2f is refused by default', path: '/api/..%2fprivate/x', status: 400, body: /GH_ERR_BAD_REQUEST.*encoded slash/ },
-    { desc: '%2e%2e%2f is refused by default', path: '/api/%2e%2e%2fprivate/x', status: 400, body: /encoded slash/ },
+    { desc: '..%2f is refused by default', path: '/api/..%2fprivate/x', status: 400, code: 'GH_ERR_BAD_REQUEST', body: /encoded slash/ },
+    {
+      desc: '%2e%2e%2f is refused by default',
+      path: '/api/%2e%2e%2fprivate/x',
+      status: 400,
+      code: 'GH_ERR_BAD_REQUEST',
+      body: /encoded slash/,
+    },
     {
       desc: 'keep: ..%2f stays inside /api, forwarded opaque',
       path: '/api/..%2fprivate/x',
@@ -132,6 +134,7 @@ t.test('route rules see the normalised path, and the upstream gets it', async (t
       const answer = await raw(gw.port, `GET ${c.path} HTTP/1.1${CRLF}Host: a${CRLF}Connection: close${CRLF}${CRLF}`);
       t.equal(Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]), c.status, `status (${answer.slice(0, 40)})`);
       if (c.body) t.match(answer, c.body);
+      if (c.code) expectError(t, answer, c.code);
       if (c.upstreamUrl) t.equal(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).url, c.upstreamUrl);
     });
   }
@@ -139,17 +142,13 @@ t.test('route rules see the normalised path, and the upstream gets it', async (t
 
 t.test('Host headers and HTTP versions that a backend could read differently are refused', async (t) => {
   let reached = 0;
-  const be = await startBackend((req, res) => {
+  const be = await startBackend(t, (req, res) => {
     reached++;
     res.end('ok');
   });
-  const { gw, port, url } = await startGateway({
+  const { port, url } = await startGateway(t, {
     upstreams: { be: { targets: [be.url] } },
     routes: [{ match: { path: '/' }, upstream: 'be' }],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
   });
   const cases: { desc: string; data: string; status: number; body?: RegExp }[] = [
     { desc: 'two Host headers', data: `GET / HTTP/1.1${CRLF}Host: a${CRLF}Host: b${CRLF}`, status: 400, body: /more than one Host/ },
@@ -177,6 +176,7 @@ t.test('Host headers and HTTP versions that a backend could read differently are
       const answer = await raw(port, `${c.data}Connection: close${CRLF}${CRLF}`);
       t.equal(Number(/^HTTP\/1\.[01] (\d{3})/.exec(answer)?.[1]), c.status, `status (${JSON.stringify(answer.slice(0, 40))})`);
       if (c.body) t.match(answer, c.body);
+      if (c.status === 400) expectError(t, answer, 'GH_ERR_BAD_REQUEST');
       if (c.status === 200) expectedReached++;
       t.equal(reached, expectedReached, 'only the accepted requests reached the upstream');
       t.equal((await request(`${url}/alive`)).status, 200, 'the proxy lives on');
@@ -186,19 +186,14 @@ t.test('Host headers and HTTP versions that a backend could read differently are
 });
 
 t.test('client-address headers from untrusted peers are dropped, from trusted ones kept', async (t) => {
-  const be = await startBackend();
+  const be = await startBackend(t);
   const config = (trustProxy: string[]) => ({
     server: { http: { port: 0, host: '127.0.0.1' }, trustProxy },
     upstreams: { be: { targets: [be.url] } },
     routes: [{ match: { path: '/' }, upstream: 'be' }],
   });
-  const untrusted = await startGateway(config([]));
-  const trusted = await startGateway(config(['127.0.0.1']));
-  t.teardown(async () => {
-    await untrusted.gw.close(100);
-    await trusted.gw.close(100);
-    await be.close();
-  });
+  const untrusted = await startGateway(t, config([]));
+  const trusted = await startGateway(t, config(['127.0.0.1']));
   const sent = {
     forwarded: 'for=6.6.6.6;proto=https',
     'x-real-ip': '6.6.6.6',

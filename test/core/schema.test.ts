@@ -44,7 +44,7 @@ t.test('the published schema covers core and every built-in plugin', async (t) =
   t.same(routeEntry, globalEntry, 'global and route plugin lists accept the same plugins');
   t.ok(builtinPlugins.length > 0, 'there are built-in plugins');
   for (const p of builtinPlugins) {
-    t.ok(globalEntry.properties[p.name], `${p.name}: its options schema is embedded`);
+    await t.test(p.name, async (t) => t.ok(globalEntry.properties[p.name], 'its options schema is embedded'));
   }
   t.match(globalEntry.additionalProperties, { type: ['object', 'null'] }, 'custom plugins (paths, packages) stay open');
 });

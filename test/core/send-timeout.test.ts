@@ -1,6 +1,6 @@
 import t from 'tap';
 import net from 'node:net';
-import { gatewayFor, startBackend } from '../helpers/servers';
+import { gatewayFor, startBackend, type Teardown } from '../helpers/servers';
 import { until } from '../helpers/gatehouse-process';
 
 const MiB = 1024 * 1024;
@@ -18,9 +18,9 @@ async function openSockets(gw: { metrics: { registry: { metrics(): Promise<strin
  * /trickle sends its head and a chunk, is silent for 2.5 s, then ends.
  * Each upstream response records when its socket closed and whether it finished.
  */
-async function backend() {
+async function backend(t: Teardown) {
   const ends: { url: string; finished: boolean; at: number }[] = [];
-  const be = await startBackend((req, res) => {
+  const be = await startBackend(t, (req, res) => {
     res.on('close', () => ends.push({ url: req.url!, finished: res.writableFinished, at: Date.now() }));
     if (req.url === '/big') {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': 64 * MiB });
@@ -77,7 +77,7 @@ function client(
 }
 
 t.test(`server.timeouts.send (${SEND} ms): a client that reads nothing is cut, and its upstream socket freed`, async (t) => {
-  const be = await backend();
+  const be = await backend(t);
   const { gw, port } = await gatewayFor(t, be, { timeouts: { send: SEND } });
 
   const cases = [
@@ -115,7 +115,7 @@ t.test(`server.timeouts.send (${SEND} ms): a client that reads nothing is cut, a
 });
 
 t.test('with a send timeout, idle keep-alive connections still close after timeouts.keepAlive', async (t) => {
-  const be = await backend();
+  const be = await backend(t);
   const { port } = await gatewayFor(t, be, { timeouts: { send: 5000, keepAlive: 300 } });
   const sock = net.connect(port, '127.0.0.1');
   let answered = 0;

@@ -57,10 +57,9 @@ for (const c of cases) {
 }
 
 t.test('SIGTERM with a request in flight still waits for it, next to a connection that sent nothing', async (t) => {
-  const be = await startBackend((_req, res) => {
+  const be = await startBackend(t, (_req, res) => {
     setTimeout(() => res.end('done'), 800);
   });
-  t.teardown(() => be.close());
   const dir = tempDir(t);
   const file = join(dir, 'gatehouse.json');
   writeFileSync(

@@ -2,7 +2,7 @@ import t from 'tap';
 import http from 'node:http';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request, startBackend } from '../helpers/servers';
+import { request, startBackend, type Teardown } from '../helpers/servers';
 import { startGatehouse, tempDir, tryConnect } from '../helpers/gatehouse-process';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -26,9 +26,9 @@ module.exports = {
 `;
 
 /** A backend that answers "done" after `delay` ms, and says when a request arrived. */
-async function slowBackend(delay: number) {
+async function slowBackend(t: Teardown, delay: number) {
   let arrived: () => void = () => undefined;
-  const be = await startBackend((_req, res) => {
+  const be = await startBackend(t, (_req, res) => {
     arrived();
     const timer = setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 4 }).end('done'), delay);
     res.once('close', () => clearTimeout(timer));
@@ -65,8 +65,7 @@ const cases: {
 for (const c of cases) {
   t.test(c.name, async (t) => {
     const dir = tempDir(t);
-    const be = await slowBackend(c.delay);
-    t.teardown(() => be.close());
+    const be = await slowBackend(t, c.delay);
     writeFileSync(join(dir, 'marker-plugin.js'), MARKER_PLUGIN);
     const file = join(dir, 'gatehouse.json');
     writeFileSync(

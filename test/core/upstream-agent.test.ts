@@ -6,17 +6,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // The upstream agent keeps one socket timeout (the upstream `timeout`) and sweeps idle
 // sockets after `keepAliveMs` (core/upstream/agent.ts). These pin both halves.
 t.test('idle upstream sockets are closed after keepAliveMs; 0 keeps none', async (t) => {
-  const be = await startBackend((_req, res) => res.end('ok'));
-  const { gw, url } = await startGateway({
+  const be = await startBackend(t, (_req, res) => res.end('ok'));
+  const { gw, url } = await startGateway(t, {
     upstreams: { short: { targets: [be.url], keepAliveMs: 200 }, none: { targets: [be.url], keepAliveMs: 0 } },
     routes: [
       { match: { path: '/short' }, upstream: 'short' },
       { match: { path: '/none' }, upstream: 'none' },
     ],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
   });
   const open = (name: string) => gw.runtime.pools.get(name)!.openSockets();
   t.equal((await request(`${url}/short`)).status, 200);
@@ -30,20 +26,16 @@ t.test('idle upstream sockets are closed after keepAliveMs; 0 keeps none', async
 
 t.test("a server's short Keep-Alive hint does not shorten the upstream timeout of a reused socket", async (t) => {
   const ports = new Set<number>();
-  const be = await startBackend((req, res) => {
+  const be = await startBackend(t, (req, res) => {
     ports.add(req.socket.remotePort!);
     const delay = Number(new URL(req.url!, 'http://x').searchParams.get('delay') ?? 0);
     setTimeout(() => res.end(`waited ${delay}`), delay);
   });
   // Node announces `Keep-Alive: timeout=2`; Node's agent then sets 1 s on the pooled socket.
   be.server.keepAliveTimeout = 2000;
-  const { gw, url } = await startGateway({
+  const { url } = await startGateway(t, {
     upstreams: { be: { targets: [be.url], timeout: 2500 } },
     routes: [{ match: { path: '/' }, upstream: 'be' }],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
   });
 
   const cases = [

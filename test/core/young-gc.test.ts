@@ -34,13 +34,15 @@ t.test('a young collection runs each time the configured amount has been read', 
     { desc: '0 turns it off', mib: 0, reads: 200, size: 64 * 1024, want: 0 },
   ];
   for (const c of cases) {
-    setGcEvery(c.mib);
-    const before = gcRequested();
-    const seen = await scavenges(() => {
-      for (let i = 0; i < c.reads; i++) countBodyBytes(c.size);
+    await t.test(c.desc, async (t) => {
+      setGcEvery(c.mib);
+      const before = gcRequested();
+      const seen = await scavenges(() => {
+        for (let i = 0; i < c.reads; i++) countBodyBytes(c.size);
+      });
+      t.equal(gcRequested() - before, c.want, 'collections requested');
+      t.ok(seen >= c.want, `V8 reported at least that many scavenges (${seen})`);
     });
-    t.equal(gcRequested() - before, c.want, c.desc);
-    t.ok(seen >= c.want, `${c.desc}: V8 reported at least that many scavenges (${seen})`);
   }
   setGcEvery(8);
 });
@@ -76,18 +78,14 @@ function writeRepeated(out: Writable, total: number): void {
  * and again, so the buffers counted are the ones the gateway allocates per chunk.
  */
 async function peakArrayBuffers(t: Test, gcEveryMiB: number, total: number): Promise<{ peak: number; bytes: number }> {
-  const be = await startBackend((_req, res) => {
+  const be = await startBackend(t, (_req, res) => {
     res.writeHead(200, { 'content-length': total });
     writeRepeated(res, total);
   });
-  const { gw, port } = await startGateway({
+  const { port } = await startGateway(t, {
     server: { tuning: { gcEveryMiB } },
     upstreams: { be: { targets: [be.url] } },
     routes: [{ match: { path: '/' }, upstream: 'be' }],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
   });
   return new Promise((resolve, reject) => {
     let peak = 0;
@@ -133,12 +131,11 @@ async function startSink(t: Test): Promise<string> {
  */
 async function uploadCollections(t: Test, gcEveryMiB: number, total: number): Promise<{ collections: number; bytes: number }> {
   const sink = await startSink(t);
-  const { gw, port } = await startGateway({
+  const { port } = await startGateway(t, {
     server: { tuning: { gcEveryMiB } },
     upstreams: { be: { targets: [sink] } },
     routes: [{ match: { path: '/' }, upstream: 'be' }],
   });
-  t.teardown(() => gw.close(100));
   const before = gcRequested();
   const answer = await new Promise<string>((resolve, reject) => {
     const req = http.request({ port, host: '127.0.0.1', method: 'POST', path: '/up', headers: { 'content-length': total } }, (res) => {
@@ -172,9 +169,11 @@ t.test('relaying a body through the gateway: its chunks are freed every gcEveryM
     },
   ];
   for (const c of cases) {
-    const { peak, bytes } = await c.relay(t, c.gcEveryMiB, total);
-    t.equal(bytes, total, `${c.desc}: the whole body arrived`);
-    t.ok(c.check(peak), `${c.desc} (peak ${peak.toFixed(1)} MiB of ArrayBuffers)`);
+    await t.test(c.desc, async (t) => {
+      const { peak, bytes } = await c.relay(t, c.gcEveryMiB, total);
+      t.equal(bytes, total, 'the whole body arrived');
+      t.ok(c.check(peak), `peak ${peak.toFixed(1)} MiB of ArrayBuffers`);
+    });
   }
   setGcEvery(8);
 });
@@ -186,9 +185,11 @@ t.test('a request body relayed upstream is counted too', async (t) => {
     { desc: 'gcEveryMiB 0: none', gcEveryMiB: 0, min: 0, max: 0 },
   ];
   for (const c of cases) {
-    const { collections, bytes } = await uploadCollections(t, c.gcEveryMiB, total);
-    t.equal(bytes, total, `${c.desc}: the upstream got the whole body`);
-    t.ok(collections >= c.min && collections <= c.max, `${c.desc} (${collections})`);
+    await t.test(c.desc, async (t) => {
+      const { collections, bytes } = await uploadCollections(t, c.gcEveryMiB, total);
+      t.equal(bytes, total, 'the upstream got the whole body');
+      t.ok(collections >= c.min && collections <= c.max, `${collections} collections`);
+    });
   }
   setGcEvery(8);
 });
@@ -198,14 +199,11 @@ t.test('an answer from an https upstream is counted too', async (t) => {
   const body = Buffer.alloc(8 * MIB, 3);
   const server = https.createServer({ cert: pair.cert, key: pair.key }, (_req, res) => res.end(body));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { gw, url } = await startGateway({
+  t.teardown(() => server.close());
+  const { url } = await startGateway(t, {
     server: { tuning: { gcEveryMiB: 1 } },
     upstreams: { tls: { targets: [`https://127.0.0.1:${(server.address() as net.AddressInfo).port}`], insecure: true } },
     routes: [{ match: { path: '/' }, upstream: 'tls' }],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    server.close();
   });
   const before = gcRequested();
   const res = await request(`${url}/x`);
@@ -217,15 +215,11 @@ t.test('an answer from an https upstream is counted too', async (t) => {
 });
 
 t.test('the collections are counted in /metrics', async (t) => {
-  const be = await startBackend((_req, res) => res.end(Buffer.alloc(3 * MIB)));
-  const { gw, url } = await startGateway({
+  const be = await startBackend(t, (_req, res) => res.end(Buffer.alloc(3 * MIB)));
+  const { gw, url } = await startGateway(t, {
     server: { tuning: { gcEveryMiB: 1 } },
     upstreams: { be: { targets: [be.url] } },
     routes: [{ match: { path: '/' }, upstream: 'be' }],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await be.close();
   });
   const before = gcRequested();
   t.equal((await request(`${url}/x`)).status, 200);

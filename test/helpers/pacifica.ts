@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import { startBackend } from './servers';
+import { startBackend, type Teardown } from './servers';
+
+export { deadPort } from './servers';
 
 /** A metadata file record as Pacifica's metadata service returns it. */
 export interface FileRecordJson {
@@ -24,11 +26,11 @@ export const hashOf = (type: string, b: Buffer | string): string => createHash(t
  *   /error/files        500
  *   /slowerror/files    500 after 200 ms
  *   /huge/files         200 with a 2 MiB body
- * `calls` records every request URL, in order.
+ * `calls` records every request URL, in order. Closed when `t` ends.
  */
-export async function startMetadata(records: Record<string, FileRecordJson[]> = {}) {
+export async function startMetadata(t: Teardown, records: Record<string, FileRecordJson[]> = {}) {
   const calls: string[] = [];
-  const backend = await startBackend((req, res) => {
+  const backend = await startBackend(t, (req, res) => {
     calls.push(req.url ?? '');
     const url = new URL(req.url ?? '/', 'http://x');
     const m = /^(?:\/([^/]+))?\/files$/.exec(url.pathname);
@@ -71,11 +73,11 @@ export async function startMetadata(records: Record<string, FileRecordJson[]> = 
  *   die       200 with a Content-Length, half the body, then the connection is cut
  *   text      a file served with its own Content-Type: text/plain
  *   notype    a file served without Content-Type
- * Unknown ids are 404. `requests` records method, url and Range of every request.
+ * Unknown ids are 404. `requests` records method, url and Range of every request. Closed when `t` ends.
  */
-export async function startArchive(files: Record<string, Buffer> = {}) {
+export async function startArchive(t: Teardown, files: Record<string, Buffer> = {}) {
   const requests: { method: string; url: string; range?: string; headers: http.IncomingHttpHeaders }[] = [];
-  const backend = await startBackend((req, res) => {
+  const backend = await startBackend(t, (req, res) => {
     const id = decodeURIComponent((req.url ?? '/').slice(1).split('?')[0]);
     requests.push({ method: req.method ?? '', url: req.url ?? '', range: req.headers.range, headers: req.headers });
     if (id === 'fail500') return res.writeHead(500, { 'content-type': 'text/plain' }).end('archive exploded');
@@ -134,13 +136,4 @@ export function fetchBuffer(
     req.on('error', reject);
     req.end();
   });
-}
-
-/** A port that was free a moment ago and has nothing listening on it now. */
-export async function deadPort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }

@@ -237,6 +237,11 @@ function parseResponses(text: string, headFirst: boolean, closed: boolean): Omit
   return { responses, interim, leftover: text.slice(pos) };
 }
 
+/** The complete answers in raw text a socket read to its close (1xx interim answers left out). */
+export function parseAnswers(text: string): SeenResponse[] {
+  return parseResponses(text, false, true).responses;
+}
+
 /**
  * Send raw bytes on a fresh connection and collect the answers: until the server closes,
  * or `want` answers have come and `quietMs` more passed without anything else (so an extra

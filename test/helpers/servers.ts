@@ -5,26 +5,35 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createGateway, type Gateway } from '../../app';
 
+/** What a helper needs of tap's `t` to clean up after itself. */
+export interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
 /** A silent logger for tests (set GATEHOUSE_TEST_LOG=debug to see logs). */
 export const testLogger = () => pino({ level: process.env.GATEHOUSE_TEST_LOG ?? 'silent' });
 
-/** A real HTTP backend on 127.0.0.1:0. */
-export async function startBackend(
-  handler: http.RequestListener = echo,
-): Promise<{ server: http.Server; url: string; port: number; close(): Promise<void> }> {
+/** A real HTTP backend. */
+export interface Backend {
+  server: http.Server;
+  url: string;
+  port: number;
+  /** Close it now (a test taking its upstream away); teardown does it anyway, and a second close is harmless. */
+  close(): Promise<void>;
+}
+
+/** A real HTTP backend on 127.0.0.1:0, closed when `t` ends. */
+export async function startBackend(t: Teardown, handler: http.RequestListener = echo): Promise<Backend> {
   const server = http.createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
-  return {
-    server,
-    port,
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
+  const close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+  t.teardown(close);
+  return { server, port, url: `http://127.0.0.1:${port}`, close };
 }
 
 /** Echo the request as JSON: method, url, headers, body. */
@@ -38,14 +47,19 @@ export function echo(req: http.IncomingMessage, res: http.ServerResponse): void 
   });
 }
 
-/** A gateway from an inline config, listening on port 0 (admin too when configured). */
+/**
+ * A gateway from an inline config, listening on port 0 (admin too when configured), closed
+ * (100 ms grace) when `t` ends. Closing it earlier in the test is fine: `close` is idempotent.
+ */
 export async function startGateway(
+  t: Teardown,
   config: Record<string, any>,
   opts: { cwd?: string } = {},
 ): Promise<{ gw: Gateway; url: string; port: number; adminUrl?: string }> {
   const cfg: Record<string, any> = { ...config, server: { http: { port: 0, host: '127.0.0.1' }, ...(config.server ?? {}) } };
   if (cfg.admin) cfg.admin = { port: 0, ...cfg.admin };
   const gw = await createGateway({ config: cfg, logger: testLogger(), cwd: opts.cwd });
+  t.teardown(() => gw.close(100));
   await gw.listen();
   const port = gw.addresses.http?.port ?? gw.addresses.https!.port;
   return {
@@ -104,23 +118,27 @@ export function captureLogger(level = 'info'): { logger: pino.Logger; lines: Rec
 }
 
 /**
- * A gateway that forwards every path to `backend` (upstream `be`, access log off), closed
- * together with the backend when `t` ends. `server` is merged into the config's server block.
+ * A gateway that forwards every path to `backend` (upstream `be`, access log off), closed when
+ * `t` ends. `server` is merged into the config's server block.
  */
-export async function gatewayFor(
-  t: { teardown(fn: () => Promise<void>): void },
-  backend: { url: string; close(): Promise<void> },
+export function gatewayFor(
+  t: Teardown,
+  backend: { url: string },
   server: Record<string, any> = {},
 ): Promise<{ gw: Gateway; url: string; port: number }> {
-  const started = await startGateway({
+  return startGateway(t, {
     server,
     log: { accessLog: false },
     upstreams: { be: { targets: [backend.url] } },
     routes: [{ match: { path: '/' }, upstream: 'be' }],
   });
-  t.teardown(async () => {
-    await started.gw.close(100);
-    await backend.close();
-  });
-  return started;
+}
+
+/** A port that was free a moment ago and has nothing listening on it now. */
+export async function deadPort(): Promise<number> {
+  const s = http.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as { port: number };
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }

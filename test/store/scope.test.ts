@@ -20,7 +20,10 @@ const keeper = (name: string) =>
       const store: StateStore = scope.store;
       return {
         async start() {
-          if (options.seed) await store.kv.set('greeting', options.seed);
+          if (options.seed) {
+            await store.kv.set('greeting', options.seed);
+            await store.queue.enqueue('jobs', { seed: options.seed });
+          }
         },
         async handle(ctx) {
           const entry = await store.kv.get(ctx.path.slice(ctx.path.lastIndexOf('/') + 1));
@@ -134,4 +137,11 @@ t.test('store operations are timed in /metrics by op and backend', async (t) => 
   const metrics = await request(`http://127.0.0.1:${gw.addresses.admin!.port}/metrics`, { headers: { authorization: `Bearer ${token}` } });
   t.match(metrics.body, /gatehouse_store_operation_seconds_count\{op="kv\.set",backend="sqlite"\} 1\n/, 'the seed write');
   t.match(metrics.body, /gatehouse_store_operation_seconds_count\{op="kv\.get",backend="sqlite"\} 1\n/, 'the read of the request');
+  t.match(
+    metrics.body,
+    /gatehouse_store_queue_items\{queue="keeper-a\/jobs",state="ready"\} 1\n/,
+    "the plugin's queue, under its namespace",
+  );
+  t.match(metrics.body, /gatehouse_store_queue_items\{queue="keeper-a\/jobs",state="dead"\} 0\n/, 'every state reported');
+  t.match(metrics.body, /gatehouse_store_queue_oldest_age_seconds\{queue="keeper-a\/jobs"\} \d/, 'and its oldest age');
 });

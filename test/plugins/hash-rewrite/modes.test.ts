@@ -1,5 +1,6 @@
 import t from 'tap';
 import { createGateway } from '../../../app';
+import { expectError } from '../../helpers/errors';
 import { hashOf, startArchive, startMetadata } from '../../helpers/pacifica';
 import { request, startBackend, startGateway, testLogger } from '../../helpers/servers';
 
@@ -7,12 +8,12 @@ const small = Buffer.from('x-accel file\n');
 const h = (tag: string) => hashOf('sha1', tag);
 
 t.test('hash-rewrite x-accel mode: an empty answer with X-Accel-Redirect for nginx', async (t) => {
-  const archive = await startArchive({ 7: small });
-  const meta = await startMetadata({
+  const archive = await startArchive(t, { 7: small });
+  const meta = await startMetadata(t, {
     [`sha1:${h('a')}`]: [{ _id: 7, name: 'report.pdf', size: small.length }],
     [`sha1:${h('b')}`]: [{ _id: 'id with space', name: 'naïve.txt', size: 3 }],
   });
-  const { gw, url } = await startGateway({
+  const { url } = await startGateway(t, {
     routes: [
       { match: { path: '/files/' }, plugins: [{ 'hash-rewrite': { metadata: meta.url, mode: 'x-accel' } }] },
       {
@@ -22,11 +23,6 @@ t.test('hash-rewrite x-accel mode: an empty answer with X-Accel-Redirect for ngi
         ],
       },
     ],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await archive.close();
-    await meta.close();
   });
 
   const cases = [
@@ -47,25 +43,28 @@ t.test('hash-rewrite x-accel mode: an empty answer with X-Accel-Redirect for ngi
     { desc: 'not found is still a JSON 404', path: `/files/sha1/${h('zzz')}`, status: 404 },
   ];
   for (const c of cases) {
-    const res = await request(`${url}${c.path}`, { method: c.method ?? 'GET' });
-    t.equal(res.status, c.status ?? 200, `${c.desc}: status`);
-    if (c.status) {
-      t.notOk(res.headers['x-accel-redirect'], `${c.desc}: no redirect`);
-      continue;
-    }
-    t.equal(res.body, '', `${c.desc}: empty body`);
-    t.equal(res.headers['content-length'], '0', `${c.desc}: Content-Length 0`);
-    t.equal(res.headers['x-accel-redirect'], c.accel, `${c.desc}: X-Accel-Redirect`);
-    t.equal(res.headers['content-disposition'], c.disposition, `${c.desc}: Content-Disposition`);
-    t.equal(res.headers['content-type'], 'application/octet-stream', `${c.desc}: Content-Type`);
+    await t.test(c.desc, async (t) => {
+      const res = await request(`${url}${c.path}`, { method: c.method ?? 'GET' });
+      t.equal(res.status, c.status ?? 200, 'status');
+      if (c.status) {
+        t.notOk(res.headers['x-accel-redirect'], 'no redirect');
+        expectError(t, res, 'GH_ERR_HASH_REWRITE_FILE_NOT_FOUND', c.status);
+        return;
+      }
+      t.equal(res.body, '', 'empty body');
+      t.equal(res.headers['content-length'], '0', 'Content-Length 0');
+      t.equal(res.headers['x-accel-redirect'], c.accel, 'X-Accel-Redirect');
+      t.equal(res.headers['content-disposition'], c.disposition, 'Content-Disposition');
+      t.equal(res.headers['content-type'], 'application/octet-stream', 'Content-Type');
+    });
   }
   t.equal(archive.requests.length, 0, 'the archive is never asked by gatehouse in x-accel mode');
 });
 
 t.test('hash-rewrite statusPath and fallthrough', async (t) => {
-  const app = await startBackend((req, res) => res.end(`app ${req.url}`));
-  const meta = await startMetadata({});
-  const { gw, url } = await startGateway({
+  const app = await startBackend(t, (req, res) => res.end(`app ${req.url}`));
+  const meta = await startMetadata(t, {});
+  const { url } = await startGateway(t, {
     upstreams: { app: { targets: [app.url] } },
     routes: [
       {
@@ -77,11 +76,6 @@ t.test('hash-rewrite statusPath and fallthrough', async (t) => {
       },
       { match: { path: '/' }, plugins: [{ 'hash-rewrite': { metadata: meta.url, mode: 'x-accel', statusPath: '/' } }] },
     ],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await app.close();
-    await meta.close();
   });
   const cases = [
     { desc: 'statusPath answers "up and running"', path: '/', status: 200, body: '{"message":"Pacifica Proxy Up and Running"}' },
@@ -95,9 +89,11 @@ t.test('hash-rewrite statusPath and fallthrough', async (t) => {
     { desc: 'with fallthrough, the pattern is still served', path: `/through/files/sha1/${h('none')}`, status: 404 },
   ];
   for (const c of cases) {
-    const res = await request(`${url}${c.path}`);
-    t.equal(res.status, c.status, `${c.desc}: status`);
-    if (c.body) t.equal(res.body, c.body, `${c.desc}: body`);
+    await t.test(c.desc, async (t) => {
+      const res = await request(`${url}${c.path}`);
+      t.equal(res.status, c.status, 'status');
+      if (c.body) t.equal(res.body, c.body, 'body');
+    });
   }
 });
 
@@ -124,8 +120,13 @@ t.test('hash-rewrite options are checked before anything listens', async (t) => 
     },
   ];
   for (const c of cases) {
-    const config = { upstreams: { archive: { targets: ['http://127.0.0.1:1'] } }, routes: [{ plugins: [{ 'hash-rewrite': c.options }] }] };
-    await t.rejects(createGateway({ config, logger: testLogger() }), { message: c.error }, c.desc);
+    await t.test(c.desc, async (t) => {
+      const config = {
+        upstreams: { archive: { targets: ['http://127.0.0.1:1'] } },
+        routes: [{ plugins: [{ 'hash-rewrite': c.options }] }],
+      };
+      await t.rejects(createGateway({ config, logger: testLogger() }), { message: c.error }, 'refused');
+    });
   }
   const ok = await createGateway({
     config: { routes: [{ plugins: [{ 'hash-rewrite': { metadata: 'http://127.0.0.1:1', mode: 'x-accel' } }] }] },

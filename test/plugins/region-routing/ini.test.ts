@@ -16,7 +16,8 @@ t.test('what configparser (RawConfigParser defaults) would read', async (t) => {
     ['[DEFAULT] is inherited, not listed', '[DEFAULT]\na = d\nb = d\n[s]\nb = s\n', { s: { a: 'd', b: 's' } }],
     ['sections keep file order', '[b]\n[a]\n', { b: {}, a: {} }],
   ];
-  for (const [description, text, expected] of cases) t.strictSame(entries(text), expected, description);
+  for (const [description, text, expected] of cases)
+    await t.test(description, async (t) => t.strictSame(entries(text), expected, 'entries'));
   t.strictSame([...parseIni('\n[s]\n\na = 1\n')[0].entries.values()], [{ value: '1', line: 4 }], 'line numbers');
 });
 
@@ -32,7 +33,9 @@ t.test('syntax errors carry the line', async (t) => {
     ['duplicate key, differing in case', '[s]\na = 1\nA = 2\n', 3, /key "a" appears twice/],
   ];
   for (const [description, text, line, message] of cases) {
-    t.throws(() => parseIni(text), { name: 'IniSyntaxError', line, message }, description);
+    await t.test(description, async (t) =>
+      t.throws(() => parseIni(text), { name: 'IniSyntaxError', line, message }, 'the error and its line'),
+    );
   }
   t.ok(new IniSyntaxError(3, 'x') instanceof Error);
 });

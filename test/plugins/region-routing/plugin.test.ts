@@ -11,11 +11,10 @@ const XFF = (ip: string) => ({ 'x-forwarded-for': ip });
 t.test('respond mode over a regionData.cfg in the original format', async (t) => {
   const dir = t.testdir({});
   copyFileSync(FIXTURE, join(dir, 'regionData.cfg'));
-  const { gw, url } = await startGateway({
+  const { gw, url } = await startGateway(t, {
     server: { http: { port: 0, host: '127.0.0.1' }, trustProxy: ['127.0.0.1'] },
     routes: [{ match: { path: '/' }, plugins: [{ 'region-routing': { regionsFile: join(dir, 'regionData.cfg'), shuffle: false } }] }],
   });
-  t.teardown(() => gw.close(100));
 
   const cases: {
     desc: string;
@@ -66,10 +65,12 @@ t.test('respond mode over a regionData.cfg in the original format', async (t) =>
     { desc: 'other methods: 405', path: '/regionInfo', method: 'POST', status: 405 },
   ];
   for (const c of cases) {
-    const res = await request(`${url}${c.path}`, { method: c.method, headers: c.headers });
-    t.equal(res.status, c.status, `${c.desc}: status`);
-    if (c.region) t.match(res.body, `region="${c.region}"`, `${c.desc}: region`);
-    if (c.body !== undefined) t.equal(res.body, c.body, `${c.desc}: body`);
+    await t.test(c.desc, async (t) => {
+      const res = await request(`${url}${c.path}`, { method: c.method, headers: c.headers });
+      t.equal(res.status, c.status, 'status');
+      if (c.region) t.match(res.body, `region="${c.region}"`, 'region');
+      if (c.body !== undefined) t.equal(res.body, c.body, 'body');
+    });
   }
 
   const xml = await request(`${url}/regionInfo?regionHint=ap-ipv6-only`);
@@ -103,8 +104,7 @@ t.test('respond mode over a regionData.cfg in the original format', async (t) =>
 });
 
 t.test('X-Forwarded-For is ignored from an untrusted peer', async (t) => {
-  const { gw, url } = await startGateway({ routes: [{ match: { path: '/' }, plugins: [{ 'region-routing': { regionsFile: FIXTURE } }] }] });
-  t.teardown(() => gw.close(100));
+  const { url } = await startGateway(t, { routes: [{ match: { path: '/' }, plugins: [{ 'region-routing': { regionsFile: FIXTURE } }] }] });
   const res = await request(`${url}/regionInfo`, { headers: XFF('10.20.1.1') });
   t.equal(res.status, 404, 'the peer (127.0.0.1) is looked up, not the claimed address');
 });
@@ -116,40 +116,30 @@ t.test('servers are shuffled per request unless turned off', async (t) => {
       servers: Array.from({ length: 6 }, (_, i) => ({ ip: `192.0.2.${i + 1}`, name: `s${i}`, registryName: 'r', fingerprint: 'f' })),
     },
   };
-  const { gw, url } = await startGateway({ routes: [{ match: { path: '/' }, plugins: [{ 'region-routing': { regions } }] }] });
-  t.teardown(() => gw.close(100));
+  const { url } = await startGateway(t, { routes: [{ match: { path: '/' }, plugins: [{ 'region-routing': { regions } }] }] });
   const orders = new Set<string>();
   for (let i = 0; i < 20; i++) orders.add((await request(`${url}/regionInfo`)).body);
   t.ok(orders.size > 1, `different orders seen (${orders.size} distinct in 20)`);
 });
 
 t.test("route mode: forwards to the region's upstream with the region in a header", async (t) => {
-  const eu = await startBackend((req, res) => res.end(`eu ${req.headers['x-gatehouse-region']}`));
-  const us = await startBackend((req, res) => res.end(`us ${req.headers['x-gatehouse-region']}`));
-  const other = await startBackend((req, res) => res.end(`fallback ${req.headers['x-gatehouse-region'] ?? '-'}`));
-  t.teardown(async () => {
-    await eu.close();
-    await us.close();
-    await other.close();
-  });
+  const eu = await startBackend(t, (req, res) => res.end(`eu ${req.headers['x-gatehouse-region']}`));
+  const us = await startBackend(t, (req, res) => res.end(`us ${req.headers['x-gatehouse-region']}`));
+  const other = await startBackend(t, (req, res) => res.end(`fallback ${req.headers['x-gatehouse-region'] ?? '-'}`));
   const upstreams = { eu: { targets: [eu.url] }, us: { targets: [us.url] }, other: { targets: [other.url] } };
   const map = { 'eu-central-1': 'eu', 'us-west-2': 'us', 'ap-ipv6-only': 'other', 'hint-only': 'other' };
   const trust = { http: { port: 0, host: '127.0.0.1' }, trustProxy: ['127.0.0.1'] };
-  const { gw, url } = await startGateway({
+  const { url } = await startGateway(t, {
     server: trust,
     upstreams,
     routes: [
       { match: { path: '/' }, plugins: [{ 'region-routing': { regionsFile: FIXTURE, mode: 'route', upstreams: map, fallback: 'other' } }] },
     ],
   });
-  const strict = await startGateway({
+  const strict = await startGateway(t, {
     server: trust,
     upstreams,
     routes: [{ match: { path: '/' }, plugins: [{ 'region-routing': { regionsFile: FIXTURE, mode: 'route', upstreams: map } }] }],
-  });
-  t.teardown(async () => {
-    await gw.close(100);
-    await strict.gw.close(100);
   });
   const cases = [
     { desc: 'by IP', base: url, headers: XFF('10.20.0.1'), status: 200, body: 'us us-west-2' },
@@ -164,9 +154,11 @@ t.test("route mode: forwards to the region's upstream with the region in a heade
     { desc: 'no region and no fallback: 404', base: strict.url, headers: XFF('8.8.8.8'), status: 404 },
   ];
   for (const c of cases) {
-    const res = await request(`${c.base}${c.path ?? '/x'}`, { headers: c.headers });
-    t.equal(res.status, c.status, `${c.desc}: status`);
-    if (c.status === 200) t.equal(res.body, c.body, `${c.desc}: upstream and header`);
+    await t.test(c.desc, async (t) => {
+      const res = await request(`${c.base}${c.path ?? '/x'}`, { headers: c.headers });
+      t.equal(res.status, c.status, 'status');
+      if (c.status === 200) t.equal(res.body, c.body, 'upstream and header');
+    });
   }
 });
 
@@ -199,7 +191,8 @@ t.test('configuration errors name the region and key', async (t) => {
       want: /unknown upstream "nope"/,
     },
   ];
-  for (const c of cases) await t.rejects(bad(c.regions, c.extra), { code: 'GH_ERR_CONFIG_INVALID', message: c.want }, c.desc);
+  for (const c of cases)
+    await t.test(c.desc, (t) => t.rejects(bad(c.regions, c.extra), { code: 'GH_ERR_CONFIG_INVALID', message: c.want }, 'refused'));
   await t.rejects(
     createGateway({
       logger: testLogger(),
@@ -216,10 +209,9 @@ t.test('watch: a changed file is picked up; a bad one keeps the old table', asyn
   const section = (name: string, cidr: string) =>
     `[${name}]\npublic-ips = ${cidr}\nsmt-server-ip = 192.0.2.1\nsmt-server-name = s\nsmt-registry-name = r\nsmt-fingerprint = f\n`;
   writeFileSync(file, section('first', '0.0.0.0/0'));
-  const { gw, url } = await startGateway({
+  const { gw, url } = await startGateway(t, {
     routes: [{ match: { path: '/' }, plugins: [{ 'region-routing': { regionsFile: file, watch: true } }] }],
   });
-  t.teardown(() => gw.close(100));
   t.match((await request(`${url}/regionInfo`)).body, 'region="first"');
   const until = async (want: string) => {
     for (let i = 0; i < 60; i++) {

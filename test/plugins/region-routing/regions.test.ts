@@ -104,7 +104,7 @@ t.test('region table and hints over the fixture', async (t) => {
     ['2001:db8:ffff::1', undefined],
     ['not an ip', undefined],
   ];
-  for (const [ip, region] of cases) t.equal(table.lookup(ip)?.name, region, `client ${ip}`);
+  for (const [ip, region] of cases) await t.test(`client ${ip}`, async (t) => t.equal(table.lookup(ip)?.name, region, 'its region'));
   const hints: [string | null | undefined, string | undefined][] = [
     ['eu-central-1', 'eu-central-1'],
     ['EU-Central-1', 'eu-central-1'],
@@ -115,7 +115,8 @@ t.test('region table and hints over the fixture', async (t) => {
     [null, undefined],
     ['mars-1', undefined],
   ];
-  for (const [hint, region] of hints) t.equal(findRegionByHint(names, hint)?.name, region, `hint ${JSON.stringify(hint)}`);
+  for (const [hint, region] of hints)
+    await t.test(`hint ${JSON.stringify(hint)}`, async (t) => t.equal(findRegionByHint(names, hint)?.name, region, 'its region'));
 });
 
 /** A one-region file: the keys below, with overrides (undefined drops a key). */
@@ -330,7 +331,9 @@ t.test('whole-file rules and INI syntax', async (t) => {
     ],
   ];
   for (const [description, text, error] of cases)
-    t.throws(() => parseRegionFile(text, 'f.cfg'), { name: 'RegionConfigError', message: error }, description);
+    await t.test(description, async (t) =>
+      t.throws(() => parseRegionFile(text, 'f.cfg'), { name: 'RegionConfigError', message: error }, 'refused, saying where and why'),
+    );
 
   const ok = parseRegionFile(regionFile({ 'public-ips': '10.0.0.0/8', 'public-ipsv6': '::ffff:10.0.0.0/104' }), 'f.cfg');
   t.equal(buildRegionTable(ok).lookup('10.1.1.1'), ok[0], 'the same network twice in one region is harmless');
@@ -412,7 +415,9 @@ t.test('plugin options rules', async (t) => {
     ],
   ];
   for (const [description, input, error] of cases)
-    t.throws(() => normalizeRegions(input, 'gh.yaml'), { name: 'RegionConfigError', message: error }, description);
+    await t.test(description, async (t) =>
+      t.throws(() => normalizeRegions(input, 'gh.yaml'), { name: 'RegionConfigError', message: error }, 'refused, saying why'),
+    );
 
   const mixed = normalizeRegions({
     r1: { servers: [server, { ipv6: '2001:db8::1', name: 'b.net', registryName: 'rb.net', fingerprint: 'CC' }] },

@@ -78,9 +78,11 @@ const xmlCases: { description: string; region: Region; xml: string }[] = [
 
 t.test('exact XML bytes', async (t) => {
   for (const c of xmlCases) {
-    t.equal(renderRegionXml(c.region), c.xml, c.description);
-    t.equal(renderRegionXml(c.region), c.xml, `${c.description} (again, from the cache)`);
-    t.equal(Buffer.from(renderRegionXml(c.region)).toString('hex'), Buffer.from(c.xml).toString('hex'), `${c.description} (bytes)`);
+    await t.test(c.description, async (t) => {
+      t.equal(renderRegionXml(c.region), c.xml, 'the XML');
+      t.equal(renderRegionXml(c.region), c.xml, 'again, from the cache');
+      t.equal(Buffer.from(renderRegionXml(c.region)).toString('hex'), Buffer.from(c.xml).toString('hex'), 'the bytes');
+    });
   }
 });
 
@@ -104,7 +106,8 @@ t.test('Fisher-Yates shuffle with an injected random source', async (t) => {
     ['random() = 1 (out of contract) is clamped, not out of range', replay(1), ['a', 'b', 'c', 'd']],
     ['a fixed sequence', replay(0.5, 0.1, 0.9), ['d', 'b', 'a', 'c']],
   ];
-  for (const [description, random, expected] of cases) t.strictSame(shuffled(['a', 'b', 'c', 'd'], random), expected, description);
+  for (const [description, random, expected] of cases)
+    await t.test(description, async (t) => t.strictSame(shuffled(['a', 'b', 'c', 'd'], random), expected, 'the order'));
   const input = ['a', 'b'];
   shuffled(input, replay(0));
   t.strictSame(input, ['a', 'b'], 'the input is not modified');
@@ -177,5 +180,6 @@ t.test('escapeXmlAttribute', async (t) => {
     ['\r\n\t', '&#13;&#10;&#9;'],
     ['', ''],
   ];
-  for (const [input, expected] of cases) t.equal(escapeXmlAttribute(input), expected, JSON.stringify(input));
+  for (const [input, expected] of cases)
+    await t.test(JSON.stringify(input), async (t) => t.equal(escapeXmlAttribute(input), expected, 'escaped'));
 });
