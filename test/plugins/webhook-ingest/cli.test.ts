@@ -38,10 +38,12 @@ t.test('gatehouse webhooks list | show | replay | purge against a running gateho
     { desc: 'an unknown instance', args: ['list', '--instance', 'other'], code: 1, err: /404|NOT_FOUND/ },
   ];
   for (const c of cases) {
-    const r = await cli(c.args, env);
-    t.equal(r.code, c.code, `${c.desc}: exit ${c.code}`);
-    if (c.out) t.match(r.out, c.out, `${c.desc}: output`);
-    if (c.err) t.match(r.err, c.err, `${c.desc}: error`);
+    await t.test(c.desc, async (t) => {
+      const r = await cli(c.args, env);
+      t.equal(r.code, c.code, `exit ${c.code}`);
+      if (c.out) t.match(r.out, c.out, 'output');
+      if (c.err) t.match(r.err, c.err, 'error');
+    });
   }
   be.answer(() => ({ status: 200 }));
   const replayed = await cli(['replay', '--all', '--instance', 'hook'], env);

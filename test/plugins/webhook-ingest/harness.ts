@@ -74,7 +74,7 @@ export async function webhookGateway(
 ): Promise<{ gw: Gateway; url: string; admin: string; dir: string }> {
   const dir = tempDir(t, 'webhook-ingest-');
   const { deliver, ...rest } = options as { deliver?: Record<string, unknown> };
-  const started = await startGateway({
+  const started = await startGateway(t, {
     store: `sqlite:${join(dir, 'gatehouse.db')}`,
     admin: { token: TOKEN, host: '127.0.0.1' },
     log: { accessLog: false },
@@ -86,7 +86,6 @@ export async function webhookGateway(
       },
     ],
   });
-  t.teardown(() => started.gw.close(100));
   return { gw: started.gw, url: `${started.url}${path}`, admin: `${started.adminUrl}/plugins/hook`, dir };
 }
 
