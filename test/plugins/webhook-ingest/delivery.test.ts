@@ -49,7 +49,9 @@ t.test('410 → dead at once; replayed from the dead letters once the backend ta
   t.match(list.json.dead[0], { attempts: 1, error: /answered 410 \(Gone\)/ });
   const shown = await admin(base, 'GET', `/messages/${ids[0]}`);
   t.match(shown.json, { state: 'dead', attempts: 1, lastError: /410/ });
-  t.match(await metricsOf(gw), /deliveries_total\{outcome="gone",instance="hook"\} 3/);
+  const metrics = await metricsOf(gw);
+  t.match(metrics, /deliveries_total\{outcome="gone",instance="hook"\} 3/);
+  t.match(metrics, /gatehouse_store_queue_items\{queue="webhook-ingest\/hook",state="dead"\} 3\n/, 'the dead letters in the queue gauge');
 
   be.answer(() => ({ status: 200 }));
   const one = await admin(base, 'POST', `/messages/${ids[0]}/replay`);
@@ -148,4 +150,35 @@ t.test("429 with Retry-After: 1 waits a second, not the schedule's 100 ms", asyn
   const gap = be.seen[1].at - be.seen[0].at;
   t.ok(gap >= 950, `the second attempt came after Retry-After: 1 (${gap} ms; the schedule says 100 ms)`);
   t.equal(be.seen[1].headers['gatehouse-attempt'], '2');
+});
+
+t.test('two gatehouses on one store: each message delivered once, never by both at the same time', async (t) => {
+  const be = await recordingBackend(t);
+  const inflight = new Map<string, number>();
+  let overlaps = 0;
+  be.answer(async (r) => {
+    const id = r.headers['gatehouse-delivery-id'] as string;
+    inflight.set(id, (inflight.get(id) ?? 0) + 1);
+    if (inflight.get(id)! > 1) overlaps += 1;
+    await sleep(10);
+    inflight.set(id, inflight.get(id)! - 1);
+    return { status: 200 };
+  });
+  const a = await webhookGateway(t, be.url, FAST);
+  const b = await webhookGateway(t, be.url, FAST, '/rockblock/incoming', a.dir);
+  const ids = new Set<string>();
+  for (let i = 0; i < 20; i++) {
+    ids.add((await post(a.url, moPost('300000000000060', i))).headers['gatehouse-delivery-id'] as string);
+    ids.add((await post(b.url, moPost('300000000000061', i))).headers['gatehouse-delivery-id'] as string);
+  }
+  t.equal(
+    (await post(b.url, moPost('300000000000060', 0))).headers['gatehouse-delivery-id'],
+    [...ids][0],
+    'a resend to the other one is a duplicate',
+  );
+  await eventually(() => idsOf(be.seen).size === 40, 15000);
+  await sleep(300);
+  t.equal(be.seen.length, 40, 'each once');
+  t.equal(overlaps, 0, 'no message in flight twice');
+  t.same(idsOf(be.seen), ids);
 });

@@ -71,8 +71,10 @@ export async function webhookGateway(
   backendUrl: string,
   options: Record<string, unknown> = {},
   path = '/rockblock/incoming',
+  /** Share this directory's store (another gatehouse on the same file); default a fresh one. */
+  shared?: string,
 ): Promise<{ gw: Gateway; url: string; admin: string; dir: string }> {
-  const dir = tempDir(t, 'webhook-ingest-');
+  const dir = shared ?? tempDir(t, 'webhook-ingest-');
   const { deliver, ...rest } = options as { deliver?: Record<string, unknown> };
   const started = await startGateway(t, {
     store: `sqlite:${join(dir, 'gatehouse.db')}`,
