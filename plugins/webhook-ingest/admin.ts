@@ -4,27 +4,28 @@ import type { StoredMessage } from './message';
 
 /** A message as the admin API shows it: the body as text when it is UTF-8, else base64. */
 function view(item: QueueItem) {
-  const m = item.payload as unknown as StoredMessage;
-  const body = Buffer.from(m.body, 'base64');
+  const m = item.payload as unknown as Partial<StoredMessage>;
+  // A payload this plugin did not write (another tool on the store) is shown as far as it goes.
+  const body = Buffer.from(typeof m.body === 'string' ? m.body : '', 'base64');
   const text = body.toString('utf8');
   const printable = !text.includes('\ufffd');
   return {
     id: item.id,
     state: item.state,
     attempts: item.attempts,
-    receivedAt: new Date(m.receivedAt).toISOString(),
+    receivedAt: typeof m.receivedAt === 'number' ? new Date(m.receivedAt).toISOString() : null,
     ...(item.state === 'ready' || item.state === 'delayed' ? { nextAttemptAt: new Date(item.dueAt).toISOString() } : {}),
     ...(item.state === 'leased' ? { leaseUntil: new Date(item.dueAt).toISOString() } : {}),
     ...(item.endedAt !== undefined ? { endedAt: new Date(item.endedAt).toISOString() } : {}),
     ...(item.lastError !== undefined ? { lastError: item.lastError } : {}),
     ...(item.result !== undefined ? { result: item.result } : {}),
     ...(item.group !== undefined ? { group: item.group } : {}),
-    signed: m.signed,
-    path: m.path,
+    signed: m.signed ?? null,
+    path: m.path ?? null,
     contentType: m.contentType ?? null,
-    headers: m.headers,
+    headers: m.headers ?? {},
     size: body.length,
-    ...(printable ? { body: text } : { bodyBase64: m.body }),
+    ...(printable ? { body: text } : { bodyBase64: body.toString('base64') }),
   };
 }
 

@@ -127,11 +127,14 @@ export class DeliveryLoop {
           if (!this.take(Date.now())) break;
           this.deps.circuit.started(Date.now());
           this.inflight += 1;
-          const p = this.attempt(item as LeasedItem<never>, signal).finally(() => {
-            this.inflight -= 1;
-            running.delete(p);
-            this.wake?.();
-          });
+          const p = this.attempt(item as LeasedItem<never>, signal)
+            // A message that cannot even be attempted (a malformed payload) is dead-lettered with the reason, never a crash.
+            .catch((err: unknown) => this.bury(item, err))
+            .finally(() => {
+              this.inflight -= 1;
+              running.delete(p);
+              this.wake?.();
+            });
           running.add(p);
         }
         if (items.length === 0 || this.inflight >= concurrency) {
@@ -202,6 +205,16 @@ export class DeliveryLoop {
       this.deps.metrics.delivery('status' in result && result.status === 410 ? 'gone' : 'dead');
       this.deps.logger.warn({ id: item.id, attempts: item.attempts, error: d.error }, 'webhook dead-lettered');
     }
+  }
+
+  private async bury(item: LeasedItem, err: unknown): Promise<void> {
+    const why = `cannot be delivered: ${(err as Error).message}`;
+    this.deps.logger.error({ id: item.id, err: why }, 'webhook dead-lettered');
+    this.deps.metrics.delivery('dead');
+    await this.deps
+      .queue()
+      .dead(item, why)
+      .catch(() => undefined);
   }
 
   private sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import t from 'tap';
+import { SqliteStore } from '../../../core/store/sqlite';
 import { deadPort } from '../../helpers/pacifica';
 import { request } from '../../helpers/servers';
 import { TOKEN, admin, eventually, moPost, post, recordingBackend, webhookGateway } from './harness';
@@ -181,4 +183,18 @@ t.test('two gatehouses on one store: each message delivered once, never by both 
   t.equal(be.seen.length, 40, 'each once');
   t.equal(overlaps, 0, 'no message in flight twice');
   t.same(idsOf(be.seen), ids);
+});
+
+t.test('a malformed queue item (not one this plugin wrote) is dead-lettered with the reason, and delivery goes on', async (t) => {
+  const be = await recordingBackend(t);
+  const { url, dir, admin: base } = await webhookGateway(t, be.url, FAST);
+  const other = new SqliteStore({ path: join(dir, 'gatehouse.db'), durability: 'strict' });
+  await other.open();
+  t.teardown(() => other.close());
+  await other.queue.enqueue('webhook-ingest/hook', { nothing: 'here' }, { id: 'foreign' });
+  t.equal((await post(url, moPost('300000000000070', 1))).status, 200);
+  await eventually(async () => (await admin(base, 'GET', '/messages/foreign')).json.state === 'dead');
+  t.match((await admin(base, 'GET', '/messages/foreign')).json, { lastError: /cannot be delivered/ });
+  await eventually(() => be.seen.length === 1);
+  t.equal(new URLSearchParams(be.seen[0].body).get('imei'), '300000000000070', 'the good one was delivered');
 });
