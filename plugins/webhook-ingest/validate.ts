@@ -1,5 +1,5 @@
 import type { ConfigProblem, ValidateScope } from '../../core/plugin-api';
-import { parseCidr } from '../../core/plugin-api';
+import { MAX_DURATION_MS, parseCidr } from '../../core/plugin-api';
 import { parseDuration } from './durations';
 import { parseFieldRef } from './fields';
 import { HMAC_PRESETS } from './presets';
@@ -69,10 +69,12 @@ export function validateOptions(options: Readonly<WebhookIngestOptions>, scope: 
   }
   if (deliver.url !== undefined && !URL.canParse(deliver.url))
     problems.push({ path: '/deliver/url', message: `found ${JSON.stringify(deliver.url)}, expected an http(s) URL that parses` });
-  if (deliver.leaseMs < deliver.timeoutMs + 5000)
+  // An attempt must end well before its lease does, or another process could start the same message (capped: what timers hold).
+  const leaseAtLeast = Math.min(deliver.timeoutMs + 5000, MAX_DURATION_MS);
+  if (deliver.leaseMs < leaseAtLeast)
     problems.push({
       path: '/deliver/leaseMs',
-      message: `leaseMs (${deliver.leaseMs}) must be at least timeoutMs + 5000 (${deliver.timeoutMs + 5000})`,
+      message: `leaseMs (${deliver.leaseMs}) must be at least timeoutMs + 5000 (${leaseAtLeast})`,
     });
   options.retry.schedule.forEach((s, i) => {
     if (Number.isNaN(parseDuration(s)))
