@@ -6,6 +6,7 @@ import { errorCatalogueMarkdown } from '../core/errors-doc';
 import { builtinPlugins } from '../plugins';
 import { createGateway, loadConfig } from './index';
 import { registryCli } from './cli-registry';
+import { webhooksCli } from './cli-webhooks';
 import { generateCertificate, writeCertificate } from '../core/server/tls';
 
 const HELP: Record<string, string> = {
@@ -20,6 +21,7 @@ Commands:
   cert       make a self-signed certificate
   errors     print the error code catalogue (markdown)
   registry   add, get, list, delete, heartbeat, watch services (of a running gatehouse)
+  webhooks   list, show, replay, purge webhook-ingest messages (of a running gatehouse)
 
 Run 'gatehouse <command> --help' for a command's options.`,
   start: `Usage: gatehouse start [-c FILE]
@@ -58,6 +60,7 @@ export async function main(argv: string[], out: Out = console): Promise<number> 
   }
   // Its own arguments and exit codes (0, 1 not found, 2 usage, 3 unreachable): see app/cli-registry.ts.
   if (command === 'registry') return registryCli(rest, out);
+  if (command === 'webhooks') return webhooksCli(rest, out);
   if (!HELP[command] || command === 'main') {
     out.error(`gatehouse: unknown command "${command}"\n\n${HELP.main}`);
     return 1;

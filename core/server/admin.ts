@@ -14,7 +14,7 @@ export function redact(value: unknown, key = ''): unknown {
     if (SECRET_KEY.test(key)) return '[redacted]';
     return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1[redacted]@');
   }
-  if (Array.isArray(value)) return value.map((v) => redact(v));
+  if (Array.isArray(value)) return value.map((v) => redact(v, key)); // secrets: [a, b] is as secret as secret: a
   if (value && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k)]));
   }

@@ -19,6 +19,11 @@ const hashRewrite = (options: Record<string, unknown>): Config => ({
   routes: [{ match: { path: '/' }, plugins: [{ 'hash-rewrite': { metadata: 'http://127.0.0.1:2', archive: 'archive', ...options } }] }],
 });
 
+const webhook = (options: Record<string, unknown>): Config => ({
+  routes: [{ match: { path: '/' }, plugins: [{ 'webhook-ingest': { preset: 'none', ...options } }] }],
+});
+const deliver = (o: Record<string, unknown>) => webhook({ deliver: { url: 'http://127.0.0.1:1', ...o } });
+
 const cases: { desc: string; path: string; config(ms: number): Config }[] = [
   {
     desc: 'server.timeouts.headers',
@@ -85,6 +90,27 @@ const cases: { desc: string; path: string; config(ms: number): Config }[] = [
     path: '/routes/0/plugins/0/hash-rewrite/cache/negativeTtl',
     config: (ms) => hashRewrite({ cache: { ttl: LIMIT, negativeTtl: ms } }),
   },
+  {
+    desc: 'webhook-ingest deliver.timeoutMs',
+    path: '/routes/0/plugins/0/webhook-ingest/deliver/timeoutMs',
+    config: (ms) => deliver({ timeoutMs: ms, leaseMs: LIMIT }),
+  },
+  ...(['retryAfterMaxMs', 'leaseMs', 'pollMs'] as const).map((key) => ({
+    desc: `webhook-ingest deliver.${key}`,
+    path: `/routes/0/plugins/0/webhook-ingest/deliver/${key}`,
+    config: (ms: number) => deliver({ [key]: ms }),
+  })),
+  ...(
+    [
+      ['retry', 'maxAgeMs'],
+      ['circuit', 'openMs'],
+      ['dedupe', 'windowMs'],
+    ] as const
+  ).map(([group, key]) => ({
+    desc: `webhook-ingest ${group}.${key}`,
+    path: `/routes/0/plugins/0/webhook-ingest/${group}/${key}`,
+    config: (ms: number) => webhook({ deliver: { url: 'http://127.0.0.1:1' }, [group]: { [key]: ms } }),
+  })),
 ];
 
 /** The error text of validateConfig, or '' when the config is accepted. */
@@ -137,7 +163,10 @@ t.test('every duration key in core and the built-in plugin schemas is capped (a 
   for (const d of found) t.equal(d.maximum, LIMIT, `${d.path}: maximum ${LIMIT}`);
   const tested = new Set(
     cases.map((c) =>
-      c.path.replace(/^\/routes\/0\/plugins\/0\/hash-rewrite/, '<hash-rewrite>').replace('/upstreams/app/', '/upstreams/*/'),
+      c.path
+        .replace(/^\/routes\/0\/plugins\/0\/hash-rewrite/, '<hash-rewrite>')
+        .replace(/^\/routes\/0\/plugins\/0\/webhook-ingest/, '<webhook-ingest>')
+        .replace('/upstreams/app/', '/upstreams/*/'),
     ),
   );
   for (const d of found) t.ok(tested.has(d.path), `${d.path} has a case in the table above`);
