@@ -119,7 +119,7 @@ export function validateConfig(
     resolveDeclarations(r?.plugins, ['routes', i, 'plugins'], declared),
   );
   checkInstanceIds([globalPlugins, ...routePlugins], source, errors);
-  checkProvided(top.upstreams, [globalPlugins, ...routePlugins], source, errors);
+  checkProvided(top.upstreams, [globalPlugins, ...routePlugins], source, errors, top.registry !== undefined);
   crossCheck(config, source, errors, dir);
 
   if (errors.length === missing.length && missing.length) throw missingError(missing);

@@ -54,8 +54,10 @@ export type BalancePolicy = 'round-robin' | 'least-request' | 'p2c-ewma' | 'ring
 
 /** One upstream pool. */
 export interface UpstreamConfig {
-  /** Absent when a plugin provides the targets at run time. */
+  /** Absent when a plugin provides the targets at run time, or the registry does. */
   targets?: TargetDeclaration[];
+  /** The registry entry whose targets this upstream follows. */
+  registry?: string;
   balance: BalancePolicy;
   hashKey: string;
   maxConnectionsPerTarget: number;

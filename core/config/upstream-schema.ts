@@ -60,6 +60,13 @@ export const upstreamSchema: JsonSchema = {
         "Base URLs, or { url, weight, maxConnections }. May be left out when a plugin provides the upstream's targets at run time. Default: none.",
       items: targetSchema,
     },
+    registry: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 256,
+      description:
+        "Take the targets from this service registry entry, live (needs `registry:`): a change of the entry applies within a second, an absent or critical entry leaves no targets (503 GH_ERR_UPSTREAM_NO_TARGETS). Instead of targets.",
+    },
     balance: {
       enum: ['round-robin', 'least-request', 'p2c-ewma', 'ring-hash', 'random'],
       default: 'round-robin',

@@ -8,8 +8,8 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { loadConfig, validateConfig, type LoadedConfig } from '../config/load';
 import { ERRORS, GatehouseError } from '../errors';
 import { StoreHost } from '../store/host';
-import { ServiceRegistry } from '../registry/registry';
-import { registryMetrics } from '../registry/metrics';
+import { RegistryHost } from '../registry/host';
+import type { ServiceRegistry } from '../registry/registry';
 import { describeSpec, storeSpec } from '../store/spec';
 import { normalizeIp, TrustedProxies } from '../net/ip';
 import { createLogger } from '../observe/logger';
@@ -87,7 +87,7 @@ export class Gateway {
   private readonly store: StoreHost;
   private accessLog?: AccessLog;
   /** The service registry (`registry:`), kept in the store; settings apply after a restart. */
-  readonly registry?: ServiceRegistry;
+  private readonly registryHost?: RegistryHost;
 
   constructor(
     private loaded: LoadedConfig,
@@ -100,10 +100,7 @@ export class Gateway {
     this.container.register(TOKENS.metrics, { useValue: this.metrics });
     this.store = new StoreHost(storeSpec(loaded.config.store, loaded.dir), this.logger, this.metrics.registry);
     const reg = loaded.config.registry;
-    if (reg) {
-      this.registry = new ServiceRegistry(this.store.forCore(), reg, this.logger.child({ component: 'registry' }));
-      registryMetrics(this.registry, this.metrics.registry);
-    }
+    if (reg) this.registryHost = new RegistryHost(this.store.forCore(), reg, this.logger.child({ component: 'registry' }), this.metrics.registry, this.upstreams);
     this.forwarder = new Forwarder({
       // Guarded hooks (core/plugin/guard.ts): false means the plugin failed and the request is answered.
       onProxyRequest: (ctx, proxyReq) => {
@@ -136,15 +133,15 @@ export class Gateway {
       const readBuffer = useReadBuffer(this.loaded.config.server.tuning.readBuffer, this.logger);
       this.upstreams.apply(this.loaded.config.upstreams, readBuffer, AD_HOC_DEFAULTS);
       // The registry next: registry-backed upstreams of the first generation read it.
-      if (this.registry) {
+      if (this.registryHost) {
         await this.store.openIfNeeded();
-        await this.registry.start();
+        await this.registryHost.start(this.loaded.config.upstreams);
       }
       this.runtime = this.adopt(await Runtime.create(this.loaded, this.scopeDeps()));
     } catch (err) {
       // Nothing may be left running: health checks, the registry, the store's connection or worker.
       this.upstreams.close();
-      this.registry?.stop();
+      this.registryHost?.stop();
       await this.store.close(this.loaded.config.server.pluginTimeout);
       this.accessLog?.close();
       this.accessLog = undefined;
@@ -354,6 +351,11 @@ export class Gateway {
     recordRequest(this.metrics, this.accessLog, req, status, ctx, start, bytes);
   }
 
+  /** The service registry, when the config has `registry:`. */
+  get registry(): ServiceRegistry | undefined {
+    return this.registryHost?.registry;
+  }
+
   /** Reopen the access log's file (SIGUSR1, after logrotate moved it). */
   reopenLogs(): void {
     this.accessLog?.reopen();
@@ -399,6 +401,7 @@ export class Gateway {
       this.loaded = next;
       this.applyServerSettings(next);
       this.upstreams.apply(next.config.upstreams, rt.readBuffer, AD_HOC_DEFAULTS);
+      this.registryHost?.follow(next.config.upstreams, this.logger);
       this.runtime = rt;
       rt.tasks.start();
       void old.retire();
@@ -434,7 +437,7 @@ export class Gateway {
       // A reload under way finishes (or fails) first, so that the runtime disposed is the last one.
       await this.reloading;
       await this.runtime.dispose();
-      this.registry?.stop();
+      this.registryHost?.stop();
       this.upstreams.close();
       // After the plugins: their stops may still write.
       await this.store.close(this.loaded.config.server.pluginTimeout);
