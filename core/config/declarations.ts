@@ -135,7 +135,8 @@ export function checkProvided(
   errors: string[],
   hasRegistry = false,
 ): void {
-  const declared = upstreams && typeof upstreams === 'object' ? (upstreams as Record<string, { targets?: unknown; registry?: unknown }>) : {};
+  const declared =
+    upstreams && typeof upstreams === 'object' ? (upstreams as Record<string, { targets?: unknown; registry?: unknown }>) : {};
   const by = new Map<string, string>();
   for (const p of lists.flat()) {
     let names: readonly string[];
@@ -158,11 +159,19 @@ export function checkProvided(
     if (!u || typeof u !== 'object') continue;
     const fed = u.registry !== undefined;
     if (fed && (u.targets !== undefined || by.has(name)))
-      errors.push(formatAt(source, ['upstreams', name, 'registry'], 'takes its targets from the registry: leave out targets (and plugins providing them)'));
+      errors.push(
+        formatAt(
+          source,
+          ['upstreams', name, 'registry'],
+          'takes its targets from the registry: leave out targets (and plugins providing them)',
+        ),
+      );
     else if (fed && !hasRegistry)
       errors.push(formatAt(source, ['upstreams', name, 'registry'], 'needs the service registry: add `registry: {}` to the config'));
     else if (u.targets === undefined && !fed && !by.has(name))
-      errors.push(formatAt(source, ['upstreams', name], 'no targets, and no declared plugin provides them: list targets, or registry: <service>'));
+      errors.push(
+        formatAt(source, ['upstreams', name], 'no targets, and no declared plugin provides them: list targets, or registry: <service>'),
+      );
   }
 }
 

@@ -65,7 +65,7 @@ export const upstreamSchema: JsonSchema = {
       minLength: 1,
       maxLength: 256,
       description:
-        "Take the targets from this service registry entry, live (needs `registry:`): a change of the entry applies within a second, an absent or critical entry leaves no targets (503 GH_ERR_UPSTREAM_NO_TARGETS). Instead of targets.",
+        'Take the targets from this service registry entry, live (needs `registry:`): a change of the entry applies within a second, an absent or critical entry leaves no targets (503 GH_ERR_UPSTREAM_NO_TARGETS). Instead of targets.',
     },
     balance: {
       enum: ['round-robin', 'least-request', 'p2c-ewma', 'ring-hash', 'random'],

@@ -100,7 +100,14 @@ export class Gateway {
     this.container.register(TOKENS.metrics, { useValue: this.metrics });
     this.store = new StoreHost(storeSpec(loaded.config.store, loaded.dir), this.logger, this.metrics.registry);
     const reg = loaded.config.registry;
-    if (reg) this.registryHost = new RegistryHost(this.store.forCore(), reg, this.logger.child({ component: 'registry' }), this.metrics.registry, this.upstreams);
+    if (reg)
+      this.registryHost = new RegistryHost(
+        this.store.forCore(),
+        reg,
+        this.logger.child({ component: 'registry' }),
+        this.metrics.registry,
+        this.upstreams,
+      );
     this.forwarder = new Forwarder({
       // Guarded hooks (core/plugin/guard.ts): false means the plugin failed and the request is answered.
       onProxyRequest: (ctx, proxyReq) => {
