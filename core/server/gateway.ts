@@ -15,7 +15,6 @@ import { normalizeIp, TrustedProxies } from '../net/ip';
 import { createLogger } from '../observe/logger';
 import { GatewayMetrics } from '../observe/metrics';
 import { RequestContext } from '../pipeline/request-context';
-import type { ForwardOptions } from '../pipeline/context';
 import type { PluginDefinition } from '../plugin/contract';
 import { Forwarder } from '../proxy/forwarder';
 import { setGcEvery } from '../tuning/young-gc';
@@ -23,7 +22,7 @@ import { createAdminServer } from './admin';
 import {
   applyServerLimits,
   clientErrorHandler,
-  closeUnusedConnections,
+  drainListeners,
   listen,
   queuedResponse,
   redirectToHttps,
@@ -34,10 +33,9 @@ import {
 import { AD_HOC_DEFAULTS, Runtime, type RouteRuntime } from './runtime';
 import { UpstreamRegistry } from '../upstream/registry';
 import { registerUpstreamMetrics } from '../observe/upstream-metrics';
-import type { Target, UpstreamPool } from '../upstream/pool';
 import { useReadBuffer } from '../tuning/read-buffer';
-import { REPLAY_BUFFER_BYTES, shouldKeepBody } from '../upstream/retry';
 import { contextFor, type EntryDeps } from './entry';
+import { forward, forwardInternal } from './dispatch';
 import { recordRequest } from '../observe/access';
 import { AccessLog } from '../observe/access-log';
 import { httpsCertificate } from './tls';
@@ -147,15 +145,20 @@ export class Gateway {
       this.runtime = this.adopt(await Runtime.create(this.loaded, this.scopeDeps()));
     } catch (err) {
       // Nothing may be left running: health checks, the registry, the store's connection or worker.
-      this.upstreams.close();
-      this.registryHost?.stop();
-      await this.store.close(this.loaded.config.server.pluginTimeout);
-      this.accessLog?.close();
-      this.accessLog = undefined;
+      await this.closeServices();
       throw err;
     }
     this.runtime.tasks.start();
     return this;
+  }
+
+  /** What the gateway owns beside listeners and plugins, closed after the plugins stopped (their stops may still write). */
+  private async closeServices(): Promise<void> {
+    this.registryHost?.stop();
+    this.upstreams.close();
+    await this.store.close(this.loaded.config.server.pluginTimeout);
+    this.accessLog?.close();
+    this.accessLog = undefined;
   }
 
   /** The `server` settings that take effect without a restart (at start and on each reload). */
@@ -169,7 +172,7 @@ export class Gateway {
 
   /** Give a new runtime core's ctx.forward, bound to it once rather than per request. */
   private adopt(rt: Runtime): Runtime {
-    rt.forward = (ctx, o) => this.forwardInternal(ctx, o, rt);
+    rt.forward = (ctx, o) => forwardInternal(this.forwarder, ctx, o, rt);
     return rt;
   }
 
@@ -301,57 +304,7 @@ export class Gateway {
   }
 
   private run(ctx: RequestContext, route: RouteRuntime, rt: Runtime): void {
-    route.pipeline(ctx, () => this.forward(ctx, rt)).catch((err: unknown) => ctx.fail(err));
-  }
-
-  /** Innermost step of every pipeline: hand the request to http-proxy. */
-  private forward(ctx: RequestContext, rt: Runtime): Promise<void> {
-    if (ctx.answered) return Promise.resolve();
-    const pool = rt.poolFor(ctx.target, ctx.upstream);
-    if (!pool) {
-      throw new GatehouseError(
-        'GH_ERR_NO_UPSTREAM',
-        ctx.upstream ? `Unknown upstream "${ctx.upstream}"` : `Route "${ctx.routeName}" has no upstream and no plugin answered`,
-      );
-    }
-    ctx.upstreamUsed = pool.name;
-    const retry = pool.config.retry;
-    // A small body is kept when retries are on, so that a retry can send it again.
-    if (retry !== undefined && shouldKeepBody(ctx, retry))
-      return ctx.readBody({ limit: REPLAY_BUFFER_BYTES }).then(() => this.dispatch(ctx, pool));
-    return this.dispatch(ctx, pool);
-  }
-
-  /** Take a target (or wait for one) and forward. */
-  private dispatch(ctx: RequestContext, pool: UpstreamPool): Promise<void> {
-    const target = pool.acquire(ctx);
-    // Every target at its limit (or none): wait in the upstream's queue.
-    if (target === undefined) return pool.wait(ctx).then((t) => this.send(ctx, pool, t));
-    return this.send(ctx, pool, target);
-  }
-
-  /** Forward to the target taken (undefined: the client left while the request waited). */
-  private send(ctx: RequestContext, pool: UpstreamPool, target: Target | undefined): Promise<void> {
-    if (target === undefined) return Promise.resolve();
-    if (ctx.upgrade) {
-      this.forwarder.ws(ctx, pool, target, ctx.head ?? Buffer.alloc(0));
-      return Promise.resolve();
-    }
-    return this.forwarder.web(ctx, pool, target);
-  }
-
-  /** ctx.forward: a body-less request of core's own, streamed back to the client. */
-  private forwardInternal(ctx: RequestContext, o: ForwardOptions, rt: Runtime): Promise<void> {
-    if (!ctx.res) return Promise.reject(new GatehouseError('GH_ERR_INTERNAL', 'ctx.forward is not available on WebSocket upgrades'));
-    const pool = rt.poolFor(o.target, o.upstream);
-    if (!pool) return Promise.reject(new GatehouseError('GH_ERR_NO_UPSTREAM', `Unknown upstream "${o.upstream ?? ''}"`));
-    ctx.upstreamUsed = pool.name;
-    // The answer that was intercepted is done with its target: its slot goes back first.
-    ctx.pickedPool?.release(ctx);
-    const internal = { path: o.path, method: o.method ?? 'GET' };
-    const target = pool.acquire(ctx);
-    if (target === undefined) return pool.wait(ctx).then((t) => (t ? this.forwarder.web(ctx, pool, t, internal) : undefined));
-    return this.forwarder.web(ctx, pool, target, internal);
+    route.pipeline(ctx, () => forward(this.forwarder, ctx, rt)).catch((err: unknown) => ctx.fail(err));
   }
 
   private record(req: http.IncomingMessage, status: number, ctx: RequestContext | undefined, start: bigint, bytes: number): void {
@@ -425,31 +378,15 @@ export class Gateway {
   close(graceMs = this.loaded.config.server.shutdownGrace): Promise<void> {
     this.closing ??= (async () => {
       this.ready = false;
-      const servers = [this.servers.http, this.servers.https].filter((s): s is http.Server => !!s);
-      const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-      // Keep-alive connections become idle as their last response ends; close them as they do.
-      const sweep = setInterval(() => servers.forEach((s) => s.closeIdleConnections()), 25);
-      for (const s of servers) {
-        s.closeIdleConnections();
-        closeUnusedConnections(s);
-      }
-      const timer = setTimeout(() => {
-        for (const s of servers) s.closeAllConnections();
-        for (const sock of this.upgraded) sock.destroy();
-      }, graceMs);
-      for (const sock of this.upgraded) sock.end();
-      await closed;
-      clearTimeout(timer);
-      clearInterval(sweep);
+      await drainListeners(
+        [this.servers.http, this.servers.https].filter((s): s is http.Server => !!s),
+        this.upgraded,
+        graceMs,
+      );
       // A reload under way finishes (or fails) first, so that the runtime disposed is the last one.
       await this.reloading;
       await this.runtime.dispose();
-      this.registryHost?.stop();
-      this.upstreams.close();
-      // After the plugins: their stops may still write.
-      await this.store.close(this.loaded.config.server.pluginTimeout);
-      this.accessLog?.close();
-      this.accessLog = undefined;
+      await this.closeServices();
       this.forwarder.close();
       const admin = this.servers.admin;
       if (admin) {

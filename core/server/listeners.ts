@@ -177,3 +177,25 @@ export function redirectToHttps(req: http.IncomingMessage, res: http.ServerRespo
   res.writeHead(308, { location: `https://${host}${httpsPort === 443 ? '' : `:${httpsPort}`}${req.url ?? '/'}`, 'content-length': 0 });
   res.end();
 }
+
+/**
+ * Stop accepting and let in-flight requests finish: idle keep-alive connections close as their
+ * last response ends (swept every 25 ms), connections that sent nothing close at once, and after
+ * `graceMs` whatever is left (upgraded sockets too) is cut. Resolves once every listener closed.
+ */
+export async function drainListeners(servers: readonly http.Server[], upgraded: ReadonlySet<Duplex>, graceMs: number): Promise<void> {
+  const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  const sweep = setInterval(() => servers.forEach((s) => s.closeIdleConnections()), 25);
+  for (const s of servers) {
+    s.closeIdleConnections();
+    closeUnusedConnections(s);
+  }
+  const timer = setTimeout(() => {
+    for (const s of servers) s.closeAllConnections();
+    for (const sock of upgraded) sock.destroy();
+  }, graceMs);
+  for (const sock of upgraded) sock.end();
+  await closed;
+  clearTimeout(timer);
+  clearInterval(sweep);
+}
