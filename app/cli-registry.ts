@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { ADMIN_OPTIONS, adminTarget } from './admin-target';
 import { parseArgs } from 'node:util';
 import { RegistryClient, RegistryClientError } from '../core/registry/client';
 import type { ServiceView } from '../core/registry/info';
@@ -55,11 +56,6 @@ function printMany(out: Out, list: ServiceView[], flags: Flags): void {
   else for (const s of list) printOne(out, s, flags, 'list');
 }
 
-function token(flags: Flags, env: NodeJS.ProcessEnv): string | undefined {
-  if (flags['token-file']) return readFileSync(flags['token-file'], 'utf8').trim();
-  return env.GATEHOUSE_ADMIN_TOKEN;
-}
-
 /** `gatehouse registry …`; resolves with the exit code. */
 export async function registryCli(argv: string[], out: Out, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let parsed;
@@ -69,8 +65,7 @@ export async function registryCli(argv: string[], out: Out, env: NodeJS.ProcessE
       allowPositionals: true,
       strict: true,
       options: {
-        admin: { type: 'string' },
-        'token-file': { type: 'string' },
+        ...ADMIN_OPTIONS,
         json: { type: 'boolean' },
         compat: { type: 'string' },
         prefix: { type: 'string' },
@@ -94,18 +89,12 @@ export async function registryCli(argv: string[], out: Out, env: NodeJS.ProcessE
     out.error(`gatehouse registry: ${known ? 'missing or bad arguments' : `unknown command "${verb}"`}\n\n${USAGE}`);
     return REGISTRY_EXIT.usage;
   }
-  let secret: string | undefined;
-  try {
-    secret = token(flags, env);
-  } catch (err) {
-    out.error(`gatehouse registry: cannot read --token-file: ${(err as Error).message}`);
+  const target = adminTarget(flags, env);
+  if ('problem' in target) {
+    out.error(`gatehouse registry: ${target.problem}`);
     return REGISTRY_EXIT.usage;
   }
-  if (!secret) {
-    out.error('gatehouse registry: no admin token: pass --token-file FILE or set GATEHOUSE_ADMIN_TOKEN');
-    return REGISTRY_EXIT.usage;
-  }
-  const client = new RegistryClient({ adminUrl: flags.admin ?? env.GATEHOUSE_ADMIN_URL ?? 'http://127.0.0.1:9901', token: secret });
+  const client = new RegistryClient({ adminUrl: target.url, token: target.token });
   try {
     return await run(client, verb, name, file, flags, out);
   } catch (err) {

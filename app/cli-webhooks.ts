@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { ADMIN_OPTIONS, adminTarget } from './admin-target';
 
 /** Exit codes of `gatehouse webhooks`, as `gatehouse registry`'s: scripts tell "absent" from "broken". */
 export const WEBHOOKS_EXIT = { ok: 0, notFound: 1, usage: 2, unreachable: 3 } as const;
@@ -59,8 +59,7 @@ export async function webhooksCli(argv: string[], out: Out, env: NodeJS.ProcessE
       strict: true,
       options: {
         instance: { type: 'string' },
-        admin: { type: 'string' },
-        'token-file': { type: 'string' },
+        ...ADMIN_OPTIONS,
         all: { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -78,18 +77,12 @@ export async function webhooksCli(argv: string[], out: Out, env: NodeJS.ProcessE
     out.error(`gatehouse webhooks: ${flags.instance || !call ? 'missing or bad arguments' : '--instance is required'}\n\n${USAGE}`);
     return WEBHOOKS_EXIT.usage;
   }
-  let token: string | undefined;
-  try {
-    token = flags['token-file'] ? readFileSync(flags['token-file'], 'utf8').trim() : env.GATEHOUSE_ADMIN_TOKEN;
-  } catch (err) {
-    out.error(`gatehouse webhooks: cannot read --token-file: ${(err as Error).message}`);
+  const target = adminTarget(flags, env);
+  if ('problem' in target) {
+    out.error(`gatehouse webhooks: ${target.problem}`);
     return WEBHOOKS_EXIT.usage;
   }
-  if (!token) {
-    out.error('gatehouse webhooks: no admin token: pass --token-file FILE or set GATEHOUSE_ADMIN_TOKEN');
-    return WEBHOOKS_EXIT.usage;
-  }
-  const base = (flags.admin ?? env.GATEHOUSE_ADMIN_URL ?? 'http://127.0.0.1:9901').replace(/\/+$/, '');
+  const { url: base, token } = target;
   const url = `${base}/plugins/${encodeURIComponent(flags.instance)}${call.path}`;
   let res: Response;
   try {
