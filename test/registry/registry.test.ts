@@ -233,3 +233,15 @@ t.test('without registry: in the config the endpoints say it is off', async (t) 
   t.equal(res.status, 404);
   t.equal(JSON.parse(res.body).error.code, 'GH_ERR_REGISTRY_OFF');
 });
+
+t.test('metrics: entries by status and operations by outcome', async (t) => {
+  const { admin, client } = await gateway(t);
+  await client.add('m1', { ttlMs: 60000 });
+  await client.add('m2', {});
+  await client.get('absent');
+  const body = (await call(admin, 'GET', '/metrics')).body;
+  t.match(body, /gatehouse_registry_entries\{status="passing"\} 2\n/, 'two passing entries');
+  t.match(body, /gatehouse_registry_entries\{status="critical"\} 0\n/, 'none critical');
+  t.match(body, /gatehouse_registry_operations_total\{op="put",outcome="ok"\} 2\n/, 'two puts');
+  t.match(body, /gatehouse_registry_operations_total\{op="get",outcome="not-found"\} 1\n/, 'one get of an absent entry');
+});
