@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import { GatehouseError, isReported } from '../errors';
+import { redactUrl } from '../net/url';
 import { registryRoutes } from '../registry/admin-routes';
 import { AdminRouter, type AdminRoute } from './admin-router';
 import type { Gateway } from './gateway';
@@ -12,7 +13,7 @@ const SECRET_KEY = /(token|secret|password|passphrase|credential|api[-_]?key|pri
 export function redact(value: unknown, key = ''): unknown {
   if (typeof value === 'string') {
     if (SECRET_KEY.test(key)) return '[redacted]';
-    return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1[redacted]@');
+    return redactUrl(value);
   }
   if (Array.isArray(value)) return value.map((v) => redact(v, key)); // secrets: [a, b] is as secret as secret: a
   if (value && typeof value === 'object') {

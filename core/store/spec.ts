@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { coreSchemaAt, defaultsOf } from '../config/defaults';
+import { redactUrl } from '../net/url';
 import type { JsonSchema } from '../plugin/contract';
 
 /** How hard a resolved write is held: `strict` survives power loss, `relaxed` a process crash only. */
@@ -104,10 +105,6 @@ function checkRedisUrl(url: string, at: string[]): void {
     throw new StoreSpecError(`found ${shown}: the path is the database number, /0 to /15`, at);
 }
 
-/** A URL with its credentials replaced, for messages and logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1[redacted]@');
-}
 
 /** What a reload compares: a changed store needs a restart. */
 export function describeSpec(spec: StoreSpec): string {
