@@ -10,8 +10,12 @@ export class StoreMetrics {
   readonly failures: Counter<'op' | 'backend'>;
 
   /** @param queues read at scrape time: every queue's counts, labelled by queue and state. */
-  constructor(registry: Registry, queues: () => Promise<[string, Record<string, number>][]>) {
+  constructor(registry: Registry, read: () => Promise<[string, Record<string, number>][]>) {
     const registers = [registry];
+    // prom-client collects every metric of a scrape at once: both queue gauges share one read
+    // of the counts (a stats call per queue) instead of making one each.
+    let pending: Promise<[string, Record<string, number>][]> | undefined;
+    const queues = () => (pending ??= read().finally(() => (pending = undefined)));
     this.seconds = new Histogram({
       name: 'gatehouse_store_operation_seconds',
       help: 'State store operations by operation (kv.get, queue.enqueue, …) and backend; an enqueue is timed until durable',
