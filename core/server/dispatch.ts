@@ -1,7 +1,8 @@
 import { GatehouseError } from '../errors';
 import type { ForwardOptions } from '../pipeline/context';
 import type { RequestContext } from '../pipeline/request-context';
-import type { Forwarder } from '../proxy/forwarder';
+import { Forwarder } from '../proxy/forwarder';
+import type { GatewayMetrics } from '../observe/metrics';
 import type { Target, UpstreamPool } from '../upstream/pool';
 import { REPLAY_BUFFER_BYTES, shouldKeepBody } from '../upstream/retry';
 import type { Runtime } from './runtime';
@@ -9,8 +10,39 @@ import type { Runtime } from './runtime';
 /*
  * The innermost step of a request: pick the upstream pool, take a target (or wait in the pool's
  * queue for one) and hand the request to http-proxy; and ctx.forward, core's own body-less
- * request to another upstream (X-Accel-Redirect). Plain functions: the per-request path holds no closures.
+ * request to another upstream (X-Accel-Redirect); and the forwarder's hooks. The per-request
+ * functions are plain functions: the per-request path makes no closures.
  */
+
+/**
+ * The gateway's forwarder, with core's hooks: the plugins' proxy hooks (guarded: false means the
+ * plugin failed and the request is answered), upstream errors counted and marked for passive
+ * health, and a failed attempt sent to another target when the upstream's retry allows it.
+ */
+export function createForwarder(metrics: GatewayMetrics): Forwarder {
+  const forwarder: Forwarder = new Forwarder({
+    onProxyRequest: (ctx, proxyReq) => {
+      for (const h of ctx.proxyHooks.onProxyRequest) if (!h(ctx, proxyReq)) return;
+    },
+    onProxyResponse: (ctx, proxyRes) => {
+      for (const h of ctx.proxyHooks.onProxyResponse) if (!h(ctx, proxyRes)) return;
+    },
+    onUpstreamError: (ctx, kind) => {
+      // For passive health: the target failed (a client that left is not its failure).
+      if (kind !== 'aborted') ctx.upstreamStatus = -1;
+      metrics.upstreamErrors.inc({ upstream: ctx.upstreamUsed, kind });
+    },
+    retry: (ctx, failure) => {
+      const pool = ctx.pickedPool;
+      const target = pool?.retryTarget(ctx, failure);
+      if (pool === undefined || target === undefined) return false;
+      ctx.upstreamTimedOut = false;
+      void forwarder.web(ctx, pool, target);
+      return true;
+    },
+  });
+  return forwarder;
+}
 
 /** Innermost step of every pipeline: hand the request to http-proxy. */
 export function forward(forwarder: Forwarder, ctx: RequestContext, rt: Runtime): Promise<void> {

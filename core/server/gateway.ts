@@ -6,17 +6,17 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { loadConfig, validateConfig, type LoadedConfig } from '../config/load';
-import { ERRORS, GatehouseError } from '../errors';
+import { GatehouseError } from '../errors';
 import { StoreHost } from '../store/host';
 import { RegistryHost } from '../registry/host';
 import type { ServiceRegistry } from '../registry/registry';
-import { describeSpec, storeSpec } from '../store/spec';
+import { storeSpec } from '../store/spec';
 import { normalizeIp, TrustedProxies } from '../net/ip';
 import { createLogger } from '../observe/logger';
 import { GatewayMetrics } from '../observe/metrics';
 import { RequestContext } from '../pipeline/request-context';
 import type { PluginDefinition } from '../plugin/contract';
-import { Forwarder } from '../proxy/forwarder';
+import type { Forwarder } from '../proxy/forwarder';
 import { setGcEvery } from '../tuning/young-gc';
 import { createAdminServer } from './admin';
 import {
@@ -35,7 +35,7 @@ import { UpstreamRegistry } from '../upstream/registry';
 import { registerUpstreamMetrics } from '../observe/upstream-metrics';
 import { useReadBuffer } from '../tuning/read-buffer';
 import { contextFor, type EntryDeps } from './entry';
-import { forward, forwardInternal } from './dispatch';
+import { createForwarder, forward, forwardInternal } from './dispatch';
 import { recordRequest } from '../observe/access';
 import { AccessLog } from '../observe/access-log';
 import { httpsCertificate } from './tls';
@@ -106,28 +106,7 @@ export class Gateway {
         this.metrics.registry,
         this.upstreams,
       );
-    this.forwarder = new Forwarder({
-      // Guarded hooks (core/plugin/guard.ts): false means the plugin failed and the request is answered.
-      onProxyRequest: (ctx, proxyReq) => {
-        for (const h of ctx.proxyHooks.onProxyRequest) if (!h(ctx, proxyReq)) return;
-      },
-      onProxyResponse: (ctx, proxyRes) => {
-        for (const h of ctx.proxyHooks.onProxyResponse) if (!h(ctx, proxyRes)) return;
-      },
-      onUpstreamError: (ctx, kind) => {
-        // For passive health: the target failed (a client that left is not its failure).
-        if (kind !== 'aborted') ctx.upstreamStatus = -1;
-        this.metrics.upstreamErrors.inc({ upstream: ctx.upstreamUsed, kind });
-      },
-      retry: (ctx, failure) => {
-        const pool = ctx.pickedPool;
-        const target = pool?.retryTarget(ctx, failure);
-        if (pool === undefined || target === undefined) return false;
-        ctx.upstreamTimedOut = false;
-        void this.forwarder.web(ctx, pool, target);
-        return true;
-      },
-    });
+    this.forwarder = createForwarder(this.metrics);
   }
 
   /** Build the first runtime (plugins created and started). */
@@ -338,16 +317,8 @@ export class Gateway {
   private async reloadNow(): Promise<void> {
     try {
       if (this.closing) throw new GatehouseError('GH_ERR_RELOAD_FAILED', 'The gateway is shutting down');
-      const next =
-        typeof this.options.config === 'object'
-          ? validateConfig(this.options.config, { env: this.options.env, plugins: this.options.plugins })
-          : await loadConfig(this.loaded.file, { cwd: this.options.cwd, env: this.options.env, plugins: this.options.plugins });
-      const spec = storeSpec(next.config.store, next.dir);
-      if (JSON.stringify(spec) !== JSON.stringify(this.store.spec))
-        throw new GatehouseError(
-          'GH_ERR_RELOAD_FAILED',
-          `${ERRORS.GH_ERR_RELOAD_FAILED.message}: store: changed from ${describeSpec(this.store.spec)} to ${describeSpec(spec)}; a new store takes a restart`,
-        );
+      const next = await configOf(this.options, this.loaded.file);
+      this.store.assertSame(storeSpec(next.config.store, next.dir));
       const old = this.runtime;
       // The old generation's tasks stop before the new plugins start (never two delivery loops
       // at once), and run again if the new generation cannot start.
@@ -405,9 +376,13 @@ export class Gateway {
 
 /** Load and validate a config, create and start its plugins. Call `listen()` to serve. */
 export async function createGateway(options: GatewayOptions = {}): Promise<Gateway> {
-  const loaded =
-    typeof options.config === 'object'
-      ? validateConfig(options.config, { env: options.env, plugins: options.plugins })
-      : await loadConfig(options.config, { cwd: options.cwd, env: options.env, plugins: options.plugins });
-  return new Gateway(loaded, options).init();
+  return new Gateway(await configOf(options, options.config as string | undefined), options).init();
+}
+
+/** The config of `options`: the object given (validated), or the file (found, read and validated), at start and on each reload. */
+function configOf(options: GatewayOptions, file: string | undefined): Promise<LoadedConfig> {
+  const ctx = { env: options.env, plugins: options.plugins };
+  if (typeof options.config === 'object')
+    return Promise.resolve().then(() => validateConfig(options.config as Record<string, unknown>, ctx));
+  return loadConfig(file, { ...ctx, cwd: options.cwd });
 }

@@ -67,6 +67,15 @@ export class StoreHost {
     return namespaced(this.shared, '_core');
   }
 
+  /** A reload's `store:`: the same, or it is refused (the store is the gateway's, not a generation's). @throws GatehouseError GH_ERR_RELOAD_FAILED */
+  assertSame(next: StoreSpec): void {
+    if (JSON.stringify(next) === JSON.stringify(this.spec)) return;
+    throw new GatehouseError(
+      'GH_ERR_RELOAD_FAILED',
+      `${ERRORS.GH_ERR_RELOAD_FAILED.message}: store: changed from ${describeSpec(this.spec)} to ${describeSpec(next)}; a new store takes a restart`,
+    );
+  }
+
   /** Open now if needed (at start and reload, before plugins start). @throws GatehouseError GH_ERR_STORE_OPEN */
   async openIfNeeded(): Promise<void> {
     if (this.needed) await this.open();
