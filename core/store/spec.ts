@@ -105,7 +105,6 @@ function checkRedisUrl(url: string, at: string[]): void {
     throw new StoreSpecError(`found ${shown}: the path is the database number, /0 to /15`, at);
 }
 
-
 /** What a reload compares: a changed store needs a restart. */
 export function describeSpec(spec: StoreSpec): string {
   return spec.backend === 'sqlite'
