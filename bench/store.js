@@ -90,14 +90,7 @@ async function closedLoop(op, c, seconds) {
   );
   const ms = performance.now() - start;
   eld.disable();
-  lat.sort((a, b) => a - b);
-  return {
-    ops: lat.length,
-    perSec: (lat.length / ms) * 1000,
-    p50: pct(lat, 50),
-    p99: pct(lat, 99),
-    ...loopDelay(eld, ms),
-  };
+  return summary(lat, eld, ms);
 }
 
 /** Open loop: one `op()` due every 1000/rate ms whatever the others do; latency from when it was due. */
@@ -116,15 +109,13 @@ async function openLoop(op, rate, seconds) {
   }
   await Promise.all(inflight);
   eld.disable();
+  return summary(lat, eld, performance.now() - start);
+}
+
+/** Rate, p50 and p99 of the latencies `lat` (sorted here), and the event-loop delay, of a run of `ms`. */
+function summary(lat, eld, ms) {
   lat.sort((a, b) => a - b);
-  const ms = performance.now() - start;
-  return {
-    ops: lat.length,
-    perSec: (lat.length / ms) * 1000,
-    p50: pct(lat, 50),
-    p99: pct(lat, 99),
-    ...loopDelay(eld, ms),
-  };
+  return { ops: lat.length, perSec: (lat.length / ms) * 1000, p50: pct(lat, 50), p99: pct(lat, 99), ...loopDelay(eld, ms) };
 }
 
 function baselineDb() {
