@@ -6,7 +6,7 @@ export const WEBHOOKS_EXIT = { ok: 0, notFound: 1, usage: 2, unreachable: 3 } as
 
 const USAGE = `Usage: gatehouse webhooks <list|show|replay|purge> [id] --instance ID [options]
 
-  list               queue counts and the dead letters
+  list               queue counts and the dead letters (--state for others)
   show <id>          one message: state, attempts, next attempt, last error, body
   replay <id>        a dead letter is delivered again (attempts from 0)
   replay --all       every dead letter
@@ -17,6 +17,7 @@ Options:
   --instance ID      the webhook-ingest declaration (its id:, or webhook-ingest#N)
   --admin URL        the gatehouse admin listener (or GATEHOUSE_ADMIN_URL; default http://127.0.0.1:9901)
   --token-file FILE  a file holding the admin token (or GATEHOUSE_ADMIN_TOKEN; never on the command line)
+  --state STATE      what list shows: dead (default), open, ready, delayed or leased
   --all              replay or purge every dead letter
   --json             print the admin API's JSON
 
@@ -25,10 +26,11 @@ Exit: 0 ok, 1 no such message, 2 usage, 3 unreachable or refused.`;
 type Out = { log(s: string): void; error(s: string): void };
 
 /** What one admin call needs: where, which verb and path, and how to print the answer. */
-function request(verb: string, id: string | undefined, all: boolean): { method: string; path: string } | undefined {
+function request(verb: string, id: string | undefined, all: boolean, state?: string): { method: string; path: string } | undefined {
   const one = id !== undefined && !all;
   const enc = one ? encodeURIComponent(id) : '';
-  if (verb === 'list' && id === undefined) return { method: 'GET', path: '/messages' };
+  if (verb === 'list' && id === undefined)
+    return { method: 'GET', path: state ? `/messages?state=${encodeURIComponent(state)}` : '/messages' };
   if (verb === 'show' && one) return { method: 'GET', path: `/messages/${enc}` };
   if (verb === 'replay' && one) return { method: 'POST', path: `/messages/${enc}/replay` };
   if (verb === 'replay' && all && id === undefined) return { method: 'POST', path: '/replay' };
@@ -43,7 +45,10 @@ function print(out: Out, verb: string, body: Record<string, any>, json: boolean)
   if (verb === 'list') {
     const s = body.stats;
     out.log(`ready ${s.ready}  delayed ${s.delayed}  leased ${s.leased}  dead ${s.dead}  oldest ${Math.round(s.oldestAgeMs / 1000)}s`);
-    for (const d of body.dead) out.log(`${d.id}\t${d.deadAt}\t${d.attempts} attempts\t${d.error}`);
+    for (const m of body.messages) {
+      const when = m.endedAt ?? m.nextAttemptAt ?? m.leaseUntil ?? '';
+      out.log(`${m.id}\t${m.state}\t${when}\t${m.attempts} attempts\t${m.lastError ?? ''}`);
+    }
     return;
   }
   out.log(verb === 'replay' ? `replayed ${body.replayed}` : `purged ${body.purged}`);
@@ -61,6 +66,7 @@ export async function webhooksCli(argv: string[], out: Out, env: NodeJS.ProcessE
         instance: { type: 'string' },
         ...ADMIN_OPTIONS,
         all: { type: 'boolean' },
+        state: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -72,7 +78,7 @@ export async function webhooksCli(argv: string[], out: Out, env: NodeJS.ProcessE
   const flags = parsed.values;
   const [verb, id, extra] = parsed.positionals;
   if (flags.help) return (out.log(USAGE), WEBHOOKS_EXIT.ok);
-  const call = verb === undefined || extra !== undefined ? undefined : request(verb, id, flags.all === true);
+  const call = verb === undefined || extra !== undefined ? undefined : request(verb, id, flags.all === true, flags.state);
   if (!call || !flags.instance) {
     out.error(`gatehouse webhooks: ${flags.instance || !call ? 'missing or bad arguments' : '--instance is required'}\n\n${USAGE}`);
     return WEBHOOKS_EXIT.usage;

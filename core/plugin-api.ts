@@ -35,6 +35,7 @@ export type {
   EnqueueOptions,
   EnqueueResult,
   DeadLetter,
+  ListOptions,
   LockStore,
   Lock,
   Json,

@@ -62,6 +62,7 @@ const QUEUE_OPS = [
   'dead',
   'get',
   'remove',
+  'list',
   'deadLetters',
   'replay',
   'purge',

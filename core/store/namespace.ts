@@ -10,6 +10,7 @@ import type {
   KvStore,
   LeasedItem,
   LeaseRef,
+  ListOptions,
   Lock,
   LockStore,
   QueueItem,
@@ -116,6 +117,11 @@ class NamespacedQueue implements QueueStore {
 
   remove(queue: string, id: string): Promise<boolean> {
     return this.q.remove(this.p + queue, id);
+  }
+
+  async list<T extends Json>(queue: string, options?: ListOptions): Promise<{ items: QueueItem<T>[]; cursor?: string }> {
+    const page = await this.q.list<T>(this.p + queue, options);
+    return { ...page, items: page.items.map((item) => ({ ...item, queue })) };
   }
 
   deadLetters(queue: string, options?: { cursor?: string; limit?: number }): Promise<{ items: DeadLetter[]; cursor?: string }> {

@@ -142,6 +142,14 @@ export interface QueueItem<T extends Json = Json> {
   readonly endedAt?: number;
 }
 
+/** Which items {@link QueueStore.list} pages through. */
+export interface ListOptions {
+  /** Only items in this state; without it every open item (ready, delayed and leased). */
+  readonly state?: Exclude<ItemState, 'acked'>;
+  readonly cursor?: string;
+  readonly limit?: number;
+}
+
 /** A dead letter as listed. */
 export interface DeadLetter<T extends Json = Json> {
   readonly id: string;
@@ -185,6 +193,13 @@ export interface QueueStore {
   get<T extends Json = Json>(queue: string, id: string): Promise<QueueItem<T> | undefined>;
   /** Forget an item in any state (a live lease on it can no longer ack); true when there was one. */
   remove(queue: string, id: string): Promise<boolean>;
+  /**
+   * Items of a queue, for admin views: open ones (ready, delayed, leased) in enqueue order, or only
+   * those of `state` (dead letters: oldest death first, as {@link deadLetters}); acked items are
+   * left out (they are kept only for dedupe). A page holds at most
+   * `limit` items (default 100, at most 1000); pass its `cursor` back for the next.
+   */
+  list<T extends Json = Json>(queue: string, options?: ListOptions): Promise<{ items: QueueItem<T>[]; cursor?: string }>;
   /** Dead letters, oldest death first. */
   deadLetters(queue: string, options?: { cursor?: string; limit?: number }): Promise<{ items: DeadLetter[]; cursor?: string }>;
   /** A dead letter becomes ready again, attempts reset to 0; false when there is no such dead letter. */

@@ -2,13 +2,9 @@ import { GatehouseError, type AdminRequest, type AdminRoute, type QueueItem, typ
 import { errors } from './errors';
 import type { StoredMessage } from './message';
 
-/** A message as the admin API shows it: the body as text when it is UTF-8, else base64. */
-function view(item: QueueItem) {
+/** A message's place in the queue: what a list shows of each and what one message's view starts with. */
+function summary(item: QueueItem) {
   const m = item.payload as unknown as Partial<StoredMessage>;
-  // A payload this plugin did not write (another tool on the store) is shown as far as it goes.
-  const body = Buffer.from(typeof m.body === 'string' ? m.body : '', 'base64');
-  const text = body.toString('utf8');
-  const printable = !text.includes('\ufffd');
   return {
     id: item.id,
     state: item.state,
@@ -18,8 +14,20 @@ function view(item: QueueItem) {
     ...(item.state === 'leased' ? { leaseUntil: new Date(item.dueAt).toISOString() } : {}),
     ...(item.endedAt !== undefined ? { endedAt: new Date(item.endedAt).toISOString() } : {}),
     ...(item.lastError !== undefined ? { lastError: item.lastError } : {}),
-    ...(item.result !== undefined ? { result: item.result } : {}),
     ...(item.group !== undefined ? { group: item.group } : {}),
+  };
+}
+
+/** A message as the admin API shows it: the body as text when it is UTF-8, else base64. */
+function view(item: QueueItem) {
+  const m = item.payload as unknown as Partial<StoredMessage>;
+  // A payload this plugin did not write (another tool on the store) is shown as far as it goes.
+  const body = Buffer.from(typeof m.body === 'string' ? m.body : '', 'base64');
+  const text = body.toString('utf8');
+  const printable = !text.includes('\ufffd');
+  return {
+    ...summary(item),
+    ...(item.result !== undefined ? { result: item.result } : {}),
     signed: m.signed ?? null,
     path: m.path ?? null,
     contentType: m.contentType ?? null,
@@ -29,8 +37,11 @@ function view(item: QueueItem) {
   };
 }
 
+/** The states `GET /messages?state=` lists; `open` is every message not yet delivered or dead. */
+const LISTED = ['open', 'ready', 'delayed', 'leased', 'dead'] as const;
+
 /**
- * The plugin's admin routes (under /plugins/<instance>): counts and dead letters, one message
+ * The plugin's admin routes (under /plugins/<instance>): counts and messages by state, one message
  * with its attempts and next attempt time, replay of one or all dead letters, purge.
  */
 export function adminRoutes(queue: () => QueueStore, name: string, nudge: () => void): AdminRoute[] {
@@ -41,16 +52,13 @@ export function adminRoutes(queue: () => QueueStore, name: string, nudge: () => 
       path: '/messages',
       async handle(a: AdminRequest) {
         const state = a.query.get('state') ?? 'dead';
-        if (state !== 'dead')
-          throw new GatehouseError('GH_ERR_BAD_REQUEST', 'Only dead letters are listed (state=dead); show any other message by its id');
+        if (!(LISTED as readonly string[]).includes(state))
+          throw new GatehouseError('GH_ERR_BAD_REQUEST', `state must be one of ${LISTED.join(', ')}; got ${JSON.stringify(state)}`);
         const limit = Math.min(1000, Math.max(1, Number(a.query.get('limit') ?? 100) || 100));
         const cursor = a.query.get('cursor') ?? undefined;
-        const [stats, page] = await Promise.all([queue().stats(name), queue().deadLetters(name, { limit, ...(cursor ? { cursor } : {}) })]);
-        a.json(200, {
-          stats,
-          dead: page.items.map((d) => ({ id: d.id, attempts: d.attempts, deadAt: new Date(d.deadAt).toISOString(), error: d.error })),
-          ...(page.cursor !== undefined ? { cursor: page.cursor } : {}),
-        });
+        const options = { limit, ...(cursor ? { cursor } : {}), ...(state === 'open' ? {} : { state: state as 'ready' }) };
+        const [stats, page] = await Promise.all([queue().stats(name), queue().list(name, options)]);
+        a.json(200, { stats, state, messages: page.items.map(summary), ...(page.cursor !== undefined ? { cursor: page.cursor } : {}) });
       },
     },
     {

@@ -248,4 +248,62 @@ export const queueCases: ContractCase[] = [
     },
   },
   ...leaseRace,
+  {
+    desc: 'queue: list: open items in enqueue order with their states, one state at a time, pages, acked left out',
+    async run(t, store) {
+      await store.queue.enqueue('q', 'dead', { id: 'd' });
+      await store.queue.enqueue('q', 'acked', { id: 'a', retainMs: 60000 });
+      await store.queue.enqueue('q', 'leased', { id: 'l' });
+      for (const item of await store.queue.lease('q', 3, 60000)) {
+        if (item.id === 'd') await store.queue.dead(item, 'boom');
+        if (item.id === 'a') await store.queue.ack(item);
+      }
+      await store.queue.enqueue('q', 'ready', { id: 'r' });
+      await store.queue.enqueue('q', 'delayed', { id: 'y', delayMs: 60000 });
+      await store.queue.enqueue('other', 'elsewhere', { id: 'o' });
+      const all = await store.queue.list('q');
+      t.same(
+        all.items.map((x) => [x.id, x.state, x.payload]),
+        [
+          ['l', 'leased', 'leased'],
+          ['r', 'ready', 'ready'],
+          ['y', 'delayed', 'delayed'],
+        ],
+        'open items, oldest first',
+      );
+      t.equal(all.cursor, undefined, 'one page');
+      const cases: [string, string[]][] = [
+        ['ready', ['r']],
+        ['delayed', ['y']],
+        ['leased', ['l']],
+        ['dead', ['d']],
+      ];
+      for (const [state, ids] of cases) {
+        const page = await store.queue.list('q', { state: state as 'ready' });
+        t.same(
+          page.items.map((x) => x.id),
+          ids,
+          `state ${state}`,
+        );
+      }
+      const dead = (await store.queue.list('q', { state: 'dead' })).items[0];
+      t.same([dead?.lastError, dead?.attempts, dead?.queue], ['boom', 1, 'q'], 'a dead item carries its last error');
+      const p1 = await store.queue.list('q', { limit: 2 });
+      t.same(
+        p1.items.map((x) => x.id),
+        ['l', 'r'],
+        'first page',
+      );
+      t.ok(p1.cursor, 'a cursor');
+      const p2 = await store.queue.list('q', { limit: 2, cursor: p1.cursor });
+      t.same(
+        p2.items.map((x) => x.id),
+        ['y'],
+        'second page',
+      );
+      t.equal(p2.cursor, undefined, 'the last page has no cursor');
+      t.same((await store.queue.list('empty')).items, [], 'an unknown queue lists nothing');
+      await t.rejects(store.queue.list('q', { state: 'acked' as 'ready' }), TypeError, 'acked cannot be listed');
+    },
+  },
 ];

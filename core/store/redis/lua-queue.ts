@@ -183,6 +183,52 @@ end
 return out
 `;
 
+/**
+ * list. KEYS: base. ARGV: state flags (r ready, y delayed, l leased, d dead: 'd' alone walks the
+ * dead set, anything else the live one), cursor score and member ('' from the start), limit.
+ * Returns now, 1 when more may follow, the last member looked at (score, member), then per match
+ * its member and its hash as a flat list. Looks at 5,000 members at most per call.
+ */
+export const Q_LIST = `${NOW}
+local B = KEYS[1]
+local flags, cs, cm, want = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local t = now()
+local z = 'live'
+if flags == 'd' then z = 'dead' end
+local min = '-inf'
+if cs then min = cs end
+local out, found, off, seen, more = {}, 0, 0, 0, 0
+local lastS, lastM = '', ''
+while more == 0 do
+  local r = redis.call('ZRANGEBYSCORE', B .. z, min, '+inf', 'WITHSCORES', 'LIMIT', off, 200)
+  if #r == 0 then break end
+  for i = 1, #r, 2 do
+    local m, sc = r[i], tonumber(r[i + 1])
+    if not cs or sc > cs or m > cm then
+      if found >= want or seen >= 5000 then more = 1; break end
+      seen = seen + 1
+      lastS, lastM = r[i + 1], m
+      local h = redis.call('HGETALL', B .. 'i:' .. string.sub(m, 16))
+      local st, due = nil, nil
+      for j = 1, #h, 2 do
+        if h[j] == 'st' then st = h[j + 1] elseif h[j] == 'due' then due = tonumber(h[j + 1]) end
+      end
+      local f = 'r'
+      if st == 'd' then f = 'd' elseif st == 'q' and due > t then f = 'y' elseif st == 'l' and due > t then f = 'l' end
+      if string.find(flags, f, 1, true) then
+        out[#out + 1] = m
+        out[#out + 1] = h
+        found = found + 1
+      end
+    end
+  end
+  off = off + 200
+end
+local head = {t, more, lastS, lastM}
+for i = 1, #out do head[#head + 1] = out[i] end
+return head
+`;
+
 /** replay. KEYS: base. ARGV: id. A dead letter becomes due now (behind its group's items). */
 export const Q_REPLAY = `${COMMON}
 local id = ARGV[1]

@@ -8,12 +8,14 @@ import type {
   Json,
   LeaseRef,
   LeasedItem,
+  ListOptions,
   QueueItem,
   QueueStats,
   QueueStore,
 } from '../types';
 import { json, ms, name } from './check';
 import type { Scripts } from './scripts';
+import { listFlags, pageLimit } from '../paging';
 
 const STATES: Record<string, ItemState> = { q: 'ready', w: 'ready', l: 'leased', a: 'acked', d: 'dead' };
 
@@ -150,29 +152,22 @@ export class RedisQueue implements QueueStore {
   async get<T extends Json = Json>(queue: string, id: string): Promise<QueueItem<T> | undefined> {
     const flat = (await this.client.ghQGet(this.base(queue), id)) as (string | number)[];
     if (flat.length === 0) return undefined;
-    const now = Number(flat[0]);
-    const h: Record<string, string> = {};
-    for (let i = 1; i < flat.length; i += 2) h[String(flat[i])] = String(flat[i + 1]);
-    const dueAt = Number(h.due);
-    let state = STATES[h.st!] ?? 'ready';
-    if (h.st === 'q' && dueAt > now) state = 'delayed';
-    // A lapsed lease not yet reclaimed is due again, as the next lease will see it.
-    if (h.st === 'l' && dueAt <= now) state = 'ready';
-    const item: { -readonly [K in keyof QueueItem<T>]: QueueItem<T>[K] } = {
-      queue,
-      id,
-      state,
-      payload: JSON.parse(h.p!) as T,
-      attempts: Number(h.a),
-      enqueuedAt: Number(h.e),
-      dueAt,
-    };
-    if (h.g !== undefined) item.group = h.g;
-    if (h.st === 'l' && state === 'ready') item.lastError = 'lease expired';
-    else if (h.err !== undefined) item.lastError = h.err;
-    if (h.res !== undefined) item.result = JSON.parse(h.res) as Json;
-    if (h.end !== undefined) item.endedAt = Number(h.end);
-    return item;
+    return itemOf<T>(queue, id, Number(flat[0]), flat.slice(1));
+  }
+
+  async list<T extends Json = Json>(queue: string, options?: ListOptions): Promise<{ items: QueueItem<T>[]; cursor?: string }> {
+    const limit = pageLimit(options?.limit);
+    const flags = listFlags(options?.state);
+    const cursor = options?.cursor ?? '';
+    const cut = cursor.indexOf(':');
+    const [score, member] = cut < 0 ? ['', ''] : [cursor.slice(0, cut), cursor.slice(cut + 1)];
+    const reply = (await this.client.ghQList(this.base(queue), flags, score, member, limit)) as unknown[];
+    const [now, more, lastScore, lastMember] = reply as [number, number, string, string];
+    const items: QueueItem<T>[] = [];
+    for (let i = 4; i < reply.length; i += 2) {
+      items.push(itemOf<T>(queue, String(reply[i]).slice(15), now, reply[i + 1] as (string | number)[]));
+    }
+    return more === 1 ? { items, cursor: `${lastScore}:${lastMember}` } : { items };
   }
 
   async remove(queue: string, id: string): Promise<boolean> {
@@ -180,7 +175,7 @@ export class RedisQueue implements QueueStore {
   }
 
   async deadLetters(queue: string, options?: { cursor?: string; limit?: number }): Promise<{ items: DeadLetter[]; cursor?: string }> {
-    const limit = Math.min(1000, Math.max(1, options?.limit ?? 100));
+    const limit = pageLimit(options?.limit);
     const [score, seq] = options?.cursor?.split(':') ?? ['', ''];
     const flat = (await this.client.ghQDeadList(this.base(queue), score ?? '', seq ?? '', limit + 1)) as (string | number | null)[];
     const items: DeadLetter[] = [];
@@ -220,4 +215,30 @@ export class RedisQueue implements QueueStore {
     const [ready, delayed, leased, dead, oldestAgeMs] = (await this.client.ghQStats(this.base(queue))) as number[];
     return { ready: ready!, delayed: delayed!, leased: leased!, dead: dead!, oldestAgeMs: Math.max(0, oldestAgeMs!) };
   }
+}
+
+/** An item's hash (a flat field, value list) as {@link QueueItem}, its state as of the server's `now`. */
+function itemOf<T extends Json>(queue: string, id: string, now: number, flat: readonly (string | number)[]): QueueItem<T> {
+  const h: Record<string, string> = {};
+  for (let i = 0; i < flat.length; i += 2) h[String(flat[i])] = String(flat[i + 1]);
+  const dueAt = Number(h.due);
+  let state = STATES[h.st!] ?? 'ready';
+  if (h.st === 'q' && dueAt > now) state = 'delayed';
+  // A lapsed lease not yet reclaimed is due again, as the next lease will see it.
+  if (h.st === 'l' && dueAt <= now) state = 'ready';
+  const item: { -readonly [K in keyof QueueItem<T>]: QueueItem<T>[K] } = {
+    queue,
+    id,
+    state,
+    payload: JSON.parse(h.p!) as T,
+    attempts: Number(h.a),
+    enqueuedAt: Number(h.e),
+    dueAt,
+  };
+  if (h.g !== undefined) item.group = h.g;
+  if (h.st === 'l' && state === 'ready') item.lastError = 'lease expired';
+  else if (h.err !== undefined) item.lastError = h.err;
+  if (h.res !== undefined) item.result = JSON.parse(h.res) as Json;
+  if (h.end !== undefined) item.endedAt = Number(h.end);
+  return item;
 }

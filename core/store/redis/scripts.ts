@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import { KV_DELETE, KV_LIST, KV_SET, LOCK_RELEASE, LOCK_RENEW } from './lua-kv';
-import { Q_DEAD_LIST, Q_ENQUEUE, Q_GET, Q_LEASE, Q_PURGE, Q_REMOVE, Q_REPLAY, Q_SETTLE, Q_STATS } from './lua-queue';
+import { Q_DEAD_LIST, Q_ENQUEUE, Q_GET, Q_LEASE, Q_LIST, Q_PURGE, Q_REMOVE, Q_REPLAY, Q_SETTLE, Q_STATS } from './lua-queue';
 
 type Arg = string | number | Buffer;
 type Reply = Promise<unknown>;
@@ -17,6 +17,7 @@ export interface Scripts {
   ghQSettle(base: string, ...argv: Arg[]): Reply;
   ghQGet(base: string, ...argv: Arg[]): Reply;
   ghQRemove(base: string, ...argv: Arg[]): Reply;
+  ghQList(base: string, ...argv: Arg[]): Reply;
   ghQDeadList(base: string, ...argv: Arg[]): Reply;
   ghQReplay(base: string, ...argv: Arg[]): Reply;
   ghQPurge(base: string, ...argv: Arg[]): Reply;
@@ -34,6 +35,7 @@ const DEFINITIONS: [keyof Scripts, number, string][] = [
   ['ghQSettle', 1, Q_SETTLE],
   ['ghQGet', 1, Q_GET],
   ['ghQRemove', 1, Q_REMOVE],
+  ['ghQList', 1, Q_LIST],
   ['ghQDeadList', 1, Q_DEAD_LIST],
   ['ghQReplay', 1, Q_REPLAY],
   ['ghQPurge', 1, Q_PURGE],

@@ -10,6 +10,7 @@ import type {
   KvStore,
   LeasedItem,
   LeaseRef,
+  ListOptions,
   Lock,
   LockStore,
   QueueStats,
@@ -18,8 +19,9 @@ import type {
   StoreBackend,
 } from '../types';
 import { WorkerClient } from './client';
-import type { KvRow } from './protocol';
+import type { ItemRow, KvRow } from './protocol';
 import { deadLetter, item, leased } from './rows';
+import { listFlags, pageLimit } from '../paging';
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -144,6 +146,17 @@ export class SqliteStore implements StoreBackend {
   private makeQueue(): QueueStore {
     const c = this.client;
     const ref = (r: LeaseRef): [string, string, string] => [name('queue', r.queue), name('id', r.id), r.token];
+    // Dead letters page by death (ended_at, then seq), whether asked for by deadLetters or list.
+    const deadPage = (queue: string, cursor: string | undefined, n: number): Promise<ItemRow[]> => {
+      const [ended, seq] = (cursor ?? '-1:0').split(':').map(Number);
+      return c.call<ItemRow[]>(
+        'qDeadLetters',
+        name('queue', queue),
+        Number.isFinite(ended) ? ended : -1,
+        Number.isFinite(seq) ? seq : 0,
+        n,
+      );
+    };
     return {
       enqueue: async (queue: string, payload: Json, o: EnqueueOptions = {}): Promise<EnqueueResult> => {
         const id = o.id === undefined ? randomUUID() : name('id', o.id);
@@ -166,13 +179,22 @@ export class SqliteStore implements StoreBackend {
         return row && item<T>(row);
       },
       remove: async (queue, id) => c.call('qRemove', name('queue', queue), name('id', id)),
+      list: async <T extends Json>(queue: string, options?: ListOptions) => {
+        const limit = pageLimit(options?.limit);
+        const flags = listFlags(options?.state);
+        const rows = await (flags === 'd'
+          ? deadPage(queue, options?.cursor, limit + 1)
+          : c.call<ItemRow[]>('qList', name('queue', queue), flags, Number(options?.cursor ?? 0) || 0, limit + 1));
+        const items = rows.slice(0, limit).map((row) => item<T>(row));
+        if (rows.length <= limit) return { items };
+        const last = rows[limit - 1]!;
+        return { items, cursor: flags === 'd' ? `${last.ended_at}:${last.seq}` : String(last.seq) };
+      },
       deadLetters: async (queue, options) => {
-        const limit = Math.min(1000, Math.max(1, Math.floor(options?.limit ?? 100)));
-        const [ended, seq] = (options?.cursor ?? '-1:0').split(':').map(Number);
-        const args = [name('queue', queue), Number.isFinite(ended) ? ended : -1, Number.isFinite(seq) ? seq : 0, limit + 1];
-        const rows = await c.call<Parameters<typeof deadLetter>[0][]>('qDeadLetters', ...args);
+        const limit = pageLimit(options?.limit);
+        const rows = await deadPage(queue, options?.cursor, limit + 1);
         if (rows.length <= limit) return { items: rows.map(deadLetter) };
-        const last = rows[limit - 1];
+        const last = rows[limit - 1]!;
         return { items: rows.slice(0, limit).map(deadLetter), cursor: `${last.ended_at}:${last.seq}` };
       },
       replay: async (queue, id) => c.call('qReplay', name('queue', queue), name('id', id)),

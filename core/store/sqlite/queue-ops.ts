@@ -43,6 +43,13 @@ export function queueOps(db: Database.Database): Record<string, Op> {
     `SELECT ${COLUMNS} FROM items WHERE queue = ? AND state = ${DEAD} AND (ended_at > ? OR (ended_at = ? AND seq > ?))
      ORDER BY ended_at, seq LIMIT ?`,
   );
+  // Flags pick the states: ready (waiting and due), delayed (waiting, not due), leased, dead.
+  const listPage = db.prepare<[string, number, number, number, number, number, number, number, number], ItemRow>(
+    `SELECT ${COLUMNS} FROM items WHERE queue = ? AND seq > ?
+       AND ((? AND state = ${WAITING} AND due_at <= ?) OR (? AND state = ${WAITING} AND due_at > ?)
+         OR (? AND state = ${LEASED}) OR (? AND state = ${DEAD}))
+     ORDER BY seq LIMIT ?`,
+  );
   const replay = db.prepare(
     `UPDATE items SET state = ${WAITING}, attempts = 0, due_at = ?, ended_at = NULL WHERE queue = ? AND id = ? AND state = ${DEAD}`,
   );
@@ -97,6 +104,11 @@ export function queueOps(db: Database.Database): Record<string, Op> {
       if (!row) return false;
       deleteSeq.run(row.seq);
       return retained(row, now);
+    },
+    qList(now: number, queue: string, states: string, afterSeq: number, limit: number) {
+      reclaim.run(queue, now);
+      const on = (state: string): number => (states.includes(state) ? 1 : 0);
+      return listPage.all(queue, afterSeq, on('r'), now, on('y'), now, on('l'), on('d'), limit);
     },
     qDeadLetters(_now: number, queue: string, afterEnded: number, afterSeq: number, limit: number) {
       return deadPage.all(queue, afterEnded, afterEnded, afterSeq, limit);

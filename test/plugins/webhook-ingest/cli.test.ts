@@ -29,8 +29,20 @@ t.test('gatehouse webhooks list | show | replay | purge against a running gateho
   await eventually(async () => (await cli(['list', '--instance', 'hook', '--json'], env)).out.includes('"dead": 3'));
 
   const cases: { desc: string; args: string[]; code: number; out?: RegExp; err?: RegExp }[] = [
-    { desc: 'list', args: ['list', '--instance', 'hook'], code: 0, out: new RegExp(`dead 3[\\s\\S]*${ids[0]}.*410`) },
+    { desc: 'list', args: ['list', '--instance', 'hook'], code: 0, out: new RegExp(`dead 3[\\s\\S]*${ids[0]}\\tdead\\t.*410`) },
     { desc: 'show', args: ['show', ids[1], '--instance', 'hook'], code: 0, out: /"state": "dead"/ },
+    {
+      desc: 'list --state open: counts, no open message',
+      args: ['list', '--state', 'open', '--instance', 'hook'],
+      code: 0,
+      out: /^ready 0 .*dead 3 .*$/,
+    },
+    {
+      desc: 'list --state with an unknown state',
+      args: ['list', '--state', 'acked', '--instance', 'hook'],
+      code: 2,
+      err: /state must be one of/,
+    },
     { desc: 'show an unknown id', args: ['show', 'nope', '--instance', 'hook'], code: 1, err: /MESSAGE_NOT_FOUND/ },
     { desc: 'purge one', args: ['purge', ids[2], '--instance', 'hook'], code: 0, out: /^purged 1$/ },
     { desc: 'no --instance', args: ['list'], code: 2, err: /--instance is required/ },

@@ -47,8 +47,8 @@ t.test('410 → dead at once; replayed from the dead letters once the backend ta
   await eventually(async () => (await admin(base, 'GET', '/messages')).json.stats.dead === 3);
   t.equal(be.seen.length, 3, 'one attempt each');
   const list = await admin(base, 'GET', '/messages');
-  t.same(new Set(list.json.dead.map((d: { id: string }) => d.id)), new Set(ids), 'the dead letters are listed');
-  t.match(list.json.dead[0], { attempts: 1, error: /answered 410 \(Gone\)/ });
+  t.same(new Set(list.json.messages.map((d: { id: string }) => d.id)), new Set(ids), 'the dead letters are listed');
+  t.match(list.json.messages[0], { state: 'dead', attempts: 1, lastError: /answered 410 \(Gone\)/, endedAt: String });
   const shown = await admin(base, 'GET', `/messages/${ids[0]}`);
   t.match(shown.json, { state: 'dead', attempts: 1, lastError: /410/ });
   const metrics = await metricsOf(gw);
@@ -71,8 +71,37 @@ t.test('410 → dead at once; replayed from the dead letters once the backend ta
     'a delivered message is no dead letter',
   );
   t.equal((await admin(base, 'GET', '/messages/nope')).status, 404);
-  t.equal((await admin(base, 'GET', '/messages?state=ready')).status, 400, 'only dead letters are listed');
+  t.equal((await admin(base, 'GET', '/messages?state=acked')).status, 400, 'delivered messages are not listed');
 });
+
+t.test(
+  'messages listed by state: waiting for a retry (delayed, with the next attempt and last error), open, none left once delivered',
+  async (t) => {
+    const be = await recordingBackend(t);
+    be.answer(() => ({ status: 500 }));
+    const slow = { ...FAST, retry: { schedule: ['1h'], jitter: 0 } };
+    const { url, admin: base } = await webhookGateway(t, be.url, slow);
+    const id = (await post(url, moPost('300000000000004', 1))).headers['gatehouse-delivery-id'] as string;
+    await eventually(async () => (await admin(base, 'GET', '/messages?state=delayed')).json.messages.length === 1);
+    const delayed = (await admin(base, 'GET', '/messages?state=delayed')).json;
+    t.match(delayed, {
+      state: 'delayed',
+      stats: { delayed: 1 },
+      messages: [{ id, state: 'delayed', attempts: 1, lastError: /500/, nextAttemptAt: String }],
+    });
+    t.ok(Date.parse(delayed.messages[0].nextAttemptAt) > Date.now() + 3_000_000, 'the next attempt is about an hour away');
+    const cases: [string, string[]][] = [
+      ['open', [id]],
+      ['ready', []],
+      ['leased', []],
+      ['dead', []],
+    ];
+    for (const [state, want] of cases) {
+      const got = (await admin(base, 'GET', `/messages?state=${state}`)).json.messages.map((m: { id: string }) => m.id);
+      t.same(got, want, `state=${state}`);
+    }
+  },
+);
 
 t.test('purge: one dead letter, then all', async (t) => {
   const be = await recordingBackend(t);
