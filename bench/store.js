@@ -19,6 +19,8 @@
  *     worker thread)
  *   - baseline: plain better-sqlite3 on this thread, WAL, synchronous=FULL, one transaction
  *     (one fsync) per enqueue; concurrency only queues callers, since each call blocks
+ *   - disk fdatasync: 1,000 fdatasyncs of a 4 KiB write, before and after the SQLite rows: the
+ *     disk's flush latency, which every durable enqueue waits for at least once
  *   - redis strict: RedisStore on a redis-server started here with appendonly yes, appendfsync
  *     always (when the Redis backend is built)
  * and an open-loop run at --rate enqueues/s offered (latency counted from when each enqueue was
@@ -183,8 +185,40 @@ function report(name, mode, r) {
   rows.push({ name, mode, ...r });
   const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
   console.log(
-    `${name.padEnd(14)} ${mode.padEnd(12)} ${String(r.ops).padStart(7)} ops ${Math.round(r.perSec).toLocaleString('en').padStart(8)}/s  p50 ${f(r.p50).padStart(7)} ms  p99 ${f(r.p99).padStart(7)} ms  ${r.eldP99 === null ? `loop delay: blocked (a 1 ms timer ran ${r.eldSamples} times)` : `loop delay p99 ${f(r.eldP99)} ms, max ${f(r.eldMax)} ms`}`,
+    `${name.padEnd(14)} ${mode.padEnd(12)} ${String(r.ops).padStart(7)} ops ${Math.round(r.perSec).toLocaleString('en').padStart(8)}/s  p50 ${f(r.p50).padStart(7)} ms  p99 ${f(r.p99).padStart(7)} ms  ${r.max !== undefined ? `max ${f(r.max)} ms` : r.eldP99 === null ? `loop delay: blocked (a 1 ms timer ran ${r.eldSamples} times)` : `loop delay p99 ${f(r.eldP99)} ms, max ${f(r.eldMax)} ms`}`,
   );
+}
+
+/**
+ * The disk's own commit latency: `n` fdatasyncs of a 4 KiB write in the bench's directory, one
+ * after the other. A durable enqueue waits for at least one such flush (group commit: up to two,
+ * when it arrives during another batch's), so this row is the floor of the store rows' latency.
+ */
+function diskRow(label, n = 1000) {
+  const file = path.join(tmp, 'fsync-probe');
+  const fd = fs.openSync(file, 'w');
+  const block = Buffer.alloc(4096, 120);
+  const lat = [];
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    fs.writeSync(fd, block, 0, block.length, (i % 64) * 4096);
+    const t = performance.now();
+    fs.fdatasyncSync(fd);
+    lat.push(performance.now() - t);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  fs.closeSync(fd);
+  fs.rmSync(file);
+  lat.sort((a, b) => a - b);
+  report('disk fdatasync', label, {
+    ops: n,
+    perSec: n / seconds,
+    p50: pct(lat, 50),
+    p99: pct(lat, 99),
+    eldP99: null,
+    eldSamples: 0,
+    max: lat[lat.length - 1],
+  });
 }
 
 async function storeRows(name, store) {
@@ -203,10 +237,12 @@ async function storeRows(name, store) {
       .map((x) => x.toFixed(2))
       .join(' ')}, files in ${tmp}`,
   );
+  diskRow('before');
   const sqlite = new SqliteStore({ path: path.join(tmp, 'store.db'), durability: 'strict' });
   await sqlite.open();
   await storeRows('sqlite strict', sqlite);
   await sqlite.close();
+  diskRow('after');
 
   const base = baselineDb();
   await closedLoop(base.op, 1, 0.3);
