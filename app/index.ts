@@ -9,6 +9,8 @@ import { builtinPlugins } from '../plugins';
 
 export * from '../core';
 export { builtinPlugins };
+/** What jwt-auth leaves for later plugins: `ctx.get(JWT_CLAIMS)` is the verified token's claims. */
+export { JWT_CLAIMS, type JwtClaims } from '../plugins/jwt-auth/state';
 
 /** The built-ins and the caller's own definitions (which may not reuse a built-in's name). */
 function withBuiltins(plugins: readonly core.PluginDefinition[] = []): core.PluginDefinition[] {
