@@ -93,6 +93,11 @@ export function validateOptions(options: Readonly<JwtAuthOptions>, scope: Valida
   checkKeySource(options, problems);
   checkKeys(options, scope, problems);
   checkSources(options, problems);
+  if (options.jwksUrl !== undefined && URL.canParse(options.jwksUrl)) {
+    const url = new URL(options.jwksUrl);
+    if (url.username !== '' || url.password !== '')
+      problems.push({ path: '/jwksUrl', message: 'a URL with credentials (user:password@) cannot be fetched; a key set is public' });
+  }
   options.except.forEach((rule, i) => {
     const tests = (['path', 'pathExact', 'pathRegex'] as const).filter((k) => rule[k] !== undefined);
     if (tests.length !== 1)

@@ -24,6 +24,10 @@ const webhook = (options: Record<string, unknown>): Config => ({
 });
 const deliver = (o: Record<string, unknown>) => webhook({ deliver: { url: 'http://127.0.0.1:1', ...o } });
 
+const jwtAuth = (options: Record<string, unknown>): Config => ({
+  routes: [{ match: { path: '/' }, plugins: [{ 'jwt-auth': { algorithms: ['RS256'], jwksUrl: 'http://127.0.0.1:1/jwks', ...options } }] }],
+});
+
 const cases: { desc: string; path: string; config(ms: number): Config }[] = [
   {
     desc: 'server.timeouts.headers',
@@ -111,6 +115,11 @@ const cases: { desc: string; path: string; config(ms: number): Config }[] = [
     path: `/routes/0/plugins/0/webhook-ingest/${group}/${key}`,
     config: (ms: number) => webhook({ deliver: { url: 'http://127.0.0.1:1' }, [group]: { [key]: ms } }),
   })),
+  ...(['jwksTimeoutMs', 'jwksCooldownMs', 'jwksCacheMaxAgeMs'] as const).map((key) => ({
+    desc: `jwt-auth ${key}`,
+    path: `/routes/0/plugins/0/jwt-auth/${key}`,
+    config: (ms: number) => jwtAuth({ [key]: ms }),
+  })),
 ];
 
 /** The error text of validateConfig, or '' when the config is accepted. */
@@ -166,6 +175,7 @@ t.test('every duration key in core and the built-in plugin schemas is capped (a 
       c.path
         .replace(/^\/routes\/0\/plugins\/0\/hash-rewrite/, '<hash-rewrite>')
         .replace(/^\/routes\/0\/plugins\/0\/webhook-ingest/, '<webhook-ingest>')
+        .replace(/^\/routes\/0\/plugins\/0\/jwt-auth/, '<jwt-auth>')
         .replace('/upstreams/app/', '/upstreams/*/'),
     ),
   );

@@ -136,6 +136,11 @@ const cases: { desc: string; options: Record<string, unknown>; want?: RegExp }[]
     options: { algorithms: ['RS256'], jwksUrl: 'ftp://idp/jwks' },
     want: new RegExp(`${AT}/jwksUrl`),
   },
+  {
+    desc: 'a JWKS URL with credentials',
+    options: { algorithms: ['RS256'], jwksUrl: 'https://u:p@idp.example/jwks' },
+    want: new RegExp(`${AT}/jwksUrl: a URL with credentials`),
+  },
   { desc: 'a negative leeway', options: { ...hs, leeway: -1 }, want: new RegExp(`${AT}/leeway`) },
   {
     desc: 'an except rule with two path tests',
