@@ -4,9 +4,17 @@ import hashRewrite from './hash-rewrite';
 import accelRedirect from './accel-redirect';
 import regionRouting from './region-routing';
 import webhookIngest from './webhook-ingest';
+import loadBalancer from './load-balancer';
 
 /**
  * The built-in plugins, listed explicitly. Adding a plugin means a folder under
  * plugins/ and one line here; core never changes.
  */
-export const builtinPlugins: readonly PluginDefinition[] = [respond, regionRouting, hashRewrite, accelRedirect, webhookIngest];
+export const builtinPlugins: readonly PluginDefinition[] = [
+  respond,
+  regionRouting,
+  hashRewrite,
+  accelRedirect,
+  webhookIngest,
+  loadBalancer,
+];
