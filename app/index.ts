@@ -9,6 +9,7 @@ import { builtinPlugins } from '../plugins';
 
 export * from '../core';
 export { builtinPlugins };
+export { runWorker, type RunWorkerOptions, type RunningWorker, type WorkerTask, type WorkerContext } from '../plugins/load-balancer/worker';
 
 /** The built-ins and the caller's own definitions (which may not reuse a built-in's name). */
 function withBuiltins(plugins: readonly core.PluginDefinition[] = []): core.PluginDefinition[] {
