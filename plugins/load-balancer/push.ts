@@ -146,7 +146,7 @@ export class PushDispatcher {
         // Nothing ran: the task goes back at once, the target is passed over for a moment.
         this.down.set(slot.url, Date.now() + DOWN_MS);
         await slots.free(slot);
-        await records.handBack(record.id, attempt, result.error);
+        await records.handBack(record.id, attempt, result.error, false);
         return;
       case 'timeout':
         slots.lapse(slot);

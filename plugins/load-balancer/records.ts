@@ -187,14 +187,15 @@ export class TaskRecords {
     return this.store().queue.extend({ queue: this.queueName, id: r.id, token: r.lease }, this.options.heartbeatMs);
   }
 
-  /** Give a running attempt back to the queue at once (gatehouse stopping): it runs again, as a new attempt. */
-  async handBack(id: string, attempt: string, why: string): Promise<void> {
+  /** Give a running attempt back to the queue at once (gatehouse stopping, worker unreachable): it runs again. */
+  async handBack(id: string, attempt: string, why: string, ran = true): Promise<void> {
     let lease: string | undefined;
     const res = await this.update(id, (r) => {
       if (r.state !== 'running' || r.attempt !== attempt) return undefined;
       lease = r.lease;
       const { attempt: _a, lease: _l, ...rest } = r;
-      return { ...rest, state: 'queued', progress: null, message: null };
+      // An attempt that never reached a worker is not counted.
+      return { ...rest, state: 'queued', progress: null, message: null, attempts: ran ? r.attempts : r.attempts - 1 };
     });
     if (res?.[1] && lease) await this.store().queue.retry({ queue: this.queueName, id, token: lease }, 0, why);
   }

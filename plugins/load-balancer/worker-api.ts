@@ -152,7 +152,7 @@ export class WorkerApi {
         const r = await records.begin(item as LeasedItem<TaskPayload & Json>, worker);
         if (!r) continue;
         if (isGone()) {
-          await records.handBack(r.id, r.attempt!, 'the claiming worker left').catch(() => undefined);
+          await records.handBack(r.id, r.attempt!, 'the claiming worker left', false).catch(() => undefined);
           return;
         }
         this.metrics.waited((Date.now() - r.createdAt) / 1000);

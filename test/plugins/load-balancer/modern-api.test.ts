@@ -1,4 +1,5 @@
 import t from 'tap';
+import { deadPort } from '../../helpers/servers';
 import { admin, call, lbGateway, processJob, startWorker, until, waitStatus } from './harness';
 
 t.setTimeout(120000);
@@ -96,4 +97,18 @@ t.test('two workers at maxConnectionsPerTarget 1 and 20 tasks: never two at once
   t.ok(a.seen.length > 0 && b.seen.length > 0, `both workers took tasks (${a.seen.length} / ${b.seen.length})`);
   const list = await admin(adminUrl, 'GET', '/tasks?state=succeeded&limit=50');
   t.equal(list.json.tasks.length, 20);
+});
+
+t.test('a worker that is down is passed over: the task runs on the other, as its first attempt', async (t) => {
+  const w = await startWorker(t);
+  const dead = `http://127.0.0.1:${await deadPort()}`;
+  const { api } = await lbGateway(t, [dead, w.url]);
+  const ids = [];
+  for (let i = 0; i < 3; i++) ids.push((await call(`${api}/tasks`, 'POST', { tag: String(i) })).json.id);
+  for (const id of ids) await waitStatus(api, id, 'SUCCESS');
+  const views = await Promise.all(ids.map(async (id) => (await call(`${api}/tasks/${id}`)).json));
+  t.same(
+    views.map((v) => [v.attempts, v.worker]),
+    ids.map(() => [1, `${w.url}/`]),
+  );
 });
