@@ -8,6 +8,8 @@ import type { LoadBalancerOptions } from './schema';
 import { usable, type Slot, type Slots } from './slots';
 import type { TaskPayload, TaskRecord } from './task';
 
+/** Tasks started in one go at most. */
+const MAX_BATCH = 64;
 /** How long a target that refused a connection is passed over. */
 const DOWN_MS = 1000;
 /** Abort reasons. */
@@ -48,61 +50,62 @@ export class PushDispatcher {
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    const { options, records } = this.d;
+    const { options, records, slots } = this.d;
     const attempts = new Set<Promise<void>>();
     setMaxListeners(0, signal);
     try {
       while (!signal.aborted) {
-        let started = false;
+        let started = 0;
         try {
-          started = await this.tryOne(signal, attempts);
+          started = await this.tryMany(signal, attempts);
+          if (started === 0) await slots.sweep();
         } catch (err) {
           this.d.logger.warn({ err: (err as Error).message, queue: records.queueName }, 'dispatch cannot reach the store');
         }
-        if (!started) await this.sleep(options.pollMs, signal);
+        if (started === 0) await this.sleep(options.pollMs, signal);
       }
     } finally {
       await Promise.allSettled([...attempts]);
+      await slots.sweep(true);
     }
   }
 
-  private async tryOne(signal: AbortSignal, attempts: Set<Promise<void>>): Promise<boolean> {
+  /** Start as many tasks as there are queued and free slots for; resolves to how many. */
+  private async tryMany(signal: AbortSignal, attempts: Set<Promise<void>>): Promise<number> {
     const { options, records, store, slots, upstreams } = this.d;
     const stats = await store().queue.stats(records.queueName);
-    if (stats.ready === 0) return false;
+    if (stats.ready === 0) return 0;
     const info = options.upstream === undefined ? undefined : upstreams.get(options.upstream);
     const targets = usable(info);
-    if (!info || targets.length === 0) return false;
-    const slot = await slots.take(targets, info, this.down);
-    if (!slot) return false;
-    let item: LeasedItem<TaskPayload & Json> | undefined;
+    if (!info || targets.length === 0) return 0;
+    const free = await slots.take(targets, info, this.down, Math.min(stats.ready, MAX_BATCH));
+    if (free.length === 0) return 0;
+    let items: LeasedItem<TaskPayload & Json>[] = [];
     try {
-      [item] = await store().queue.lease<TaskPayload & Json>(records.queueName, 1, options.heartbeatMs);
-    } catch (err) {
-      await slots.free(slot);
-      throw err;
+      items = await store().queue.lease<TaskPayload & Json>(records.queueName, free.length, options.heartbeatMs);
+    } finally {
+      for (const slot of free.slice(items.length)) slots.park(slot);
     }
-    if (!item) {
-      await slots.free(slot);
-      return false;
-    }
-    const p = this.attempt(item, slot, signal)
-      .catch((err: unknown) => {
-        this.d.logger.error({ id: item.id, err: (err as Error).message }, 'dispatch failed; the task is retried after its lease');
-        slots.lapse(slot);
-      })
-      .finally(() => {
-        attempts.delete(p);
-        this.wake?.();
-      });
-    attempts.add(p);
-    return true;
+    items.forEach((item, i) => {
+      const slot = free[i];
+      const p = this.attempt(item, slot, signal)
+        .catch((err: unknown) => {
+          this.d.logger.error({ id: item.id, err: (err as Error).message }, 'dispatch failed; the task is retried after its lease');
+          slots.lapse(slot);
+        })
+        .finally(() => {
+          attempts.delete(p);
+          this.wake?.();
+        });
+      attempts.add(p);
+    });
+    return items.length;
   }
 
   private async attempt(item: LeasedItem<TaskPayload & Json>, slot: Slot, signal: AbortSignal): Promise<void> {
     const { options, records, slots, metrics } = this.d;
     const record = await records.begin(item, slot.url);
-    if (!record) return slots.free(slot);
+    if (!record) return slots.park(slot);
     const started = Date.now();
     metrics.waited((started - record.createdAt) / 1000);
     const ctl = new AbortController();
@@ -130,7 +133,9 @@ export class PushDispatcher {
     const runMs = Date.now() - started;
     switch (result.kind) {
       case 'answer':
-        await slots.free(slot);
+        // The slot is free for the next task while this one's result is being written.
+        slots.park(slot);
+        this.wake?.();
         if (await records.finish(record.id, attempt, result.outcome)) {
           metrics.finished(result.outcome.state, runMs / 1000);
           this.d.finished(runMs);
@@ -169,7 +174,9 @@ export class PushDispatcher {
   /** Keep the attempt's lease and slot; stop it when it was canceled or its lease was lost. */
   private async renew(record: TaskRecord, slot: Slot, ctl: AbortController): Promise<void> {
     try {
-      const [kept, current] = await Promise.all([this.d.records.extend(record), this.d.records.get(record.id), slot.lock.renew()]);
+      const at = Date.now();
+      const [kept, current, renewed] = await Promise.all([this.d.records.extend(record), this.d.records.get(record.id), slot.lock.renew()]);
+      if (renewed) slot.renewedAt = at;
       if (current?.state === 'canceled') ctl.abort(CANCELED);
       else if (!kept || current?.attempt !== record.attempt) ctl.abort(LOST);
     } catch (err) {

@@ -108,11 +108,10 @@ export class TaskRecords {
    * (then it fails here). Another process's running attempt left behind (its lease lapsed) counts.
    */
   async begin(item: LeasedItem<TaskPayload & Json>, worker: string): Promise<TaskRecord | undefined> {
-    if (!(await this.get(item.id))) await this.create(item.payload);
     const now = Date.now();
     const attempt = randomBytes(16).toString('base64url');
     let exhausted = false;
-    const res = await this.update(item.id, (r) => {
+    const change = (r: TaskRecord): TaskRecord | undefined => {
       exhausted = false;
       if (FINAL.has(r.state)) return undefined;
       if (r.state === 'running' && r.attempts >= this.options.maxAttempts) {
@@ -133,7 +132,13 @@ export class TaskRecords {
         attempt,
         lease: item.token,
       };
-    });
+    };
+    // The record is usually there; when the submitter has not written it yet, write it from the payload.
+    let res = await this.update(item.id, change);
+    if (!res) {
+      await this.create(item.payload);
+      res = await this.update(item.id, change);
+    }
     if (!res || !res[1] || exhausted) {
       await this.store()
         .queue.ack(item)
