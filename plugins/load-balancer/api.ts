@@ -81,13 +81,12 @@ export function publicApi(service: TaskService, workers: WorkerApi, name: string
         // The original's cancel is a GET; POST is taken too.
         if (!onlyMethod(ctx, 'GET', ...(rest === 'cancel' ? ['POST'] : []))) return;
         return sgStatus(ctx, rest === 'cancel');
-      case 'tasks':
-        if (!onlyMethod(ctx, 'GET', 'POST')) return;
-        if (ctx.method === 'GET') return ctx.json(200, { tasks: await service.list(stateOf(ctx.query), limitOf(ctx.query)) });
-        {
-          const { record } = await service.submit(ctx, 'tasks');
-          return modernAnswer(ctx, 202, record, { location: `${base}tasks/${record.id}` });
-        }
+      case 'tasks': {
+        // No listing here: a task's id is what lets a client read or cancel it (the admin API lists).
+        if (!onlyMethod(ctx, 'POST')) return;
+        const { record } = await service.submit(ctx, 'tasks');
+        return modernAnswer(ctx, 202, record, { location: `${base}tasks/${record.id}` });
+      }
     }
     if (rest.startsWith('tasks/') && !rest.slice(6).includes('/')) return task(ctx, rest.slice(6));
     if (rest.startsWith('_worker/')) return workers.handle(ctx, rest.slice(8));

@@ -112,3 +112,11 @@ t.test('a worker that is down is passed over: the task runs on the other, as its
     ids.map(() => [1, `${w.url}/`]),
   );
 });
+
+t.test('the public face does not list tasks (ids are the capability); the admin API does', async (t) => {
+  const w = await startWorker(t);
+  const { api, admin: adminUrl } = await lbGateway(t, [w.url]);
+  await waitStatus(api, await processJob(api, {}), 'SUCCESS');
+  t.equal((await call(`${api}/tasks`)).status, 405);
+  t.equal((await admin(adminUrl, 'GET', '/tasks')).json.tasks.length, 1);
+});
