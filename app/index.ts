@@ -11,6 +11,7 @@ export * from '../core';
 export { builtinPlugins };
 /** What jwt-auth leaves for later plugins: `ctx.get(JWT_CLAIMS)` is the verified token's claims. */
 export { JWT_CLAIMS, type JwtClaims } from '../plugins/jwt-auth/state';
+export { runWorker, type RunWorkerOptions, type RunningWorker, type WorkerTask, type WorkerContext } from '../plugins/load-balancer/worker';
 
 /** The built-ins and the caller's own definitions (which may not reuse a built-in's name). */
 function withBuiltins(plugins: readonly core.PluginDefinition[] = []): core.PluginDefinition[] {

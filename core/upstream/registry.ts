@@ -21,6 +21,8 @@ export interface TargetInfo {
 export interface UpstreamInfo {
   readonly name: string;
   readonly balance: string;
+  /** The upstream's per-target in-flight limit (0: none); a target's own `maxConnections` wins. */
+  readonly maxConnectionsPerTarget: number;
   readonly targets: readonly TargetInfo[];
 }
 
@@ -33,6 +35,7 @@ export function infoOf(pool: UpstreamPool): UpstreamInfo {
   return {
     name: pool.name,
     balance: pool.config.balance,
+    maxConnectionsPerTarget: pool.config.maxConnectionsPerTarget,
     targets: pool.targets.map((t) => ({
       url: t.key,
       weight: t.weight,
