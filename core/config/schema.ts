@@ -221,6 +221,14 @@ export const coreSchema: JsonSchema = {
               default: 5000,
               description: 'Redis only: how long opening the connection may take at start. Default: 5000.',
             },
+            commandTimeoutMs: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 600000,
+              default: 2000,
+              description:
+                'Redis only: an operation Redis has not answered within this many ms fails (a webhook gets 503 with Retry-After) instead of waiting for a server that is gone or stalled; while the connection is known to be down, operations fail at once. Default: 2000.',
+            },
           },
         },
       ],

@@ -22,10 +22,19 @@ function createBackend(spec: StoreSpec, logger: Logger): StoreBackend {
     durability: spec.durability,
     prefix: spec.prefix,
     connectTimeoutMs: spec.connectTimeoutMs,
+    commandTimeoutMs: spec.commandTimeoutMs,
     logger,
   });
 }
 /* eslint-enable @typescript-eslint/no-require-imports */
+
+/** What {@link StoreHost.health} says. */
+export interface StoreHealth {
+  readonly backend: StoreBackend['backend'];
+  readonly up: boolean;
+  /** Why not, when down. */
+  readonly reason?: string;
+}
 
 /** Time `open()` may take besides Redis's own connect timeout (creating tables, checking CONFIG). */
 const OPEN_SLACK_MS = 5000;
@@ -51,7 +60,11 @@ export class StoreHost {
     private readonly logger: Logger,
     registry: Registry,
   ) {
-    this.metrics = new StoreMetrics(registry, () => this.queueCounts());
+    this.metrics = new StoreMetrics(
+      registry,
+      () => this.queueCounts(),
+      () => this.health(),
+    );
     this.shared = instrumented(spec.backend, () => this.open(), this.watch.bind(this), this.metrics);
   }
 
@@ -127,6 +140,17 @@ export class StoreHost {
       cancelled = true;
       stop?.();
     };
+  }
+
+  /**
+   * Whether the store can serve now, once something opened it (undefined before: nothing uses
+   * it, or it opens at the first use). `/readyz` and `gatehouse_store_up` report it.
+   */
+  health(): StoreHealth | undefined {
+    const b = this.backend;
+    if (!b) return undefined;
+    const verdict = b.health?.() ?? true;
+    return verdict === true ? { backend: b.backend, up: true } : { backend: b.backend, up: false, reason: verdict };
   }
 
   /** Counts of every queue this store knows, for the metrics scrape (none before it is open). */

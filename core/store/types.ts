@@ -226,4 +226,9 @@ export interface StoreBackend extends StateStore {
   close(): Promise<void>;
   /** Known queue names, for the metrics collector. */
   queues(): Promise<string[]>;
+  /**
+   * Whether operations can reach the data now: `true`, or why not (a Redis connection that is
+   * down and reconnecting). Absent: always (an embedded file).
+   */
+  health?(): true | string;
 }

@@ -124,14 +124,25 @@ export class RedisKv implements KvStore {
     };
     sub.on('error', fail);
     sub.on('close', () => fail(new Error('redis store: watch connection lost; changes may have been missed')));
-    sub.on('ready', () => (down = false));
-    this.subscribing = sub.subscribe(this.channel).then(
-      () => (this.subscribing = undefined),
-      (err: Error) => {
-        this.subscribing = undefined;
-        fail(err);
-      },
-    );
+    let subscribed = false;
+    const subscribe = () =>
+      sub.subscribe(this.channel).then(
+        () => {
+          subscribed = true;
+          this.subscribing = undefined;
+        },
+        (err: Error) => {
+          this.subscribing = undefined;
+          fail(err);
+        },
+      );
+    // ioredis subscribes again after a reconnect only if the first SUBSCRIBE got through; one
+    // that failed (Redis went away before it was answered) is sent again here.
+    sub.on('ready', () => {
+      down = false;
+      if (!subscribed && this.subscriber === sub) void subscribe();
+    });
+    this.subscribing = subscribe();
   }
 
   private dispatch(message: string): void {
