@@ -98,6 +98,9 @@ export async function connect(client: Redis, options: RedisStoreOptions): Promis
       }),
     ]);
   } catch (err) {
+    // The client is abandoned: a handshake command timing out later (commandTimeout) must not
+    // surface as an unhandled 'error' event.
+    client.on('error', () => undefined);
     client.disconnect();
     // The socket's error says why; connect()'s rejection only says "closed".
     const e = last ?? (err as Error);
