@@ -128,11 +128,11 @@ export class StoreHost {
   }
 
   /** Watch at once; before the store is open the subscription starts when it opens. */
-  private watch(prefix: string, onChange: (c: KvChange) => void, onError?: (err: Error) => void): Unwatch {
+  private watch(prefix: string, onChange: (c: KvChange) => void, onError?: (err: Error) => void, onResume?: () => void): Unwatch {
     let stop: Unwatch | undefined;
     let cancelled = false;
     const subscribe = (b: StoreBackend) => {
-      if (!cancelled) stop = b.kv.watch(prefix, onChange, onError);
+      if (!cancelled) stop = b.kv.watch(prefix, onChange, onError, onResume);
     };
     if (this.backend) subscribe(this.backend);
     else this.open().then(subscribe, (err: unknown) => onError?.(err instanceof Error ? err : new Error(String(err))));

@@ -69,8 +69,8 @@ class NamespacedKv implements KvStore {
     return { ...page, entries: page.entries.map((e) => this.entry(e)) };
   }
 
-  watch(prefix: string, onChange: (change: KvChange) => void, onError?: (err: Error) => void): () => void {
-    return this.kv.watch(this.p + prefix, (c) => onChange({ ...c, key: strip(this.p, c.key) }), onError);
+  watch(prefix: string, onChange: (change: KvChange) => void, onError?: (err: Error) => void, onResume?: () => void): () => void {
+    return this.kv.watch(this.p + prefix, (c) => onChange({ ...c, key: strip(this.p, c.key) }), onError, onResume);
   }
 }
 

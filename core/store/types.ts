@@ -68,9 +68,11 @@ export interface KvStore {
   /**
    * Call `onChange` for each set or delete of a key under `prefix`, by this or any other process
    * on the same store, within 1 s, in revision order. Delivery is best effort across a lost
-   * connection (a watcher that must not miss anything re-lists after `onError`).
+   * connection: `onError` says changes may be missed from now on, and `onResume` that they are
+   * delivered again (changes between the two may have been missed: a watcher that must not miss
+   * anything re-lists then). A backend that never misses changes never calls either for that.
    */
-  watch(prefix: string, onChange: (change: KvChange) => void, onError?: (err: Error) => void): Unwatch;
+  watch(prefix: string, onChange: (change: KvChange) => void, onError?: (err: Error) => void, onResume?: () => void): Unwatch;
 }
 
 /** Options of {@link QueueStore.enqueue}. */

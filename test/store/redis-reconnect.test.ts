@@ -76,10 +76,12 @@ const cases: { desc: string; commandTimeoutMs?: number; run(t: Test, s: RedisSto
       await s.queue.enqueue('q', 'before', { id: 'b' });
       const seen: string[] = [];
       const errors: string[] = [];
+      let resumed = 0;
       s.kv.watch(
         'w/',
         (c) => seen.push(c.key),
         (e) => errors.push(e.message),
+        () => resumed++,
       );
       await s.kv.set('w/1', 1);
       await srv.kill();
@@ -101,6 +103,7 @@ const cases: { desc: string; commandTimeoutMs?: number; run(t: Test, s: RedisSto
         await sleep(50);
       }
       t.ok(seen.length > 1, `the watch sees changes again (${JSON.stringify(seen)})`);
+      t.equal(resumed, 1, 'onResume said so, once');
     },
   },
 ];
