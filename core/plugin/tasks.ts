@@ -168,12 +168,24 @@ export class TaskRunner {
       const held = new AbortController();
       const stop = () => held.abort();
       signal.addEventListener('abort', stop);
+      // The store cannot vouch for the lock any more (its connection closed): stop before
+      // another process can take it, and wait to take it again.
+      const lost = () => {
+        this.log.warn(
+          labels,
+          `task ${t.name}: the store's connection closed while holding its singleton lock; the run is aborted and waits to take it again`,
+        );
+        held.abort(LOCK_LOST);
+      };
+      lock.lost?.addEventListener('abort', lost, { once: true });
+      if (lock.lost?.aborted) lost();
       this.metrics.leader.set(labels, 1);
       const renewal = this.renewEvery(lock, held, labels, t.name);
       try {
         await this.loop(t, held.signal);
       } finally {
         signal.removeEventListener('abort', stop);
+        lock.lost?.removeEventListener('abort', lost);
         held.abort();
         await renewal;
         this.metrics.leader.set(labels, 0);

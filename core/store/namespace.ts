@@ -143,6 +143,14 @@ class NamespacedLocks implements LockStore {
 
   async acquire(name: string, ttlMs: number): Promise<Lock | undefined> {
     const lock = await this.locks.acquire(this.p + name, ttlMs);
-    return lock && { name, token: lock.token, renew: (ms?: number) => lock.renew(ms), release: () => lock.release() };
+    return (
+      lock && {
+        name,
+        token: lock.token,
+        renew: (ms?: number) => lock.renew(ms),
+        release: () => lock.release(),
+        ...(lock.lost ? { lost: lock.lost } : {}),
+      }
+    );
   }
 }

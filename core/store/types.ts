@@ -204,6 +204,12 @@ export interface Lock {
   renew(ttlMs?: number): Promise<boolean>;
   /** Let go; harmless when already lost. */
   release(): Promise<void>;
+  /**
+   * Aborted when the backend can no longer vouch that this process holds the lock before the
+   * next renewal says so (Redis: the connection closed, and the server answering next may have
+   * lost the key). The holder stops its work at once. Absent: never (a local file).
+   */
+  readonly lost?: AbortSignal;
 }
 
 /** Named leases held by one process at a time, for singleton work. */
