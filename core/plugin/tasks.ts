@@ -10,8 +10,9 @@ export interface TaskOptions {
   /**
    * Run in one process at a time among all that share the store (`store:`): the process holding
    * the task's lock (`_core/task/<instance>/<name>`, renewed every few seconds) runs it; the others
-   * wait and take over within {@link SINGLETON_LOCK_MS} when it stops or dies. Declaring one opens
-   * the store at start.
+   * wait and take over within {@link SINGLETON_LOCK_MS} when it stops or dies. The run is aborted
+   * when a renewal fails and when the store says it can no longer vouch for the lock
+   * (`Lock.lost`: Redis's connection closed). Declaring one opens the store at start.
    */
   singleton?: boolean;
 }
