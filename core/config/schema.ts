@@ -221,6 +221,16 @@ export const coreSchema: JsonSchema = {
               default: 5000,
               description: 'Redis only: how long opening the connection may take at start. Default: 5000.',
             },
+            commandTimeoutMs: {
+              type: 'integer',
+              minimum: 1,
+              // A singleton's holder must learn that its lock's renewal failed before another
+              // process can take the lock: renewal period (3.3 s) + this < lock TTL (10 s).
+              maximum: 5000,
+              default: 2000,
+              description:
+                'Redis only: an operation Redis has not answered within this many ms fails (a webhook gets 503 with Retry-After) instead of waiting for a server that is gone or stalled; while the connection is known to be down, operations fail at once. At most 5000, so that a singleton task stops before its lock can pass to another instance. Default: 2000.',
+            },
           },
         },
       ],

@@ -10,8 +10,9 @@ export interface TaskOptions {
   /**
    * Run in one process at a time among all that share the store (`store:`): the process holding
    * the task's lock (`_core/task/<instance>/<name>`, renewed every few seconds) runs it; the others
-   * wait and take over within {@link SINGLETON_LOCK_MS} when it stops or dies. Declaring one opens
-   * the store at start.
+   * wait and take over within {@link SINGLETON_LOCK_MS} when it stops or dies. The run is aborted
+   * when a renewal fails and when the store says it can no longer vouch for the lock
+   * (`Lock.lost`: Redis's connection closed). Declaring one opens the store at start.
    */
   singleton?: boolean;
 }
@@ -168,12 +169,24 @@ export class TaskRunner {
       const held = new AbortController();
       const stop = () => held.abort();
       signal.addEventListener('abort', stop);
+      // The store cannot vouch for the lock any more (its connection closed): stop before
+      // another process can take it, and wait to take it again.
+      const lost = () => {
+        this.log.warn(
+          labels,
+          `task ${t.name}: the store's connection closed while holding its singleton lock; the run is aborted and waits to take it again`,
+        );
+        held.abort(LOCK_LOST);
+      };
+      lock.lost?.addEventListener('abort', lost, { once: true });
+      if (lock.lost?.aborted) lost();
       this.metrics.leader.set(labels, 1);
       const renewal = this.renewEvery(lock, held, labels, t.name);
       try {
         await this.loop(t, held.signal);
       } finally {
         signal.removeEventListener('abort', stop);
+        lock.lost?.removeEventListener('abort', lost);
         held.abort();
         await renewal;
         this.metrics.leader.set(labels, 0);

@@ -18,6 +18,7 @@ export class RegistryFeed {
   private bindings = new Map<string, string[]>();
   private readonly lapse = new Map<string, NodeJS.Timeout>();
   private unsubscribe?: () => void;
+  private unresync?: () => void;
 
   constructor(
     private readonly registry: ServiceRegistry,
@@ -31,7 +32,19 @@ export class RegistryFeed {
     for (const [upstream, service] of upstreams) bindings.set(service, [...(bindings.get(service) ?? []), upstream]);
     this.bindings = bindings;
     this.unsubscribe ??= this.registry.subscribe((e) => this.changed(e));
+    this.unresync ??= this.registry.onResync(() => void this.reread());
     for (const [service] of bindings) this.apply(service, await this.registry.get(service));
+  }
+
+  /** Read every followed entry again (after the store's watch missed changes). */
+  private async reread(): Promise<void> {
+    for (const [service] of this.bindings) {
+      try {
+        this.apply(service, await this.registry.get(service));
+      } catch (err) {
+        this.log.warn({ err, service }, 'registry: a followed entry could not be read again; its upstreams keep their targets');
+      }
+    }
   }
 
   private changed(e: RegistryEvent): void {
@@ -75,6 +88,8 @@ export class RegistryFeed {
   stop(): void {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    this.unresync?.();
+    this.unresync = undefined;
     for (const t of this.lapse.values()) clearTimeout(t);
     this.lapse.clear();
   }

@@ -33,6 +33,7 @@ export class ServiceRegistry {
   private unwatch?: Unwatch;
   private reaper?: NodeJS.Timeout;
   private readonly listeners = new Set<(e: RegistryEvent) => void>();
+  private readonly resyncs = new Set<() => void>();
   private ops?: (op: string, outcome: string) => void;
 
   constructor(
@@ -52,6 +53,7 @@ export class ServiceRegistry {
       PREFIX,
       (c) => this.changed(c),
       (err) => this.log.warn({ err }, 'registry watch interrupted'),
+      () => void this.resync(),
     );
     for await (const e of this.entries('')) this.index = Math.max(this.index, e.index);
     this.reaper = setInterval(() => void this.reap(), this.options.reapEveryMs);
@@ -62,6 +64,36 @@ export class ServiceRegistry {
     this.unwatch?.();
     if (this.reaper) clearInterval(this.reaper);
     this.listeners.clear();
+    this.resyncs.clear();
+  }
+
+  /**
+   * The watch is back after a loss (Redis went away): changes made meanwhile were not seen.
+   * List again: an entry newer than {@link index} is told to the listeners as a put, and the
+   * resync listeners (the upstreams following entries) read their entries again, which also
+   * catches the deletes that a listing cannot show.
+   */
+  private async resync(): Promise<void> {
+    try {
+      const seen = this.index;
+      let newer = 0;
+      for await (const s of this.entries('')) {
+        if (s.index <= seen) continue;
+        newer++;
+        this.index = Math.max(this.index, s.index);
+        for (const l of this.listeners) l({ type: 'put', name: s.name, index: s.index, service: s });
+      }
+      for (const r of this.resyncs) r();
+      this.log.info({ newer }, 'registry watch resumed; entries read again');
+    } catch (err) {
+      this.log.warn({ err }, 'registry watch resumed, but the entries could not be read again');
+    }
+  }
+
+  /** Call `listener` after each {@link resync} (until the returned function is called). */
+  onResync(listener: () => void): () => void {
+    this.resyncs.add(listener);
+    return () => this.resyncs.delete(listener);
   }
 
   private changed(c: KvChange): void {

@@ -47,9 +47,19 @@ function coreRoutes(gw: Gateway): AdminRoute[] {
       path: '/readyz',
       open: true,
       handle: function readyz(a) {
-        const reasons = gw.ready ? gw.runtime.notReady() : [{ plugin: null, reason: 'not listening' }];
-        if (reasons.length === 0) a.json(200, { status: 'ready' });
-        else a.json(503, { status: 'not ready', reasons });
+        const reasons: { plugin: string | null; reason: string }[] = gw.ready
+          ? gw.runtime.notReady()
+          : [{ plugin: null, reason: 'not listening' }];
+        // A store that is down is reported, and by default leaves the instance ready: the routes
+        // that need no state still work, and every instance shares the one Redis, so a load
+        // balancer dropping them all would turn a store outage into a total one. `?require=store`
+        // makes it a reason (for a balancer in front of state-only routes).
+        const store = gw.store.health();
+        if (store && !store.up && a.query.getAll('require').includes('store'))
+          reasons.push({ plugin: null, reason: `state store unavailable: ${store.reason}` });
+        const extra = store ? { store } : {};
+        if (reasons.length === 0) a.json(200, { status: 'ready', ...extra });
+        else a.json(503, { status: 'not ready', reasons, ...extra });
       },
     },
     {

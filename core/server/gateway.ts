@@ -82,7 +82,7 @@ export class Gateway {
   private readonly forwarder: Forwarder;
   private closing?: Promise<void>;
   /** The state store: one per gateway, shared by every generation (a changed `store:` needs a restart). */
-  private readonly store: StoreHost;
+  readonly store: StoreHost;
   private accessLog?: AccessLog;
   /** The service registry (`registry:`), kept in the store; settings apply after a restart. */
   private readonly registryHost?: RegistryHost;

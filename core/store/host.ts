@@ -22,10 +22,19 @@ function createBackend(spec: StoreSpec, logger: Logger): StoreBackend {
     durability: spec.durability,
     prefix: spec.prefix,
     connectTimeoutMs: spec.connectTimeoutMs,
+    commandTimeoutMs: spec.commandTimeoutMs,
     logger,
   });
 }
 /* eslint-enable @typescript-eslint/no-require-imports */
+
+/** What {@link StoreHost.health} says. */
+export interface StoreHealth {
+  readonly backend: StoreBackend['backend'];
+  readonly up: boolean;
+  /** Why not, when down. */
+  readonly reason?: string;
+}
 
 /** Time `open()` may take besides Redis's own connect timeout (creating tables, checking CONFIG). */
 const OPEN_SLACK_MS = 5000;
@@ -51,7 +60,11 @@ export class StoreHost {
     private readonly logger: Logger,
     registry: Registry,
   ) {
-    this.metrics = new StoreMetrics(registry, () => this.queueCounts());
+    this.metrics = new StoreMetrics(
+      registry,
+      () => this.queueCounts(),
+      () => this.health(),
+    );
     this.shared = instrumented(spec.backend, () => this.open(), this.watch.bind(this), this.metrics);
   }
 
@@ -115,11 +128,11 @@ export class StoreHost {
   }
 
   /** Watch at once; before the store is open the subscription starts when it opens. */
-  private watch(prefix: string, onChange: (c: KvChange) => void, onError?: (err: Error) => void): Unwatch {
+  private watch(prefix: string, onChange: (c: KvChange) => void, onError?: (err: Error) => void, onResume?: () => void): Unwatch {
     let stop: Unwatch | undefined;
     let cancelled = false;
     const subscribe = (b: StoreBackend) => {
-      if (!cancelled) stop = b.kv.watch(prefix, onChange, onError);
+      if (!cancelled) stop = b.kv.watch(prefix, onChange, onError, onResume);
     };
     if (this.backend) subscribe(this.backend);
     else this.open().then(subscribe, (err: unknown) => onError?.(err instanceof Error ? err : new Error(String(err))));
@@ -127,6 +140,17 @@ export class StoreHost {
       cancelled = true;
       stop?.();
     };
+  }
+
+  /**
+   * Whether the store can serve now, once something opened it (undefined before: nothing uses
+   * it, or it opens at the first use). `/readyz` and `gatehouse_store_up` report it.
+   */
+  health(): StoreHealth | undefined {
+    const b = this.backend;
+    if (!b) return undefined;
+    const verdict = b.health?.() ?? true;
+    return verdict === true ? { backend: b.backend, up: true } : { backend: b.backend, up: false, reason: verdict };
   }
 
   /** Counts of every queue this store knows, for the metrics scrape (none before it is open). */

@@ -9,8 +9,15 @@ export class StoreMetrics {
   readonly seconds: Histogram<'op' | 'backend'>;
   readonly failures: Counter<'op' | 'backend'>;
 
-  /** @param queues read at scrape time: every queue's counts, labelled by queue and state. */
-  constructor(registry: Registry, read: () => Promise<[string, Record<string, number>][]>) {
+  /**
+   * @param read at scrape time: every queue's counts, labelled by queue and state.
+   * @param health at scrape time: whether the opened store can serve (undefined: not opened).
+   */
+  constructor(
+    registry: Registry,
+    read: () => Promise<[string, Record<string, number>][]>,
+    health: () => { backend: string; up: boolean } | undefined,
+  ) {
     const registers = [registry];
     // prom-client collects every metric of a scrape at once: both queue gauges share one read
     // of the counts (a stats call per queue) instead of making one each.
@@ -28,6 +35,17 @@ export class StoreMetrics {
       help: 'State store operations that rejected, by operation and backend',
       labelNames: ['op', 'backend'],
       registers,
+    });
+    new Gauge({
+      name: 'gatehouse_store_up',
+      help: 'Whether the state store can serve now (1), or its connection is down (0); absent until something opened the store',
+      labelNames: ['backend'],
+      registers,
+      collect() {
+        this.reset();
+        const h = health();
+        if (h) this.set({ backend: h.backend }, h.up ? 1 : 0);
+      },
     });
     new Gauge({
       name: 'gatehouse_store_queue_items',

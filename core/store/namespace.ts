@@ -70,8 +70,8 @@ class NamespacedKv implements KvStore {
     return { ...page, entries: page.entries.map((e) => this.entry(e)) };
   }
 
-  watch(prefix: string, onChange: (change: KvChange) => void, onError?: (err: Error) => void): () => void {
-    return this.kv.watch(this.p + prefix, (c) => onChange({ ...c, key: strip(this.p, c.key) }), onError);
+  watch(prefix: string, onChange: (change: KvChange) => void, onError?: (err: Error) => void, onResume?: () => void): () => void {
+    return this.kv.watch(this.p + prefix, (c) => onChange({ ...c, key: strip(this.p, c.key) }), onError, onResume);
   }
 }
 
@@ -149,6 +149,14 @@ class NamespacedLocks implements LockStore {
 
   async acquire(name: string, ttlMs: number): Promise<Lock | undefined> {
     const lock = await this.locks.acquire(this.p + name, ttlMs);
-    return lock && { name, token: lock.token, renew: (ms?: number) => lock.renew(ms), release: () => lock.release() };
+    return (
+      lock && {
+        name,
+        token: lock.token,
+        renew: (ms?: number) => lock.renew(ms),
+        release: () => lock.release(),
+        ...(lock.lost ? { lost: lock.lost } : {}),
+      }
+    );
   }
 }

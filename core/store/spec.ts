@@ -16,10 +16,12 @@ export type StoreSpec =
       /** Every key of this gatehouse under it, so that one Redis can serve several deployments. */
       readonly prefix: string;
       readonly connectTimeoutMs: number;
+      readonly commandTimeoutMs: number;
     };
 
 /** `store:` as the config may write it (after the schema filled in defaults). */
-export type StoreSetting = string | { url: string; durability?: Durability; prefix?: string; connectTimeoutMs?: number } | undefined;
+export type StoreSetting =
+  string | { url: string; durability?: Durability; prefix?: string; connectTimeoutMs?: number; commandTimeoutMs?: number } | undefined;
 
 /** Why a `store:` value cannot be used, with the JSON path below `store` it is about. */
 export class StoreSpecError extends Error {
@@ -36,6 +38,7 @@ interface StoreTuning {
   readonly durability: Durability;
   readonly prefix: string;
   readonly connectTimeoutMs: number;
+  readonly commandTimeoutMs: number;
 }
 
 let tuningDefaults: StoreTuning | undefined;
@@ -59,8 +62,11 @@ export function storeSpec(setting: StoreSetting, dir: string): StoreSpec {
   if (typeof url !== 'string' || url === '') throw new StoreSpecError('expected a store URL: sqlite:PATH or redis://host:port', at);
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
   if (scheme === 'sqlite') {
-    if (object && (setting.prefix !== undefined || setting.connectTimeoutMs !== undefined))
-      throw new StoreSpecError('prefix and connectTimeoutMs are Redis settings; a sqlite: store takes url and durability', []);
+    if (object && (setting.prefix !== undefined || setting.connectTimeoutMs !== undefined || setting.commandTimeoutMs !== undefined))
+      throw new StoreSpecError(
+        'prefix, connectTimeoutMs and commandTimeoutMs are Redis settings; a sqlite: store takes url and durability',
+        [],
+      );
     return { backend: 'sqlite', path: sqlitePath(url, dir, at), durability };
   }
   if (scheme === 'redis' || scheme === 'rediss') {
@@ -71,6 +77,7 @@ export function storeSpec(setting: StoreSetting, dir: string): StoreSpec {
       durability,
       prefix: (object && setting.prefix) || tuning.prefix,
       connectTimeoutMs: (object && setting.connectTimeoutMs) || tuning.connectTimeoutMs,
+      commandTimeoutMs: (object && setting.commandTimeoutMs) || tuning.commandTimeoutMs,
     };
   }
   throw new StoreSpecError(

@@ -68,9 +68,11 @@ export interface KvStore {
   /**
    * Call `onChange` for each set or delete of a key under `prefix`, by this or any other process
    * on the same store, within 1 s, in revision order. Delivery is best effort across a lost
-   * connection (a watcher that must not miss anything re-lists after `onError`).
+   * connection: `onError` says changes may be missed from now on, and `onResume` that they are
+   * delivered again (changes between the two may have been missed: a watcher that must not miss
+   * anything re-lists then). A backend that never misses changes never calls either for that.
    */
-  watch(prefix: string, onChange: (change: KvChange) => void, onError?: (err: Error) => void): Unwatch;
+  watch(prefix: string, onChange: (change: KvChange) => void, onError?: (err: Error) => void, onResume?: () => void): Unwatch;
 }
 
 /** Options of {@link QueueStore.enqueue}. */
@@ -217,6 +219,12 @@ export interface Lock {
   renew(ttlMs?: number): Promise<boolean>;
   /** Let go; harmless when already lost. */
   release(): Promise<void>;
+  /**
+   * Aborted when the backend can no longer vouch that this process holds the lock before the
+   * next renewal says so (Redis: the connection closed, and the server answering next may have
+   * lost the key). The holder stops its work at once. Absent: never (a local file).
+   */
+  readonly lost?: AbortSignal;
 }
 
 /** Named leases held by one process at a time, for singleton work. */
@@ -241,4 +249,9 @@ export interface StoreBackend extends StateStore {
   close(): Promise<void>;
   /** Known queue names, for the metrics collector. */
   queues(): Promise<string[]>;
+  /**
+   * Whether operations can reach the data now: `true`, or why not (a Redis connection that is
+   * down and reconnecting). Absent: always (an embedded file).
+   */
+  health?(): true | string;
 }

@@ -117,7 +117,7 @@ const cases: { desc: string; yaml: string; files?: Record<string, string>; code:
     desc: 'a Redis-only setting on a sqlite store',
     yaml: `${HTTP}store: { url: "sqlite:./x.db", prefix: "gh:" }\n${ROUTE}      - respond: {}\n`,
     code: 'GH_ERR_CONFIG_INVALID',
-    message: /\/store: prefix and connectTimeoutMs are Redis settings/,
+    message: /\/store: prefix, connectTimeoutMs and commandTimeoutMs are Redis settings/,
   },
   {
     desc: 'trustProxy with host bits set past the prefix',

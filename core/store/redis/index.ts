@@ -25,6 +25,8 @@ export class RedisStore implements StoreBackend {
   private readonly state = { opened: false };
   private readonly options: RedisStoreOptions;
   private closed = false;
+  /** The last connection error, for {@link health}. */
+  private lastError = '';
 
   constructor(options: RedisStoreOptions) {
     try {
@@ -36,7 +38,9 @@ export class RedisStore implements StoreBackend {
     this.options = { ...options, prefix: options.prefix ?? 'gatehouse:' };
     const prefix = this.options.prefix!;
     this.client = defineScripts(createClient(this.options, this.state));
-    this.kv = new RedisKv(this.client, prefix, () => this.client.duplicate());
+    // The subscriber keeps an offline queue: its SUBSCRIBE is sent before it connected (it never
+    // carries writes, and ioredis subscribes it again after each reconnect by itself).
+    this.kv = new RedisKv(this.client, prefix, () => this.client.duplicate({ enableOfflineQueue: true }));
     this.queue = new RedisQueue(this.client, prefix);
     this.locks = new RedisLocks(this.client, prefix);
   }
@@ -53,6 +57,8 @@ export class RedisStore implements StoreBackend {
     this.state.opened = true;
     // A reconnect may land on another server (a failover): check it again; it can only be logged now.
     this.client.on('ready', () => {
+      if (this.lastError !== '') this.options.logger?.info({ store: describeUrl(this.options.url) }, 'redis store: connected again');
+      this.lastError = '';
       if (this.options.durability !== 'strict') return;
       checkDurability(this.client, this.options).catch((err: Error) =>
         this.options.logger?.error(
@@ -62,9 +68,21 @@ export class RedisStore implements StoreBackend {
       );
     });
     // After open, errors are reconnects that ioredis retries; log them rather than crash on 'error'.
-    this.client.on('error', (err: Error) =>
-      this.options.logger?.warn({ store: describeUrl(this.options.url), err: err.message }, 'redis store: connection error'),
-    );
+    this.client.on('close', () => {
+      if (!this.closed && this.lastError === '') this.lastError = 'connection closed';
+    });
+    this.client.on('error', (err: Error) => {
+      this.lastError = err.message;
+      this.options.logger?.warn({ store: describeUrl(this.options.url), err: err.message }, 'redis store: connection error');
+    });
+  }
+
+  /** `true` while the connection is up; else its state and the last error (operations fail at once meanwhile). */
+  health(): true | string {
+    const status = this.client.status;
+    if (status === 'ready') return true;
+    const why = this.lastError !== '' ? `: ${this.lastError}` : '';
+    return `redis ${describeUrl(this.options.url)} is unreachable (connection ${status}${why})`;
   }
 
   /** Stop watchers, wait for enqueues under way, close both connections; a server that does not answer is dropped after 2 s. */

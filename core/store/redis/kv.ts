@@ -7,6 +7,7 @@ interface Watcher {
   readonly prefix: string;
   readonly onChange: (change: KvChange) => void;
   readonly onError?: (err: Error) => void;
+  readonly onResume?: () => void;
 }
 
 function entry(key: string, v: string, ver: string | number, exp: string | number | null): KvEntry {
@@ -102,8 +103,8 @@ export class RedisKv implements KvStore {
     return flat.length / 4 > limit ? { entries, cursor: entries[entries.length - 1]!.key } : { entries };
   }
 
-  watch(prefix: string, onChange: (change: KvChange) => void, onError?: (err: Error) => void): Unwatch {
-    const w: Watcher = { prefix, onChange, onError };
+  watch(prefix: string, onChange: (change: KvChange) => void, onError?: (err: Error) => void, onResume?: () => void): Unwatch {
+    const w: Watcher = { prefix, onChange, onError, onResume };
     this.watchers.add(w);
     this.ensureSubscribed();
     return () => {
@@ -124,14 +125,27 @@ export class RedisKv implements KvStore {
     };
     sub.on('error', fail);
     sub.on('close', () => fail(new Error('redis store: watch connection lost; changes may have been missed')));
-    sub.on('ready', () => (down = false));
-    this.subscribing = sub.subscribe(this.channel).then(
-      () => (this.subscribing = undefined),
-      (err: Error) => {
-        this.subscribing = undefined;
-        fail(err);
-      },
-    );
+    const subscribe = (resumed: boolean) =>
+      sub.subscribe(this.channel).then(
+        () => {
+          this.subscribing = undefined;
+          // Subscribed again after a loss: changes flow from here on; the watchers re-list.
+          if (resumed && this.subscriber === sub) for (const w of this.watchers) w.onResume?.();
+        },
+        (err: Error) => {
+          this.subscribing = undefined;
+          fail(err);
+        },
+      );
+    // After a reconnect ioredis subscribes again by itself, but only if the first SUBSCRIBE got
+    // through, and without saying when it is done: subscribe here too (twice is harmless), and
+    // tell the watchers that were told of the loss once Redis confirmed it.
+    sub.on('ready', () => {
+      const resumed = down;
+      down = false;
+      if (this.subscriber === sub && (resumed || this.subscribing === undefined)) void subscribe(resumed);
+    });
+    this.subscribing = subscribe(false);
   }
 
   private dispatch(message: string): void {
