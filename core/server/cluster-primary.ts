@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge } from 'prom-client';
 import type { LoadedConfig } from '../config/load';
 import { clusterAdminRoutes } from './cluster-admin';
+import { rehandOnDeath } from './cluster-handoff';
 import { ask, isClusterMessage, type WorkerQuestion } from './cluster-ipc';
 import { gatewayFrom, type Gateway, type GatewayOptions } from './gateway';
 import { SLOT_STATES, WorkerSlot } from './worker-slot';
@@ -114,6 +115,15 @@ export class ClusterPrimary {
     slot.timer = undefined;
     const w = cluster.fork();
     slot.worker = w;
+    rehandOnDeath(
+      w,
+      () => this.live(),
+      (n, to) =>
+        this.log.warn(
+          { workerId: w.id, connections: n, to },
+          to ? 'connections handed to a dead worker passed to another' : 'connections handed to a dead worker closed',
+        ),
+    );
     return new Promise<Started>((resolve) => {
       let failure: string | undefined;
       w.on('message', (m: unknown) => {
