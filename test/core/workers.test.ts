@@ -1,11 +1,10 @@
 import t from 'tap';
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request, startBackend } from '../helpers/servers';
 import { runCli } from '../helpers/cli-run';
 import { tempDir, until } from '../helpers/gatehouse-process';
 import { metricSum, startCluster } from '../helpers/cluster';
-import { writeFileSync } from 'node:fs';
 
 /**
  * `server.workers: 2` with real processes: a primary and two node:cluster workers sharing the
@@ -163,4 +162,48 @@ t.test('a port in use stops the start once (GH_ERR_LISTEN, exit 1), not once per
   const r = await runCli(['start', '-c', file], { ms: 20000 });
   t.equal(r.code, 1, r.stderr);
   t.equal(r.stderr.match(/GH_ERR_LISTEN/g)?.length, 1, r.stderr);
+});
+
+t.test('SIGUSR1 on the primary makes every worker reopen the access log file', async (t) => {
+  const be = await startBackend(t, (_req, res) => res.end('ok'));
+  const c = await startCluster(t, {
+    server: { workerHeader: true },
+    log: { level: 'info', accessLog: { file: 'access.log' } },
+    upstreams: { app: { targets: [be.url] } },
+    routes: [{ match: { path: '/' }, upstream: 'app' }],
+  });
+  const file = join(c.dir, 'access.log');
+  const workersIn = (f: string) =>
+    new Set(
+      readFileSync(f, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).worker),
+    );
+  for (let i = 0; i < 6; i++) await request(`${c.url}/before`);
+  await until(async () => existsSync(file) && workersIn(file).size === 2, 10000);
+  renameSync(file, `${file}.1`);
+  process.kill(c.gh.child.pid!, 'SIGUSR1');
+  // Each worker reopens when the primary's message reaches it; until then it writes to the moved file.
+  await until(async () => {
+    for (let i = 0; i < 4; i++) await request(`${c.url}/after`);
+    return existsSync(file) && workersIn(file).size === 2;
+  }, 15000);
+  t.same(
+    [...workersIn(file)].sort(),
+    c
+      .started()
+      .map((s) => s.id)
+      .sort(),
+    'both workers write the new file',
+  );
+  t.same(
+    [...workersIn(`${file}.1`)].sort(),
+    c
+      .started()
+      .map((s) => s.id)
+      .sort(),
+    'and wrote the old one before',
+  );
 });
