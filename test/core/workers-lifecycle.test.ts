@@ -3,7 +3,7 @@ import http from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startBackend } from '../helpers/servers';
-import { tryConnect, until } from '../helpers/gatehouse-process';
+import { tempDir, tryConnect, until } from '../helpers/gatehouse-process';
 import { metricSum, startCluster } from '../helpers/cluster';
 
 /**
@@ -109,8 +109,7 @@ module.exports = {
 
 t.test('a worker slot that crashes more than workerRestarts.max times in the window is left stopped', async (t) => {
   const be = await startBackend(t, (_req, res) => res.end('ok'));
-  const marker = join(__dirname, `.crash-marker-${process.pid}`);
-  t.teardown(() => require('node:fs').rmSync(marker, { force: true }));
+  const marker = join(tempDir(t), 'crash-marker');
   const c = await startCluster(
     t,
     {
