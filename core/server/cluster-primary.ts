@@ -41,7 +41,11 @@ export class ClusterPrimary {
     private readonly options: GatewayOptions,
   ) {
     this.slots = Array.from({ length: count }, (_, i) => new WorkerSlot(i + 1, loaded.config.server.workerRestarts));
-    this.restarts = new Counter({ name: 'gatehouse_worker_restarts_total', help: 'Crashed workers replaced by the primary' });
+    this.restarts = new Counter({
+      name: 'gatehouse_worker_restarts_total',
+      help: 'Crashed workers replaced by the primary',
+      registers: [],
+    });
   }
 
   private get log() {
