@@ -55,7 +55,7 @@ t.test('two workers serve the port; each names itself; /metrics sums them', asyn
   const ids = c.started().map((s) => String(s.id));
   t.same([...seen.keys()].sort(), ids.sort(), 'the header names both workers, and only them');
   for (const [w, n] of seen) t.ok(n >= N / 4, `worker ${w} served ${n} of ${N} (round robin, not one taking most)`);
-  await until(async () => c.gh.logs.filter((l) => l.access).length === N, 10000);
+  await until(async () => c.gh.logs.filter((l) => l.access).length === N, 30000);
   const access = c.gh.logs.filter((l) => l.access);
   t.same([...new Set(access.map((l) => String(l.worker)))].sort(), ids.sort(), 'the access log names the worker on each line');
   t.ok(
@@ -67,7 +67,7 @@ t.test('two workers serve the port; each names itself; /metrics sums them', asyn
   await until(async () => {
     text = (await c.admin('/metrics')).body;
     return metricSum(text, 'gatehouse_requests_total') === N;
-  }, 10000);
+  }, 30000);
   t.equal(metricSum(text, 'gatehouse_requests_total'), N, 'gatehouse_requests_total summed over the workers is what was sent');
   t.equal(metricSum(text, 'gatehouse_request_duration_seconds_count'), N, 'and so is the histogram count');
   t.match(text, /gatehouse_workers\{state="running"\} 2/);
@@ -102,7 +102,7 @@ t.test(
       { 'probe.js': PROBE },
     );
     const workers = c.started().map((s) => s.pid);
-    await until(async () => pids(join(out, 'each.log')).length === 2 && pids(join(out, 'singleton.log')).length >= 1, 10000);
+    await until(async () => pids(join(out, 'each.log')).length === 2 && pids(join(out, 'singleton.log')).length >= 1, 30000);
     // Long enough for a second holder to have started had the lock not kept it out (every 100 ms).
     await new Promise((r) => setTimeout(r, 1500));
     const single = pids(join(out, 'singleton.log'));
@@ -182,7 +182,7 @@ t.test('SIGUSR1 on the primary makes every worker reopen the access log file', a
         .map((l) => JSON.parse(l).worker),
     );
   for (let i = 0; i < 6; i++) await request(`${c.url}/before`);
-  await until(async () => existsSync(file) && workersIn(file).size === 2, 10000);
+  await until(async () => existsSync(file) && workersIn(file).size === 2, 30000);
   renameSync(file, `${file}.1`);
   process.kill(c.gh.child.pid!, 'SIGUSR1');
   // Each worker reopens when the primary's message reaches it; until then it writes to the moved file.

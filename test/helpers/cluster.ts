@@ -40,7 +40,9 @@ export async function startCluster(
   });
   const write = (c: Record<string, unknown>) => writeFileSync(file, JSON.stringify(full(c), null, 2));
   write(config);
-  const gh = await startGatehouse(t, file, { cwd: dir });
+  // Without tap's loaders (NODE_OPTIONS), which every forked worker would load again; three
+  // node start-ups on a loaded machine take a while.
+  const gh = await startGatehouse(t, file, { cwd: dir, env: { NODE_OPTIONS: '' }, listenMs: 60000 });
   const adminUrl = `http://127.0.0.1:${gh.adminPort}`;
   return {
     gh,
