@@ -1,8 +1,7 @@
 import t from 'tap';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { request, startBackend } from '../helpers/servers';
-import { runCli } from '../helpers/cli-run';
 import { tempDir, until } from '../helpers/gatehouse-process';
 import { metricSum, startCluster } from '../helpers/cluster';
 
@@ -128,41 +127,6 @@ t.test(
     t.match(JSON.parse((await c.admin('/config')).body).config.server, { workers: 2 });
   },
 );
-
-t.test('an invalid config refuses the start with the single-process message, exit 1', async (t) => {
-  const dir = tempDir(t);
-  const bad = (workers: number) => ({
-    server: { http: { port: 0 }, workers, htp: {} },
-    routes: [{ match: { path: '/' }, upstream: 'nowhere' }],
-  });
-  const results = [];
-  for (const workers of [1, 2]) {
-    const file = join(dir, `w${workers}.json`);
-    writeFileSync(file, JSON.stringify(bad(workers)));
-    results.push(await runCli(['start', '-c', file], { ms: 20000 }));
-  }
-  for (const r of results) {
-    t.equal(r.code, 1, r.stderr);
-    t.match(r.stderr, /GH_ERR_CONFIG_INVALID/);
-  }
-  t.equal(results[1].stderr.replace(/w2\.json/g, 'F'), results[0].stderr.replace(/w1\.json/g, 'F'), 'the same message');
-});
-
-t.test('a port in use stops the start once (GH_ERR_LISTEN, exit 1), not once per worker', async (t) => {
-  const dir = tempDir(t);
-  const taken = await startBackend(t, (_req, res) => res.end());
-  const file = join(dir, 'gatehouse.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      server: { http: { port: Number(new URL(taken.url).port), host: '127.0.0.1' }, workers: 2 },
-      routes: [{ match: { path: '/' }, plugins: [{ respond: { status: 200 } }] }],
-    }),
-  );
-  const r = await runCli(['start', '-c', file], { ms: 20000 });
-  t.equal(r.code, 1, r.stderr);
-  t.equal(r.stderr.match(/GH_ERR_LISTEN/g)?.length, 1, r.stderr);
-});
 
 t.test('SIGUSR1 on the primary makes every worker reopen the access log file', async (t) => {
   const be = await startBackend(t, (_req, res) => res.end('ok'));
