@@ -4,10 +4,15 @@ import { fullSchema } from '../core/config/full-schema';
 import { GatehouseError } from '../core/errors';
 import { errorCatalogueMarkdown } from '../core/errors-doc';
 import { builtinPlugins } from '../plugins';
-import { createGateway, loadConfig } from './index';
+import { loadConfig } from './index';
 import { registryCli } from './cli-registry';
 import { webhooksCli } from './cli-webhooks';
 import { generateCertificate, writeCertificate } from '../core/server/tls';
+import cluster from 'node:cluster';
+import { gatewayFrom } from '../core/server/gateway';
+import { runPrimary } from '../core/server/cluster-primary';
+import { runWorker } from '../core/server/cluster-worker';
+import { workerCount } from '../core/server/worker-count';
 
 const HELP: Record<string, string> = {
   main: `gatehouse — a programmable reverse proxy
@@ -30,7 +35,10 @@ Runs the proxy. Without -c the config is searched for in the current directory
 (gatehouse.yaml, gatehouse.yml, gatehouse.json, .gatehouserc*, gatehouse.config.*).
 SIGHUP reloads the config (an invalid one is refused and the old one kept);
 SIGUSR1 reopens the access log file (log.accessLog.file), for logrotate;
-SIGTERM/SIGINT drain in-flight requests for server.shutdownGrace ms, then exit 0.`,
+SIGTERM/SIGINT drain in-flight requests for server.shutdownGrace ms, then exit 0.
+With server.workers above 1 this process is the cluster primary: it forks the
+workers, keeps the admin API, and passes each signal on (SIGHUP after it has
+validated the config once); see docs/workers.md.`,
   validate: `Usage: gatehouse validate [-c FILE]
 
 Checks the config and every plugin's options. Exit 0 when valid; exit 1 with
@@ -104,7 +112,7 @@ export async function main(argv: string[], out: Out = console): Promise<number> 
         out.log(errorCatalogueMarkdown(builtinPlugins).trimEnd());
         return 0;
       case 'start':
-        return await start(args.config);
+        return await start(args.config, out);
     }
   } catch (err) {
     out.error(describeFailure(err));
@@ -146,8 +154,13 @@ async function cert(
   return 0;
 }
 
-async function start(config: string | undefined): Promise<number> {
-  const gw = await createGateway({ config });
+async function start(config: string | undefined, out: Out): Promise<number> {
+  // A cluster worker runs this same command (node:cluster forks the primary's argv).
+  if (cluster.isWorker) return runWorker({ config, plugins: builtinPlugins }, describeFailure);
+  const loaded = await loadConfig(config);
+  const workers = workerCount(loaded.config.server.workers);
+  if (workers > 1) return runPrimary(loaded, workers, { config, plugins: builtinPlugins }, out);
+  const gw = await gatewayFrom(loaded, { config, plugins: builtinPlugins });
   await gw.listen();
   return new Promise((resolveExit) => {
     process.on('SIGHUP', () => void gw.reload().catch(() => undefined));

@@ -5,6 +5,8 @@
  *   node bench/passthrough-target.js backend
  *   node bench/passthrough-target.js bare      <backendPort>
  *   node bench/passthrough-target.js gatehouse <backendPort> [access-log | deployment]
+ *   node bench/passthrough-target.js cluster   <backendPort>   (env BENCH_WORKERS: server.workers, default 2;
+ *     the cluster primary, whose CPU figure includes its workers'; node:cluster forks this same command)
  *     (deployment: what a default deployment behind a load balancer pays: access log on,
  *     trustProxy with 3 CIDRs that include the load generator, 5 no-op plugins)
  *     (env BENCH_GATEHOUSE_DIST: use another build's dist/; BENCH_PLUGINS: no-op plugin count, default 5)
@@ -77,33 +79,38 @@ async function bare() {
   return listenOn(server);
 }
 
-async function gatehouse() {
-  // BENCH_GATEHOUSE_DIST: another build's dist/ directory (passthrough.js --extra), to compare builds.
-  const dist = process.env.BENCH_GATEHOUSE_DIST ? path.resolve(process.env.BENCH_GATEHOUSE_DIST) : path.join(__dirname, '..', 'dist');
-  const { createGateway } = require(path.join(dist, 'core'));
-  const pluginPath = path.join(__dirname, 'noop-plugin.js');
+// BENCH_GATEHOUSE_DIST: another build's dist/ directory (passthrough.js --extra), to compare builds.
+const dist = process.env.BENCH_GATEHOUSE_DIST ? path.resolve(process.env.BENCH_GATEHOUSE_DIST) : path.join(__dirname, '..', 'dist');
+const pluginPath = path.join(__dirname, 'noop-plugin.js');
+
+/** The benchmarked config: a route with BENCH_PLUGINS (5) no-op plugins. */
+function benchConfig(server = {}) {
   const deployment = variant === 'deployment';
   const accessLog = variant === 'access-log' || deployment;
   const pluginCount = process.env.BENCH_PLUGINS === undefined ? 5 : Number(process.env.BENCH_PLUGINS);
-  const gateway = await createGateway({
-    config: {
-      server: {
-        http: { port: 0, host: '127.0.0.1' },
-        ...(deployment ? { trustProxy: ['10.0.0.0/8', '172.16.0.0/12', '127.0.0.0/8'] } : {}),
-      },
-      // The access log goes to this process's stdout, which bench/passthrough.js points at a temp file.
-      log: accessLog ? { accessLog: true, level: 'info' } : { accessLog: false, level: 'warn' },
-      upstreams: { backend: { targets: [`http://127.0.0.1:${backendPort}`] } },
-      routes: [
-        {
-          name: 'bench',
-          match: { path: '/' },
-          upstream: 'backend',
-          plugins: Array.from({ length: pluginCount }, () => ({ [pluginPath]: {} })),
-        },
-      ],
+  return {
+    server: {
+      http: { port: 0, host: '127.0.0.1' },
+      ...(deployment ? { trustProxy: ['10.0.0.0/8', '172.16.0.0/12', '127.0.0.0/8'] } : {}),
+      ...server,
     },
-  });
+    // The access log goes to this process's stdout, which bench/passthrough.js points at a temp file.
+    log: accessLog ? { accessLog: true, level: 'info' } : { accessLog: false, level: 'warn' },
+    upstreams: { backend: { targets: [`http://127.0.0.1:${backendPort}`] } },
+    routes: [
+      {
+        name: 'bench',
+        match: { path: '/' },
+        upstream: 'backend',
+        plugins: Array.from({ length: pluginCount }, () => ({ [pluginPath]: {} })),
+      },
+    ],
+  };
+}
+
+async function gatehouse() {
+  const { createGateway } = require(path.join(dist, 'core'));
+  const gateway = await createGateway({ config: benchConfig() });
   await gateway.listen();
   extra.plugins = require(pluginPath).instances();
   close = () => gateway.close(1000);
@@ -111,7 +118,42 @@ async function gatehouse() {
   return gateway.addresses.http.port;
 }
 
-const roles = { backend, bare, gatehouse };
+/** CPU time (user + system) of other processes so far, in microseconds, from /proc (Linux; 10 ms ticks). */
+function procCpuUs(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const f = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime
+    } catch {
+      /* gone */
+    }
+  }
+  return ticks * 10000;
+}
+let otherCpuUs = () => 0;
+
+/** `server.workers: BENCH_WORKERS` through core's cluster primary, as `gatehouse start` runs it. */
+async function cluster() {
+  const config = benchConfig({ workers: Number(process.env.BENCH_WORKERS ?? 2) });
+  if (require('node:cluster').isWorker) {
+    const { runWorker } = require(path.join(dist, 'core/server/cluster-worker'));
+    await runWorker({ config, plugins: [] }, String);
+    return new Promise(() => undefined); // the primary stops it
+  }
+  const { validateConfig } = require(path.join(dist, 'core'));
+  const { ClusterPrimary } = require(path.join(dist, 'core/server/cluster-primary'));
+  const primary = new ClusterPrimary(validateConfig(config), config.server.workers, { config });
+  primary.run(console).then((code) => code !== 0 && process.exit(code));
+  while (!primary.gw?.ready) await new Promise((r) => setTimeout(r, 50));
+  const pids = primary.slots.map((s) => s.worker.process.pid);
+  extra.workerPids = pids;
+  otherCpuUs = () => procCpuUs(pids);
+  close = () => primary.shutdown();
+  return primary.gw.addresses.http.port;
+}
+
+const roles = { backend, bare, gatehouse, cluster };
 
 // CPU profile of the measured part only (no startup, no first warm-up), via the inspector.
 let profiler;
@@ -142,7 +184,10 @@ async function profileStop(dir) {
 }
 
 process.on('message', async (msg) => {
-  if (msg.type === 'cpu') process.send({ type: 'cpu', id: msg.id, usage: process.cpuUsage(), rss: process.memoryUsage.rss() });
+  if (msg.type === 'cpu') {
+    const usage = process.cpuUsage();
+    process.send({ type: 'cpu', id: msg.id, usage: { ...usage, user: usage.user + otherCpuUs() }, rss: process.memoryUsage.rss() });
+  }
   if (msg.type === 'profile-start') {
     await profileStart(msg.interval);
     process.send({ type: 'ack', id: msg.id });

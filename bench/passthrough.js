@@ -25,6 +25,11 @@
  *   --scenario S      comma-separated subset of throughput, h2h, latency (default all)
  *   --extra L=DIR[:N] also benchmark another gatehouse build (DIR = its dist/ directory) with N
  *                     no-op plugins (default 5), labelled L; repeatable. For comparing core changes.
+ *   --workers N       also benchmark `server.workers: N` (core's cluster primary and N workers, 5 no-op
+ *                     plugins, access log off), labelled "gatehouse, N workers"; its CPU figure is the
+ *                     primary's and the workers' together. Pinned to --workers-cpus (default: every
+ *                     CPU, shared with the load generator and the backend): report how they share them.
+ *   --workers-cpus L  CPU list (taskset -c) for the primary and workers of --workers (default 0-<n-1>)
  *   --json FILE       also write every raw measurement to FILE
  *   --wait-idle S     before starting, wait up to S seconds for the machine to be idle (default 30)
  *   --clean-threshold P  a run is "clean" when other processes used < P % of a core during it
@@ -76,6 +81,8 @@ const CLEAN_PCT = Number(opt('clean-threshold', 10));
 const RETRIES = Number(opt('retries', 1));
 const RETRY_WAIT = 10; // seconds to wait (at most) for an idle machine before a retry
 const RETRY_BUDGET = 30; // seconds spent waiting for retries in one benchmark, at most
+const WORKERS = Number(opt('workers', 0));
+const WORKERS_CPUS = opt('workers-cpus', `0-${os.cpus().length - 1}`);
 const EXTRAS = argv
   .flatMap((a, i) => (a === '--extra' && argv[i + 1] ? [argv[i + 1]] : []))
   .map((spec) => {
@@ -322,6 +329,12 @@ async function main() {
         logFd === undefined
           ? undefined
           : spawnChild('gatehouse deployment', ['gatehouse', String(backendPort), 'deployment'], { stdout: logFd });
+      const cluster =
+        WORKERS > 0
+          ? spawnChild(`gatehouse x${WORKERS}`, ['cluster', String(backendPort)], {
+              env: { ...process.env, BENCH_WORKERS: String(WORKERS) },
+            })
+          : undefined;
       const extras = EXTRAS.map((x) =>
         spawnChild(x.label, ['gatehouse', String(backendPort)], {
           env: { ...process.env, BENCH_GATEHOUSE_DIST: x.dist, BENCH_PLUGINS: String(x.plugins) },
@@ -334,6 +347,16 @@ async function main() {
       const ghReady = await gh.ready;
       if (ghReady.plugins !== 5) throw new Error(`gatehouse created ${ghReady.plugins} no-op plugin instances, expected 5`);
       ts.push({ key: 'gatehouse', label: 'gatehouse, 5 no-op plugins', port: ghReady.port, proxy: gh });
+      if (cluster) {
+        const r = await cluster.ready;
+        ts.push({
+          key: 'workers',
+          label: `gatehouse, ${WORKERS} workers, 5 no-op plugins`,
+          port: r.port,
+          proxy: cluster,
+          workerPids: r.workerPids,
+        });
+      }
       for (const [i, c] of extras.entries()) ts.push({ key: `extra${i}`, label: EXTRAS[i].label, port: (await c.ready).port, proxy: c });
       if (ghLog) ts.push({ key: 'gatehouseLog', label: 'gatehouse + access log', port: (await ghLog.ready).port, proxy: ghLog });
       if (ghDeploy)
@@ -357,7 +380,10 @@ async function main() {
       pin(process.pid, '0');
       const proxies = ts.filter((t) => t.proxy);
       pin(backend.pid, proxies.length ? '0' : '1');
-      for (const t of proxies) pin(t.proxy.pid, '1');
+      for (const t of proxies) {
+        if (!t.workerPids) pin(t.proxy.pid, '1');
+        else for (const pid of [t.proxy.pid, ...t.workerPids]) pin(pid, WORKERS_CPUS);
+      }
     };
 
     const rotate = (ts, round) => ts.map((_, i) => [ts[(i + round) % ts.length]]);
@@ -575,6 +601,10 @@ function report(targets, allRuns, machine, loadBefore, started, logBytes) {
   out(`  1 conn      p50 gatehouse - bare (ms)       ${range(p50Delta1, 3)}`);
   out(`  1 conn      p99 gatehouse - bare (ms)       ${range(p99Delta1, 3)}`);
   out(`  1 conn      gatehouse / bare req/s          ${range(lat1Ratio, 3)}`);
+  if (targets.some((t) => t.key === 'workers')) {
+    const w = paired('throughput', 'workers', 'gatehouse', (a, b) => a.rps / b.rps);
+    out(`  workers     ${WORKERS} workers / 1 process req/s      ${range(w, 3)}   (workers on CPUs ${WORKERS_CPUS})`);
+  }
   if (targets.some((t) => t.key === 'gatehouseLog')) {
     const logRatio = paired('throughput', 'gatehouseLog', 'bare', (g, b) => g.rps / b.rps);
     const logP50 = paired('latency', 'gatehouseLog', 'bare', (g, b) => g.p50 - b.p50);

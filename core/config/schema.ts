@@ -136,6 +136,41 @@ export const coreSchema: JsonSchema = {
             'Paths are normalised before routing (dot segments resolved, escapes of unreserved characters decoded). `%2F`, `%5C` and `\\` in a path are read as separators by some backends and not by others: reject answers 400; keep passes them on as opaque characters that route rules do not split on. Default: reject.',
         },
         shutdownGrace: timeoutMs('How long SIGTERM waits for in-flight requests before closing them.', 10000),
+        workers: {
+          default: 1,
+          description:
+            'Processes serving the proxy listeners: 1 (one process), N, or auto (os.availableParallelism()). Above 1, the process `gatehouse start` runs is a node:cluster primary that validates the config, forks N workers sharing the ports (connections handed out round robin), restarts a crashed worker with backoff, keeps the admin API and aggregates their metrics (docs/workers.md). Applies after a restart. Default: 1.',
+          anyOf: [{ type: 'integer', minimum: 1, maximum: 1024 }, { const: 'auto' }],
+        },
+        workerRestarts: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description:
+            'With server.workers above 1: a worker that exits unasked is replaced after 100 ms, doubling with each crash in the window up to 10 s; after more than `max` crashes within `windowMs` its slot is left stopped (logged, counted, and named by /readyz) instead of restarting for ever.',
+          properties: {
+            max: {
+              type: 'integer',
+              minimum: 0,
+              maximum: 1000,
+              default: 5,
+              description: 'Crashes of one worker slot within windowMs that are still restarted. Default: 5.',
+            },
+            windowMs: {
+              type: 'integer',
+              minimum: 1000,
+              maximum: 2147483647,
+              default: 60000,
+              description: 'The window, in ms, that crashes are counted over. Default: 60000.',
+            },
+          },
+        },
+        workerHeader: {
+          type: 'boolean',
+          default: false,
+          description:
+            'With server.workers above 1: add `Gatehouse-Worker: <worker id>` to every response, to see which worker served it. Default: false.',
+        },
         pluginTimeout: {
           type: 'integer',
           minimum: 1,

@@ -20,6 +20,12 @@ export interface GatehouseConfig {
     /** `%2F`, `%5C` and `\` in paths: refused (400) or kept opaque. */
     encodedSlashes: 'reject' | 'keep';
     shutdownGrace: number;
+    /** Proxy processes: 1, N, or `auto` (available parallelism); above 1 a cluster (core/server/cluster-primary.ts). */
+    workers: number | 'auto';
+    /** A crashed worker is restarted unless its slot crashed more than `max` times within `windowMs`. */
+    workerRestarts: { max: number; windowMs: number };
+    /** `Gatehouse-Worker: <id>` on responses served by a cluster worker. */
+    workerHeader: boolean;
     /** ms a plugin's start, and all plugins' stops together, may take. */
     pluginTimeout: number;
     /** Node/V8 internals gatehouse tunes (core/tuning/). */

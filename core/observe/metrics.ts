@@ -90,6 +90,9 @@ export class GatewayMetrics {
       help: 'Config reloads by result',
       labelNames: ['result'],
       registers,
+      // Across a cluster every process counts the same reloads (the primary's and each worker's): the
+      // highest count is the number of reloads, where a sum would count each one 1 + workers times.
+      aggregator: 'max',
     });
     this.pluginErrors = new Counter({
       name: 'gatehouse_plugin_errors_total',

@@ -35,6 +35,8 @@ export function registerUpstreamMetrics(registry: Registry, upstreams: UpstreamR
     help: 'Whether the target takes new requests as far as health goes (1), or is unhealthy or ejected (0)',
     labelNames,
     registers,
+    // Across a cluster's workers (each checks and ejects on its own): healthy only where all say so.
+    aggregator: 'min',
     collect: perTarget((t, now) => (t.healthy && !t.ejected(now) ? 1 : 0)),
   });
   new Gauge({
@@ -42,6 +44,8 @@ export function registerUpstreamMetrics(registry: Registry, upstreams: UpstreamR
     help: 'Latency EWMA of each target (what p2c-ewma weighs)',
     labelNames,
     registers,
+    // Across a cluster's workers: the worst one's view (a sum of latencies means nothing).
+    aggregator: 'max',
     collect: perTarget((t) => t.ewmaMs / 1000),
   });
   new Counter({

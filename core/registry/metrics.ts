@@ -15,6 +15,8 @@ export function registryMetrics(registry: ServiceRegistry, prom: Registry): void
     help: 'Service registry entries by status (passing, critical)',
     labelNames: ['status'],
     registers: [prom],
+    // Read from the shared store: every process of a cluster reports the same counts.
+    aggregator: 'max',
     async collect() {
       const counts = { passing: 0, critical: 0 };
       for await (const s of registry.entries('')) counts[s.status]++;

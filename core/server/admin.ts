@@ -96,7 +96,7 @@ function coreRoutes(gw: Gateway): AdminRoute[] {
       method: 'GET',
       path: '/upstreams',
       handle: function upstreams(a) {
-        a.json(200, Object.fromEntries([...gw.upstreams.pools].map(([name, p]) => [name, upstreamState(p)])));
+        a.json(200, upstreamsState(gw));
       },
     },
     ...registryRoutes(gw.registry),
@@ -113,6 +113,11 @@ function coreRoutes(gw: Gateway): AdminRoute[] {
       },
     },
   ];
+}
+
+/** `GET /upstreams`: every declared upstream's state, by name. */
+export function upstreamsState(gw: Gateway): Record<string, unknown> {
+  return Object.fromEntries([...gw.upstreams.pools].map(([name, p]) => [name, upstreamState(p)]));
 }
 
 /** An upstream as `GET /upstreams` shows it: settings, queue, and each target's state. */
@@ -142,10 +147,15 @@ function upstreamState(p: UpstreamPool): Record<string, unknown> {
   };
 }
 
-/** The admin API: a route table of core's endpoints and, under /plugins/<instance>/, those of the current generation's plugins. */
-export function createAdminServer(gw: Gateway, token: string): http.Server {
+/**
+ * The admin API: a route table of core's endpoints and, under /plugins/<instance>/, those of the
+ * current generation's plugins. `replace` takes the place of core's endpoints of the same method
+ * and path (a cluster primary answers /metrics, /readyz, /upstreams and /reload for its workers).
+ */
+export function createAdminServer(gw: Gateway, token: string, replace: readonly AdminRoute[] = []): http.Server {
+  const same = (a: AdminRoute, b: AdminRoute) => a.method === b.method && a.path === b.path;
   const router = new AdminRouter(
-    coreRoutes(gw),
+    [...replace, ...coreRoutes(gw).filter((r) => !replace.some((x) => same(x, r)))],
     (req) => tokenMatches(req.headers.authorization, token),
     () => gw.runtime.adminRoutes,
     (err, path) => {

@@ -19,6 +19,7 @@ import type { PluginDefinition } from '../plugin/contract';
 import type { Forwarder } from '../proxy/forwarder';
 import { setGcEvery } from '../tuning/young-gc';
 import { createAdminServer } from './admin';
+import type { AdminRoute } from './admin-router';
 import {
   applyServerLimits,
   clientErrorHandler,
@@ -60,6 +61,13 @@ export interface GatewayOptions {
    * these, so embedders and tests can declare typed plugin objects.
    */
   plugins?: readonly PluginDefinition[];
+  /**
+   * @internal Set by the cluster (`server.workers` above 1; core/server/cluster-*.ts): `worker`
+   * (its id) in a worker, which opens no admin listener and names itself in logs; `adminOnly` in
+   * the primary, which opens only the admin listener (with `adminRoutes` in place of core's
+   * endpoints of the same method and path), runs no background tasks and no health checks.
+   */
+  cluster?: { worker?: number; adminOnly?: boolean; adminRoutes?: readonly AdminRoute[] };
 }
 
 /** A running (or ready to run) gateway. */
@@ -86,12 +94,21 @@ export class Gateway {
   private accessLog?: AccessLog;
   /** The service registry (`registry:`), kept in the store; settings apply after a restart. */
   private readonly registryHost?: RegistryHost;
+  /** `Gatehouse-Worker` value (a cluster worker with `server.workerHeader`), else undefined. */
+  private workerHeader?: string;
 
   constructor(
     private loaded: LoadedConfig,
     private readonly options: GatewayOptions,
   ) {
-    this.logger = options.logger ?? createLogger(loaded.config.log.level);
+    const c = options.cluster;
+    this.logger =
+      options.logger ??
+      createLogger(
+        loaded.config.log.level,
+        undefined,
+        c?.worker !== undefined ? { worker: c.worker } : c?.adminOnly ? { worker: 'primary' } : {},
+      );
     this.upstreams = new UpstreamRegistry(this.logger);
     registerUpstreamMetrics(this.metrics.registry, this.upstreams);
     this.container.register(TOKENS.logger, { useValue: this.logger });
@@ -115,7 +132,7 @@ export class Gateway {
     try {
       // Before the plugins start, so that they find the declared upstreams.
       const readBuffer = useReadBuffer(this.loaded.config.server.tuning.readBuffer, this.logger);
-      this.upstreams.apply(this.loaded.config.upstreams, readBuffer, AD_HOC_DEFAULTS);
+      this.upstreams.apply(this.ownUpstreams(this.loaded), readBuffer, AD_HOC_DEFAULTS);
       // The registry next: registry-backed upstreams of the first generation read it.
       if (this.registryHost) {
         await this.store.openIfNeeded();
@@ -127,8 +144,23 @@ export class Gateway {
       await this.closeServices();
       throw err;
     }
-    this.runtime.tasks.start();
+    this.startTasks(this.runtime);
     return this;
+  }
+
+  /** A cluster primary runs no tasks (its workers do: singletons in one of them, the rest in each). */
+  private startTasks(rt: Runtime): void {
+    if (!this.options.cluster?.adminOnly) rt.tasks.start();
+  }
+
+  /**
+   * The upstreams this process applies: a cluster primary forwards nothing, so it runs no health
+   * checks (its workers do); its pools exist for the plugins that look upstreams up.
+   */
+  private ownUpstreams(loaded: LoadedConfig): LoadedConfig['config']['upstreams'] {
+    const u = loaded.config.upstreams;
+    if (!this.options.cluster?.adminOnly) return u;
+    return Object.fromEntries(Object.entries(u).map(([name, cfg]) => [name, { ...cfg, healthCheck: undefined }]));
   }
 
   /** What the gateway owns beside listeners and plugins, closed after the plugins stopped (their stops may still write). */
@@ -147,6 +179,8 @@ export class Gateway {
     setGcEvery(loaded.config.server.tuning.gcEveryMiB);
     // What contextFor needs, made once per config rather than per request.
     this.entryDeps = { server: loaded.config.server, trust: this.trust, logger: this.logger };
+    const worker = this.options.cluster?.worker;
+    this.workerHeader = worker !== undefined && loaded.config.server.workerHeader ? String(worker) : undefined;
   }
 
   /** Give a new runtime core's ctx.forward, bound to it once rather than per request. */
@@ -179,13 +213,15 @@ export class Gateway {
       throw err;
     }
     this.ready = true;
-    this.logger.info({ addresses: this.addresses, config: this.loaded.file }, 'gatehouse listening');
+    // A cluster worker's line is not the service's: the primary says 'gatehouse listening' once all listen.
+    this.logger.info({ addresses: this.addresses, config: this.loaded.file }, this.isWorker ? 'worker listening' : 'gatehouse listening');
     return this;
   }
 
   private async openListeners(): Promise<void> {
     const { server, admin } = this.loaded.config;
-    if (server.https) {
+    const c = this.options.cluster;
+    if (server.https && !c?.adminOnly) {
       const h = server.https;
       const s = https.createServer({ ...(await httpsCertificate(this.loaded.dir, h)), ...serverOptions(server) }, (req, res) =>
         this.handleRequest(req, res, true),
@@ -194,7 +230,7 @@ export class Gateway {
       this.wire(s, true);
       this.addresses.https = await listen(s, h.port, h.host, 'https');
     }
-    if (server.http) {
+    if (server.http && !c?.adminOnly) {
       const redirect = server.http.redirectToHttps && this.addresses.https;
       const s = http.createServer(
         serverOptions(server),
@@ -204,8 +240,9 @@ export class Gateway {
       this.wire(s, false);
       this.addresses.http = await listen(s, server.http.port, server.http.host, 'http');
     }
-    if (admin) {
-      this.servers.admin = createAdminServer(this, admin.token);
+    // A cluster's admin listener is the primary's alone.
+    if (admin && c?.worker === undefined) {
+      this.servers.admin = createAdminServer(this, admin.token, c?.adminRoutes);
       trackConnections(this.servers.admin, 'connection');
       this.addresses.admin = await listen(this.servers.admin, admin.port, admin.host, 'admin');
     }
@@ -224,6 +261,7 @@ export class Gateway {
     const rt = this.runtime;
     rt.enter();
     this.metrics.inflightNow++;
+    if (this.workerHeader !== undefined) res.setHeader('gatehouse-worker', this.workerHeader);
     const start = process.hrtime.bigint();
     // Only the access log reports bytes; reading the socket counter is not free.
     const bytesBefore = this.accessLog ? req.socket.bytesWritten : 0;
@@ -290,6 +328,10 @@ export class Gateway {
     recordRequest(this.metrics, this.accessLog, req, status, ctx, start, bytes);
   }
 
+  private get isWorker(): boolean {
+    return this.options.cluster?.worker !== undefined;
+  }
+
   /** The service registry, when the config has `registry:`. */
   get registry(): ServiceRegistry | undefined {
     return this.registryHost?.registry;
@@ -326,15 +368,15 @@ export class Gateway {
       try {
         rt = this.adopt(await Runtime.create(next, this.scopeDeps(), () => old.tasks.stop(this.loaded.config.server.pluginTimeout)));
       } catch (err) {
-        old.tasks.start();
+        this.startTasks(old);
         throw err;
       }
       this.loaded = next;
       this.applyServerSettings(next);
-      this.upstreams.apply(next.config.upstreams, rt.readBuffer, AD_HOC_DEFAULTS);
+      this.upstreams.apply(this.ownUpstreams(next), rt.readBuffer, AD_HOC_DEFAULTS);
       this.registryHost?.follow(next.config.upstreams, this.logger);
       this.runtime = rt;
-      rt.tasks.start();
+      this.startTasks(rt);
       void old.retire();
       this.metrics.reloads.inc({ result: 'ok' });
       this.logger.info({ config: next.file }, 'configuration reloaded (listener and admin settings apply after a restart)');
@@ -368,7 +410,7 @@ export class Gateway {
         admin.closeAllConnections();
         await adminClosed;
       }
-      this.logger.info('gatehouse stopped');
+      this.logger.info(this.isWorker ? 'worker stopped' : 'gatehouse stopped');
     })();
     return this.closing;
   }
@@ -376,7 +418,12 @@ export class Gateway {
 
 /** Load and validate a config, create and start its plugins. Call `listen()` to serve. */
 export async function createGateway(options: GatewayOptions = {}): Promise<Gateway> {
-  return new Gateway(await configOf(options, options.config as string | undefined), options).init();
+  return gatewayFrom(await configOf(options, options.config as string | undefined), options);
+}
+
+/** {@link createGateway} for a config loaded already (the CLI reads it first, to know `server.workers`). */
+export function gatewayFrom(loaded: LoadedConfig, options: GatewayOptions): Promise<Gateway> {
+  return new Gateway(loaded, options).init();
 }
 
 /** The config of `options`: the object given (validated), or the file (found, read and validated), at start and on each reload. */

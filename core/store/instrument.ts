@@ -52,6 +52,8 @@ export class StoreMetrics {
       help: 'Items in each store queue by state (ready, delayed, leased, dead), read at scrape time',
       labelNames: ['queue', 'state'],
       registers,
+      // Read from the one store every process of a cluster shares: the same value each, not a part.
+      aggregator: 'max',
       async collect() {
         this.reset();
         for (const [queue, counts] of await queues()) for (const state of QUEUE_STATES) this.set({ queue, state }, counts[state] ?? 0);
@@ -62,6 +64,7 @@ export class StoreMetrics {
       help: 'Age of the oldest item of each store queue not yet acked or dead',
       labelNames: ['queue'],
       registers,
+      aggregator: 'max',
       async collect() {
         this.reset();
         for (const [queue, counts] of await queues()) this.set({ queue }, (counts.oldestAgeMs ?? 0) / 1000);

@@ -37,13 +37,13 @@ export interface GatehouseProcess {
 
 /**
  * Run `node bin/gatehouse.js start -c FILE` as a real child process and wait until it
- * listens. Use port 0 in the config: the bound ports are read from the startup log.
+ * listens (within `listenMs`, default 20 s). Use port 0 in the config: the bound ports are read from the startup log.
  * The process is killed at teardown if the test has not made it exit.
  */
 export async function startGatehouse(
   t: { teardown(fn: () => void | Promise<void>): void },
   file: string,
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; listenMs?: number } = {},
 ): Promise<GatehouseProcess> {
   ensureBuilt();
   const child = spawn(process.execPath, [BIN, 'start', '-c', file], {
@@ -111,7 +111,7 @@ export async function startGatehouse(
       check();
     });
   const proc: GatehouseProcess = { child, logs, stderr: () => err, exited, waitForLog, port: 0 };
-  const listening = await waitForLog((l) => l.msg === 'gatehouse listening', 20000);
+  const listening = await waitForLog((l) => l.msg === 'gatehouse listening', opts.listenMs ?? 20000);
   proc.port = listening.addresses.http.port;
   proc.adminPort = listening.addresses.admin?.port;
   return proc;
