@@ -261,7 +261,9 @@ export class UpstreamPool implements HealthOwner {
     if (t === undefined) return;
     ctx.picked = undefined;
     const now = performance.now();
-    t.observe(now - ctx.pickedAt, now);
+    // An upgrade holds its slot while the session lasts: its latency is the time to the 101.
+    const ms = ctx.upgrade ? ctx.upgradeMs : now - ctx.pickedAt;
+    if (ms >= 0) t.observe(ms, now);
     // Passive health: an upstream failure (-1) or 5xx counts against the target; no answer at all (the client left) does not.
     if (this.config.outlier !== undefined && ctx.upstreamStatus !== 0)
       reportOutcome(this, t, ctx.upstreamStatus < 0 || ctx.upstreamStatus >= 500);
