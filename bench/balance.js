@@ -3,9 +3,14 @@
 /**
  * Balancing benchmark: four workers behind one gatehouse upstream, one of them ten times
  * slower; p50/p99 latency and throughput with round-robin, least-request and p2c-ewma, one
- * run each, in one invocation. See bench/README.md ("Balancing").
+ * run each, in one invocation. Then the CPU cost of every policy against round-robin's on the
+ * passthrough path (bench/balance-cpu.js). See bench/README.md ("Balancing").
  *
  *   npx tsc -p . && node bench/balance.js [--duration S] [--warmup S] [--connections N] [--fast MS]
+ *       [--part latency|cpu|all] [--rounds N] [--cpu-connections N] [--no-pin]
+ *
+ * --part: which part to run (default all). The CPU part: --rounds (default 3) rounds of every
+ * policy, --cpu-connections (default 50) autocannon connections, --no-pin: no taskset.
  *
  * Workers are CPU-bound services: each serves one request at a time, in arrival order, in a
  * fixed service time (--fast ms, default 5; the slow one 10 ×), so requests sent to a busy
@@ -45,6 +50,11 @@ const WARMUP = opt('warmup', 1);
 const CONNECTIONS = opt('connections', 16);
 const FAST_MS = opt('fast', 5);
 const POLICIES = ['round-robin', 'least-request', 'p2c-ewma'];
+const PART = argv.includes('--part') ? argv[argv.indexOf('--part') + 1] : 'all';
+if (!['latency', 'cpu', 'all'].includes(PART)) {
+  console.error(`--part ${PART}: expected latency, cpu or all`);
+  process.exit(2);
+}
 
 /** A worker that serves one request at a time, in arrival order, each taking `ms`. */
 function worker(ms, counts, name) {
@@ -108,7 +118,7 @@ async function run(policy, workers, counts) {
   }
 }
 
-(async () => {
+async function latencyPart() {
   const counts = {};
   const workers = [
     await worker(FAST_MS * 10, counts, 'slow'),
@@ -130,6 +140,18 @@ async function run(policy, workers, counts) {
     `goal p2c-ewma p99 <= 0.3 x round-robin's: ${ewma.p99 / rr.p99 <= 0.3 ? 'met' : 'not met'} (${(ewma.p99 / rr.p99).toFixed(2)})`,
   );
   for (const w of workers) w.server.close();
+}
+
+(async () => {
+  if (PART !== 'cpu') await latencyPart();
+  if (PART !== 'latency')
+    await require('./balance-cpu').policyCpu({
+      duration: DURATION,
+      warmup: WARMUP,
+      rounds: opt('rounds', 3),
+      connections: opt('cpu-connections', 50),
+      pin: !argv.includes('--no-pin'),
+    });
   process.exit(0);
 })().catch((err) => {
   console.error(err);

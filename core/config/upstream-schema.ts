@@ -83,7 +83,8 @@ export const upstreamSchema: JsonSchema = {
       type: 'integer',
       minimum: 0,
       default: 0,
-      description: 'In-flight requests per target, never exceeded; beyond it requests wait in the queue (0: no limit). Default: 0.',
+      description:
+        'In-flight requests per target, never exceeded; beyond it requests wait in the queue (0: no limit). A WebSocket upgrade counts from its slot until its socket closes. Default: 0.',
     },
     queue: {
       type: 'object',

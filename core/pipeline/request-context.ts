@@ -73,6 +73,8 @@ export class RequestContext implements Context {
   proxyReq?: ClientRequest = undefined;
   /** WebSocket upgrades: the status the client got (101 once switched), for logs and metrics. */
   upgradeStatus = 0;
+  /** WebSocket upgrades: ms from taking the target to its answer (101 or a refusal), the latency sample; -1: none. */
+  upgradeMs = -1;
   /** A plugin's failure was answered (or the connection is being cut) by its guard: nothing more to write. */
   pluginFailed = false;
   /** The upstream target this request holds a slot of (released when the response closes). */

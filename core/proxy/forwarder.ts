@@ -163,11 +163,14 @@ export class Forwarder {
     proxyReq.setHeader('x-forwarded-host', (trusted && (req.headers['x-forwarded-host'] as string)) || req.headers.host || '');
     if (!res) {
       // The status of an upgrade, for its access line: 101, or the upstream's refusal.
+      // For the pool too: passive health and the latency EWMA see the answer, not the session's length.
       proxyReq.once('upgrade', () => {
-        ctx.upgradeStatus = 101;
+        ctx.upgradeStatus = ctx.upstreamStatus = 101;
+        ctx.upgradeMs = performance.now() - ctx.pickedAt;
       });
       proxyReq.once('response', (r: IncomingMessage) => {
-        ctx.upgradeStatus = r.statusCode ?? 0;
+        ctx.upgradeStatus = ctx.upstreamStatus = r.statusCode ?? 0;
+        ctx.upgradeMs = performance.now() - ctx.pickedAt;
       });
     } else {
       // Released by the gateway's one 'close' listener if the client leaves first (see release()).

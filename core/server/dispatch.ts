@@ -6,6 +6,7 @@ import type { GatewayMetrics } from '../observe/metrics';
 import type { Target, UpstreamPool } from '../upstream/pool';
 import { REPLAY_BUFFER_BYTES, shouldKeepBody } from '../upstream/retry';
 import type { Runtime } from './runtime';
+import { waitForUpgrade } from './upgrade-wait';
 
 /*
  * The innermost step of a request: pick the upstream pool, take a target (or wait in the pool's
@@ -66,7 +67,7 @@ export function forward(forwarder: Forwarder, ctx: RequestContext, rt: Runtime):
 function dispatch(forwarder: Forwarder, ctx: RequestContext, pool: UpstreamPool): Promise<void> {
   const target = pool.acquire(ctx);
   // Every target at its limit (or none): wait in the upstream's queue.
-  if (target === undefined) return pool.wait(ctx).then((t) => send(forwarder, ctx, pool, t));
+  if (target === undefined) return (ctx.upgrade ? waitForUpgrade(ctx, pool) : pool.wait(ctx)).then((t) => send(forwarder, ctx, pool, t));
   return send(forwarder, ctx, pool, target);
 }
 

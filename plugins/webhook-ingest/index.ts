@@ -7,6 +7,7 @@ import { Ingest } from './ingest';
 import { webhookMetrics } from './metrics';
 import { Poster } from './post';
 import { PRESET_VERIFIERS } from './presets';
+import { TargetRotation } from './rotation';
 import type { Verifier } from './presets/types';
 import { schema, type WebhookIngestOptions } from './schema';
 import { presetSettings } from './secrets';
@@ -30,15 +31,13 @@ export default definePlugin<WebhookIngestOptions>({
     const metrics = webhookMetrics(scope.metrics);
     const { deliver } = options;
     const fixed = deliver.url === undefined ? undefined : new URL(deliver.url);
-    // An upstream is read at each attempt: its targets are live (a reload, the registry).
-    const base = (): URL | undefined => {
-      const target = fixed ? undefined : scope.upstreams.get(deliver.upstream!)?.targets[0];
-      return fixed ?? (target ? new URL(target.url) : undefined);
-    };
+    // An upstream is read at each attempt: its targets are live (a reload, the registry, health).
+    const rotation = fixed ? undefined : new TargetRotation(() => scope.upstreams.get(deliver.upstream!));
+    const base = (): URL | undefined => fixed ?? rotation!.next();
     const poster = new Poster(base, deliver.timeoutMs, deliver.concurrency);
     const circuit = new Circuit(options.circuit.failures, options.circuit.openMs, (state) => {
       metrics.circuit(state === 'open');
-      scope.logger.warn({ destination: base()?.origin, state }, `delivery circuit ${state}`);
+      scope.logger.warn({ destination: fixed?.origin ?? `upstream ${deliver.upstream}`, state }, `delivery circuit ${state}`);
     });
     let verifier: Verifier | undefined;
     const loop = new DeliveryLoop(options, { queue, queueName, poster, circuit, metrics, logger: scope.logger });

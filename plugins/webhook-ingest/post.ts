@@ -13,8 +13,8 @@ export class Poster {
   private readonly agents: { http?: http.Agent; https?: https.Agent } = {};
 
   /**
-   * @param base the destination now: a fixed URL, or the upstream's first target as it is at
-   * each attempt (live targets may change; undefined while it has none).
+   * @param base the destination of one attempt, called once per attempt: a fixed URL, or the
+   * upstream target chosen for it (rotation.ts; undefined while the upstream has none).
    */
   constructor(
     private readonly base: () => URL | undefined,

@@ -150,7 +150,12 @@ export const schema: JsonSchema = {
       description: 'Where and how stored messages are delivered.',
       oneOf: [{ required: ['upstream'] }, { required: ['url'] }],
       properties: {
-        upstream: { type: 'string', minLength: 1, description: 'A declared upstream (its first target is used). Or url.' },
+        upstream: {
+          type: 'string',
+          minLength: 1,
+          description:
+            'A declared upstream: each attempt goes to the next of its live targets that is healthy and not ejected (weighted round robin; all of them when under half are). Or url.',
+        },
         url: { type: 'string', pattern: '^https?://', description: 'A base URL. Or upstream.' },
         path: { type: 'string', pattern: '^/', description: "Path (and query) posted to. Default: the request's path and query." },
         timeoutMs: duration('Milliseconds one delivery attempt may take.', 10000),

@@ -65,10 +65,13 @@ export async function recordingBackend(t: { teardown(fn: () => Promise<void>): v
   };
 }
 
-/** A gateway with a SQLite store in a temp dir, the plugin on POST /rockblock/incoming delivering to `backendUrl`. */
+/**
+ * A gateway with a SQLite store in a temp dir, the plugin on POST /rockblock/incoming delivering
+ * to upstream `be`: `backend`'s URL as its one target, or an upstream config of its own.
+ */
 export async function webhookGateway(
   t: { teardown(fn: () => Promise<void> | void): void },
-  backendUrl: string,
+  backend: string | Record<string, unknown>,
   options: Record<string, unknown> = {},
   path = '/rockblock/incoming',
   /** Share this directory's store (another gatehouse on the same file); default a fresh one. */
@@ -80,7 +83,7 @@ export async function webhookGateway(
     store: `sqlite:${join(dir, 'gatehouse.db')}`,
     admin: { token: TOKEN, host: '127.0.0.1' },
     log: { accessLog: false },
-    upstreams: { be: { targets: [backendUrl] } },
+    upstreams: { be: typeof backend === 'string' ? { targets: [backend] } : backend },
     routes: [
       {
         match: { pathExact: path },
