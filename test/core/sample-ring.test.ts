@@ -133,5 +133,9 @@ t.test('start rolls on a timer that does not hold the process, stop ends it', as
       }
     }, 50);
   });
-  t.equal(ring.series(5)['api'].requests.reduce((a, b) => a + b, 0), 1, 'counted into a rolled second');
+  t.equal(
+    ring.series(5)['api'].requests.reduce((a, b) => a + b, 0),
+    1,
+    'counted into a rolled second',
+  );
 });
