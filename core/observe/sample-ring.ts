@@ -81,6 +81,7 @@ export class SampleRing {
   private readonly routes = new Map<string, RouteRing>();
   private timer?: NodeJS.Timeout;
   private last = -1;
+  private readonly listeners = new Set<() => void>();
 
   constructor(private readonly clock: () => number = Date.now) {}
 
@@ -128,6 +129,13 @@ export class SampleRing {
       r.errors = 0;
       r.hist.fill(0);
     }
+    for (const cb of this.listeners) cb();
+  }
+
+  /** Call `cb` after each roll (the dashboard pushes the new second at once); returns the unsubscribe. */
+  onRoll(cb: () => void): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
   }
 
   /** The last finished second (Unix s), -1 before the first roll. */

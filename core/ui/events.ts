@@ -2,12 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SampleRing } from '../observe/sample-ring';
 import type { UiSnapshot } from './snapshot';
 
-/** How often the stream pushes new seconds and a state snapshot. */
-const TICK_MS = 1000;
-
 /**
  * One dashboard's Server-Sent Events stream: `history` (the whole ring) and `state` at once,
- * then each second `samples` (the seconds finished since the last push) and `state`. A push is
+ * then after each roll of the ring (once a second) `samples` (the seconds finished since the
+ * last push) and `state`. A push is
  * skipped while the previous one is being read or the client has not drained what it was sent,
  * so a slow client costs one snapshot at a time, never a backlog.
  */
@@ -46,10 +44,10 @@ export function streamEvents(
       busy = false;
     }
   };
-  const timer = setInterval(() => void push(false), TICK_MS);
+  const unsubscribe = ring.onRoll(() => void push(false));
   res.once('close', () => {
     closed = true;
-    clearInterval(timer);
+    unsubscribe();
   });
   void push(true);
 }

@@ -138,7 +138,7 @@ t.test('dashboard: login, session cookie, CSRF and headers', async (t) => {
       if (c.code) expectError(t, res, c.code, c.status);
       t.match(res.headers['content-security-policy'], /default-src 'self'.*frame-ancestors 'none'/, 'CSP');
       t.equal(res.headers['x-content-type-options'], 'nosniff');
-      t.equal(res.headers['referrer-policy'], 'no-referrer');
+      t.equal(res.headers['referrer-policy'], 'same-origin');
       c.check?.(t, res);
     });
 

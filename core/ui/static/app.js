@@ -109,4 +109,6 @@ const link = document.createElement('link');
 link.rel = 'stylesheet';
 link.href = uPlotCss;
 document.head.append(link);
-render(html`<${App} />`, document.getElementById('app'));
+const root = document.getElementById('app');
+root.textContent = ''; // the loading note
+render(html`<${App} />`, root);

@@ -22,7 +22,8 @@ function css(name) {
 
 /**
  * props: id, title, unit (axis label), labels (series names), dashes (per series, optional),
- * data ([t, ...series]), theme (a key: the chart is rebuilt when it changes).
+ * data ([t, ...series]), points (draw each value), minMax (least top of the y axis),
+ * theme (a key: the chart is rebuilt when it changes).
  */
 export class Chart extends Component {
   componentDidMount() {
@@ -68,7 +69,8 @@ export class Chart extends Component {
           stroke: colour(dashes[i] === undefined ? i : Math.floor(i / 2)),
           width: 1.5,
           dash: dashes[i] || undefined,
-          points: { show: false },
+          // Latency has gaps (seconds without requests): points keep lone seconds visible.
+          points: this.props.points ? { show: true, size: 4 } : { show: false },
           value: (u, v) => (v === null || v === undefined ? '–' : `${Math.round(v * 100) / 100} ${unit}`),
         })),
       ],

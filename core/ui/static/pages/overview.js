@@ -50,6 +50,7 @@ export function Overview({ series, theme }) {
           unit="ms"
           labels=${latLabels}
           dashes=${latLabels.map((_, i) => (i % 2 ? [6, 4] : 0))}
+          points=${true}
           data=${d.lat}
           theme=${theme}
           summary="Median and 99th percentile latency by route, per second"
