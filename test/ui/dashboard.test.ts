@@ -3,7 +3,9 @@ import t from 'tap';
 import type { Page } from 'playwright-core';
 import { axeViolations, newPage, screenshot, startBrowser } from '../helpers/browser';
 import { tempDir, until } from '../helpers/gatehouse-process';
-import { request, startBackend, startGateway } from '../helpers/servers';
+import { createGateway } from '../../app';
+import { request, startBackend, testLogger } from '../helpers/servers';
+import { taskFixture } from './task-fixture';
 
 const TOKEN = 'dashboard-browser-token-0123456789';
 const PAGES = ['overview', 'upstreams', 'plugins', 'webhooks', 'tasks', 'registry'] as const;
@@ -39,25 +41,34 @@ t.test('dashboard in a real browser', async (t) => {
       res.writeHead(hookStatus).end();
     });
   });
-  const { url, adminUrl } = await startGateway(t, {
-    store: `sqlite:${join(dir, 'gatehouse.db')}`,
-    admin: { token: TOKEN },
-    registry: {},
-    upstreams: {
-      api: { targets: [api.url] },
-      svc: { targets: [svc.url], healthCheck: { path: '/health', intervalMs: 200, timeoutMs: 500, unhealthy: 1, healthy: 1 } },
-    },
-    routes: [
-      { name: 'api', match: { path: '/api/' }, upstream: 'api', plugins: [] },
-      { name: 'svc', match: { path: '/svc/' }, upstream: 'svc', plugins: [] },
-      {
-        name: 'hooks',
-        match: { pathExact: '/hooks' },
-        plugins: [{ 'webhook-ingest': { preset: 'none', deliver: { url: hooks.url, pollMs: 20 } }, id: 'hooks' }],
+  const gw = await createGateway({
+    plugins: [taskFixture],
+    logger: testLogger(),
+    config: {
+      server: { http: { port: 0, host: '127.0.0.1' } },
+      plugins: [{ 'task-fixture': {}, id: 'jobs' }],
+      store: `sqlite:${join(dir, 'gatehouse.db')}`,
+      admin: { token: TOKEN, port: 0 },
+      registry: {},
+      upstreams: {
+        api: { targets: [api.url] },
+        svc: { targets: [svc.url], healthCheck: { path: '/health', intervalMs: 200, timeoutMs: 500, unhealthy: 1, healthy: 1 } },
       },
-    ],
+      routes: [
+        { name: 'api', match: { path: '/api/' }, upstream: 'api', plugins: [] },
+        { name: 'svc', match: { path: '/svc/' }, upstream: 'svc', plugins: [] },
+        {
+          name: 'hooks',
+          match: { pathExact: '/hooks' },
+          plugins: [{ 'webhook-ingest': { preset: 'none', deliver: { url: hooks.url, pollMs: 20 } }, id: 'hooks' }],
+        },
+      ],
+    },
   });
-  const admin = adminUrl!;
+  t.teardown(() => gw.close(100));
+  await gw.listen();
+  const url = `http://127.0.0.1:${gw.addresses.http!.port}`;
+  const admin = `http://127.0.0.1:${gw.addresses.admin!.port}`;
   const bearer = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
   await request(`${admin}/registry/services/billing`, {
     method: 'PUT',
@@ -136,7 +147,19 @@ t.test('dashboard in a real browser', async (t) => {
     t.equal(status, 403);
   });
 
+  t.test('cancel a task on the tasks page (the task-list admin contract, served by a fixture plugin)', async (t) => {
+    await open(page, 'tasks');
+    const running = page.locator('section[data-tasks="jobs"] tr[data-task="t-running"]');
+    await running.waitFor();
+    t.equal(await running.locator('progress').getAttribute('value'), '0.4', 'progress bar');
+    t.match(await running.textContent(), /frame 40 of 100/);
+    await running.getByRole('button', { name: 'Cancel t-running' }).click();
+    await page.waitForSelector('section[data-tasks="jobs"] tr[data-task="t-running"][data-state="canceled"]');
+    t.equal(await running.getByRole('button').count(), 0, 'no cancel button on a canceled task');
+  });
+
   t.test('every page: no serious or critical axe violations; screenshots', async (t) => {
+    hookStatus = 410; // a dead letter on the queue page while it is checked and photographed
     await request(`${url}/hooks`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'ping-2' });
     for (const id of PAGES) {
       await open(page, id);
