@@ -20,7 +20,7 @@ export function Registry({ state }) {
   return html`<h2>Registry</h2>
     <section class="card">
       <div class="scroll" tabindex="0" role="region" aria-label="Service entries">
-        <table>
+        <table class="stack">
           <thead>
             <tr>
               <th scope="col">Service</th>
@@ -41,10 +41,10 @@ export function Registry({ state }) {
               (s) =>
                 html`<tr data-service=${s.name}>
                   <th scope="row"><code>${s.name}</code></th>
-                  <td><span class=${`badge ${s.status === 'passing' ? 'ok' : 'bad'}`}>${s.status}</span></td>
-                  <td>${targets(s.info).map((t) => html`<div><code>${t.url}</code>${t.weight !== 1 ? ` ×${t.weight}` : ''}</div>`)}</td>
-                  <td>${(s.info.tags ?? []).join(', ') || '–'}</td>
-                  <td data-field="lease">${s.leaseLeftMs === undefined ? 'no lease' : duration(s.leaseLeftMs)}</td>
+                  <td data-label="Status"><span class=${`badge ${s.status === 'passing' ? 'ok' : 'bad'}`}>${s.status}</span></td>
+                  <td data-label="Targets">${targets(s.info).map((t) => html`<div><code>${t.url}</code>${t.weight !== 1 ? ` ×${t.weight}` : ''}</div>`)}</td>
+                  <td data-label="Tags">${(s.info.tags ?? []).join(', ') || '–'}</td>
+                  <td data-label="Lease left" data-field="lease">${s.leaseLeftMs === undefined ? 'no lease' : duration(s.leaseLeftMs)}</td>
                 </tr>`,
             )}
           </tbody>

@@ -17,9 +17,9 @@ function Row({ t, run, instance, now }) {
   const live = t.state === 'queued' || t.state === 'running';
   return html`<tr data-task=${t.id} data-state=${t.state}>
     <th scope="row"><code>${t.id}</code></th>
-    <td>${t.service ?? '–'}</td>
-    <td><span class=${`badge ${BADGE[t.state] ?? ''}`}>${t.state}</span></td>
-    <td>
+    <td data-label="Service">${t.service ?? '–'}</td>
+    <td data-label="State"><span class=${`badge ${BADGE[t.state] ?? ''}`}>${t.state}</span></td>
+    <td data-label="Progress">
       ${
         f === null
           ? '–'
@@ -27,11 +27,11 @@ function Row({ t, run, instance, now }) {
               ${Math.round(f * 100)}%`
       }
     </td>
-    <td>${t.message ?? ''}</td>
-    <td class="num">${num(t.attempts)}</td>
-    <td>${t.worker ?? '–'}</td>
-    <td>${t.startedAt ? ago(t.startedAt, now) : `queued ${ago(t.createdAt, now)}`}</td>
-    <td>${t.eta ? (typeof t.eta === 'number' ? duration(t.eta) : clock(t.eta)) : '–'}</td>
+    <td data-label="Message">${t.message ?? ''}</td>
+    <td data-label="Attempts" class="num">${num(t.attempts)}</td>
+    <td data-label="Worker">${t.worker ?? '–'}</td>
+    <td data-label="Started">${t.startedAt ? ago(t.startedAt, now) : `queued ${ago(t.createdAt, now)}`}</td>
+    <td data-label="ETA">${t.eta ? (typeof t.eta === 'number' ? duration(t.eta) : clock(t.eta)) : '–'}</td>
     <td>
       ${
         live &&
@@ -66,7 +66,7 @@ function TaskList({ l, run, now }) {
       </div>
     </dl>
     <div class="scroll" tabindex="0" role="region" aria-label=${`Tasks of ${l.instance}`}>
-      <table>
+      <table class="stack">
         <thead>
           <tr>
             <th scope="col">Task</th>

@@ -30,7 +30,7 @@ function Upstream({ name, u }) {
       </div>
     </dl>
     <div class="scroll" tabindex="0" role="region" aria-label=${`Targets of ${name}`}>
-      <table>
+      <table class="stack">
         <thead>
           <tr>
             <th scope="col">Target</th>
@@ -54,13 +54,13 @@ function Upstream({ name, u }) {
             (t) =>
               html`<tr data-target=${t.url}>
                 <th scope="row"><code>${t.url}</code></th>
-                <td data-field="health">${health(t)}</td>
-                <td class="num">${num(t.inflight)}</td>
-                <td class="num">${t.maxConnections ?? '–'}</td>
-                <td class="num">${num(t.ejections)}</td>
-                <td class="num">${num(t.retries)}</td>
-                <td class="num">${num(t.picks)}</td>
-                <td class="num">${num(t.latencyEwmaMs, 2)} ms</td>
+                <td data-label="Health" data-field="health">${health(t)}</td>
+                <td data-label="In flight" class="num">${num(t.inflight)}</td>
+                <td data-label="Limit" class="num">${t.maxConnections ?? '–'}</td>
+                <td data-label="Ejections" class="num">${num(t.ejections)}</td>
+                <td data-label="Retries" class="num">${num(t.retries)}</td>
+                <td data-label="Picks" class="num">${num(t.picks)}</td>
+                <td data-label="Latency" class="num">${num(t.latencyEwmaMs, 2)} ms</td>
               </tr>`,
           )}
         </tbody>

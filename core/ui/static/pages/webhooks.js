@@ -72,9 +72,9 @@ function Queue({ q, run, now }) {
               (d) =>
                 html`<tr data-message=${d.id}>
                   <th scope="row"><code>${d.id}</code></th>
-                  <td class="num">${num(d.attempts)}</td>
-                  <td>${ago(d.deadAt, now)}</td>
-                  <td class="bad">${d.error}</td>
+                  <td data-label="Attempts" class="num">${num(d.attempts)}</td>
+                  <td data-label="Dead since">${ago(d.deadAt, now)}</td>
+                  <td data-label="Last error" class="bad">${d.error}</td>
                   <td>
                     <div class="actions">
                       <button
