@@ -81,6 +81,8 @@ export class SampleRing {
   private readonly routes = new Map<string, RouteRing>();
   private timer?: NodeJS.Timeout;
   private last = -1;
+  /** The first second rolled: nothing was counted before it, so series start there at the earliest. */
+  private first = -1;
   private readonly listeners = new Set<() => void>();
 
   constructor(private readonly clock: () => number = Date.now) {}
@@ -118,6 +120,7 @@ export class SampleRing {
     const sec = Math.floor(now / 1000) - 1;
     if (sec <= this.last && this.last !== -1) return;
     this.last = sec;
+    if (this.first === -1) this.first = sec;
     const slot = sec % RING_SECONDS;
     for (const r of this.routes.values()) {
       r.stamp[slot] = sec;
@@ -156,13 +159,13 @@ export class SampleRing {
     return { t: sec, requests: r.requests[slot], errors: r.errs[slot], p50: r.p50[slot], p99: r.p99[slot] };
   }
 
-  /** The last `seconds` finished seconds of every route, oldest first, ending at the last roll. */
+  /** The last `seconds` finished seconds of every route (none before the first roll), oldest first, ending at the last roll. */
   series(seconds = RING_SECONDS): Record<string, RouteSeries> {
     const n = Math.min(RING_SECONDS, Math.max(0, seconds));
     const out: Record<string, RouteSeries> = {};
     for (const route of this.routes.keys()) {
       const s: RouteSeries = { t: [], requests: [], errors: [], p50: [], p99: [] };
-      for (let sec = this.last - n + 1; sec <= this.last; sec++) {
+      for (let sec = Math.max(this.first, this.last - n + 1); sec <= this.last; sec++) {
         const v = this.sample(route, sec);
         s.t.push(v.t);
         s.requests.push(v.requests);

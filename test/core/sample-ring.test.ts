@@ -76,6 +76,11 @@ t.test('bounds: 900 seconds per route, at most RING_MAX_ROUTES routes', async (t
   });
   t.test('series has exactly the window asked, capped at the ring', async (t) => {
     const { ring } = ringAt(0);
+    ring.roll(4_000_000);
+    t.equal(ring.series(5000)['api'], undefined, 'no route before its first request');
+    ring.record('api', 200, 0.01);
+    ring.roll(4_010_000);
+    t.equal(ring.series(5000)['api'].t.length, 11, 'nothing before the first roll');
     ring.record('api', 200, 0.01);
     ring.roll(5_000_000);
     const s = ring.series(5000)['api'];

@@ -42,7 +42,9 @@ export function Registry({ state }) {
                 html`<tr data-service=${s.name}>
                   <th scope="row"><code>${s.name}</code></th>
                   <td data-label="Status"><span class=${`badge ${s.status === 'passing' ? 'ok' : 'bad'}`}>${s.status}</span></td>
-                  <td data-label="Targets">${targets(s.info).map((t) => html`<div><code>${t.url}</code>${t.weight !== 1 ? ` ×${t.weight}` : ''}</div>`)}</td>
+                  <td data-label="Targets">
+                    ${targets(s.info).map((t) => html`<div><code>${t.url}</code>${t.weight !== 1 ? ` ×${t.weight}` : ''}</div>`)}
+                  </td>
                   <td data-label="Tags">${(s.info.tags ?? []).join(', ') || '–'}</td>
                   <td data-label="Lease left" data-field="lease">${s.leaseLeftMs === undefined ? 'no lease' : duration(s.leaseLeftMs)}</td>
                 </tr>`,

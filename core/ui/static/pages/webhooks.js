@@ -57,7 +57,7 @@ function Queue({ q, run, now }) {
     ${
       q.dead.length > 0 &&
       html`<div class="scroll" tabindex="0" role="region" aria-label=${`Dead letters of ${q.instance}`}>
-        <table>
+        <table class="stack">
           <thead>
             <tr>
               <th scope="col">Message</th>
