@@ -24,6 +24,17 @@ function pageOf(hash) {
   return PAGES.some(([p]) => p === id) ? id : 'overview';
 }
 
+/** One page failing to render shows its error; the shell and the other pages go on. */
+class Guard extends Component {
+  componentDidCatch(error) {
+    this.setState({ error });
+  }
+
+  render({ children }, { error }) {
+    return error ? html`<p class="notice bad" role="alert">This page failed to render: ${String(error.message ?? error)}</p>` : children;
+  }
+}
+
 const darkQuery = matchMedia('(prefers-color-scheme: dark)');
 
 class App extends Component {
@@ -100,7 +111,7 @@ class App extends Component {
       </header>
       <main id="main">
         ${notice && html`<p class=${`notice ${notice.bad ? 'bad' : ''}`} role="status" id="notice">${notice.text}</p>`}
-        <${Page} series=${series} state=${data} theme=${theme} run=${this.run} />
+        <${Guard} key=${page}><${Page} series=${series} state=${data} theme=${theme} run=${this.run} /><//>
       </main>`;
   }
 }

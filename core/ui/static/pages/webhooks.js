@@ -12,6 +12,8 @@ function Queue({ q, run, now }) {
       <p class="notice bad">${err.message}</p>
     </section>`;
   const s = q.stats;
+  // GET /plugins/<id>/messages?state=dead: { stats, messages: [{ id, attempts, endedAt, lastError }] }
+  const dead = (q.messages ?? []).map((m) => ({ id: m.id, attempts: m.attempts, deadAt: m.endedAt, error: m.lastError ?? '' }));
   const depth = s.ready + s.delayed + s.leased;
   return html`<section class="card" data-queue=${q.instance}>
     <h3><code>${q.instance}</code></h3>
@@ -55,7 +57,7 @@ function Queue({ q, run, now }) {
       </button>
     </div>
     ${
-      q.dead.length > 0 &&
+      dead.length > 0 &&
       html`<div class="scroll" tabindex="0" role="region" aria-label=${`Dead letters of ${q.instance}`}>
         <table class="stack">
           <thead>
@@ -68,7 +70,7 @@ function Queue({ q, run, now }) {
             </tr>
           </thead>
           <tbody>
-            ${q.dead.map(
+            ${dead.map(
               (d) =>
                 html`<tr data-message=${d.id}>
                   <th scope="row"><code>${d.id}</code></th>
