@@ -152,7 +152,7 @@ export class Dashboard {
       }),
       route('GET', '/ui/api/events', (a) => {
         this.session(a.req);
-        streamEvents(a.req, a.res, this.gw.metrics.samples, this.snapshot!, SECURITY_HEADERS);
+        streamEvents(a.req, a.res, this.gw.metrics.samples, this.snapshot!, SECURITY_HEADERS, () => this.sessions.of(a.req) !== undefined);
       }),
       ...ACTIONS.map((act) =>
         route(act.method, act.path, async (a) => {

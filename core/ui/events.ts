@@ -15,6 +15,8 @@ export function streamEvents(
   ring: SampleRing,
   snapshot: UiSnapshot,
   headers: Record<string, string>,
+  /** Whether the session is still live: the stream ends at the first push after a logout or expiry. */
+  alive: () => boolean,
 ): void {
   res.writeHead(200, {
     ...headers,
@@ -28,6 +30,10 @@ export function streamEvents(
   const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   const push = async (first: boolean) => {
     if (busy || closed || res.writableNeedDrain) return;
+    if (!alive()) {
+      res.end();
+      return;
+    }
     busy = true;
     try {
       if (first) send('history', { last: ring.lastSecond, routes: ring.series() });

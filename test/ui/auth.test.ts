@@ -1,3 +1,4 @@
+import http from 'node:http';
 import t, { type Test } from 'tap';
 import { expectError } from '../helpers/errors';
 import { request, startBackend, startGateway } from '../helpers/servers';
@@ -153,6 +154,29 @@ t.test('dashboard: login, session cookie, CSRF and headers', async (t) => {
     const first = await request(`${admin}/ui/app/app.css`, { headers: { cookie: session } });
     const again = await request(`${admin}/ui/app/app.css`, { headers: { cookie: session, 'if-none-match': String(first.headers.etag) } });
     t.equal(again.status, 304);
+  });
+
+  t.test('the event stream: history and state at once, ended by a logout', async (t) => {
+    const other = await login(admin);
+    const c2 = JSON.parse((await request(`${admin}/ui/api/session`, { headers: { cookie: other.cookie } })).body).csrf;
+    let text = '';
+    const ended = new Promise<void>((resolve, reject) => {
+      http
+        .get(`${admin}/ui/api/events`, { headers: { cookie: other.cookie }, agent: false }, (res) => {
+          t.equal(res.headers['content-type'], 'text/event-stream; charset=utf-8');
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (text += d));
+          res.on('end', resolve);
+        })
+        .on('error', reject);
+    });
+    const started = Date.now();
+    while (!text.includes('event: state') && Date.now() - started < 10000) await new Promise((r) => setTimeout(r, 20));
+    t.match(text, /^event: history\ndata: \{"last":\d+,"routes":\{"all":\{"t":\[/, 'history first, with the route sampled');
+    t.match(text, /event: state\ndata: \{"at":/, 'then the state');
+    await request(`${admin}/ui/logout`, { method: 'POST', headers: { cookie: other.cookie, 'x-csrf-token': c2 } });
+    await ended;
+    t.pass('stream ended after the logout');
   });
 
   t.test('logout ends the session', async (t) => {
