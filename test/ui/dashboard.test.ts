@@ -56,6 +56,13 @@ t.test('dashboard in a real browser', async (t) => {
       },
       routes: [
         { name: 'api', match: { path: '/api/' }, upstream: 'api', plugins: [] },
+        {
+          name: 'render',
+          match: { path: '/render/' },
+          plugins: [
+            { 'load-balancer': { service: 'render', dispatch: 'pull', workerToken: 'render-worker-token-0123456789' }, id: 'render' },
+          ],
+        },
         { name: 'svc', match: { path: '/svc/' }, upstream: 'svc', plugins: [] },
         {
           name: 'hooks',
@@ -156,6 +163,23 @@ t.test('dashboard in a real browser', async (t) => {
     await running.getByRole('button', { name: 'Cancel t-running' }).click();
     await page.waitForSelector('section[data-tasks="jobs"] tr[data-task="t-running"][data-state="canceled"]');
     t.equal(await running.getByRole('button').count(), 0, 'no cancel button on a canceled task');
+  });
+
+  t.test('cancel a queued load-balancer task on the tasks page', async (t) => {
+    const submitted = await request(`${url}/render/process`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ frames: 100 }),
+    });
+    t.equal(submitted.status, 200, submitted.body);
+    const { uuid } = JSON.parse(submitted.body) as { uuid: string };
+    await open(page, 'tasks');
+    const row = page.locator(`section[data-tasks="render"] tr[data-task="${uuid}"]`);
+    await page.waitForSelector(`section[data-tasks="render"] tr[data-task="${uuid}"][data-state="queued"]`);
+    await row.getByRole('button', { name: `Cancel ${uuid}` }).click();
+    await page.waitForSelector(`section[data-tasks="render"] tr[data-task="${uuid}"][data-state="canceled"]`);
+    const state = await request(`${admin}/plugins/render/tasks/${uuid}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    t.match(JSON.parse(state.body), { state: 'canceled' }, 'canceled in the plugin, as its admin API says');
   });
 
   t.test('every page: no serious or critical axe violations; screenshots', async (t) => {
