@@ -51,4 +51,22 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  {
+    // The dashboard's browser modules (served as files, no build step).
+    files: ['core/ui/static/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: {
+        document: 'readonly',
+        location: 'readonly',
+        fetch: 'readonly',
+        EventSource: 'readonly',
+        matchMedia: 'readonly',
+        getComputedStyle: 'readonly',
+        ResizeObserver: 'readonly',
+        addEventListener: 'readonly',
+        confirm: 'readonly',
+      },
+    },
+  },
 );

@@ -68,6 +68,10 @@ export const ERROR_HELP: Record<ErrorCode, string> = {
   GH_ERR_UPSTREAM_DEADLINE:
     "The request's deadline (`X-Request-Deadline` in epoch ms, or `X-Request-Timeout` in ms from arrival; names set by `deadlineHeaders`) had passed on arrival or passed while it waited in the queue. Nothing was sent upstream.",
   GH_ERR_UNAUTHORIZED: 'The admin API needs `Authorization: Bearer <admin.token>`.',
+  GH_ERR_UI_LOGIN:
+    'The dashboard (`/ui`) has no live session for this request: log in at `/ui/login` with the admin token. Sessions last 12 hours and end when gatehouse restarts.',
+  GH_ERR_UI_CSRF:
+    'Dashboard actions (replay, purge, cancel, logout) must carry the X-CSRF-Token header the page got with its session, from the same origin. The page sends it; a request from elsewhere is refused.',
   GH_ERR_RELOAD_FAILED:
     'A reload (SIGHUP, POST /reload) found a config that cannot run; the old one keeps serving. The log has the reasons; fix the file and reload again.',
   GH_ERR_INTERNAL: 'A bug in gatehouse. The error log has the stack; please report it.',

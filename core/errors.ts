@@ -41,6 +41,8 @@ export const ERRORS = {
   GH_ERR_UPSTREAM_QUEUE_TIMEOUT: { status: 503, message: 'No target of the upstream became free within the queue timeout' },
   GH_ERR_UPSTREAM_DEADLINE: { status: 504, message: "The request's deadline passed before a target could take it" },
   GH_ERR_UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required' },
+  GH_ERR_UI_LOGIN: { status: 401, message: 'Log in to the dashboard at /ui/login' },
+  GH_ERR_UI_CSRF: { status: 403, message: "The dashboard action lacks its session's CSRF token, or came from another origin" },
   GH_ERR_RELOAD_FAILED: { status: 500, message: 'Reload failed; the previous configuration stays active' },
   GH_ERR_INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -2,6 +2,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { gcRequested } from '../tuning/young-gc';
 import { RequestStats, StatsHistogram } from './request-stats';
 import { pluginMetrics, type PluginMetrics } from './plugin-metrics';
+import { SampleRing } from './sample-ring';
 
 export type { PluginMetrics } from './plugin-metrics';
 import type { TaskMetrics } from '../plugin/tasks';
@@ -22,6 +23,8 @@ export class GatewayMetrics {
   /** Requests being handled now (read by the in-flight gauge at scrape time). */
   inflightNow = 0;
   private readonly stats = new RequestStats();
+  /** Per-second samples of the last 15 minutes per route, for the dashboard (rolled while the admin listener is up). */
+  readonly samples = new SampleRing();
 
   /**
    * @param opts.openSockets read at scrape time: open sockets per upstream name.
@@ -126,6 +129,7 @@ export class GatewayMetrics {
   /** Count one finished request and observe its duration (method: one of the common ones, else OTHER). */
   countRequest(route: string, method: string, status: number, upstream: string, seconds: number): void {
     this.stats.record(route, method, status, upstream, seconds);
+    this.samples.record(route, status, seconds);
   }
 
   /** A prefixed factory for one plugin instance (core/observe/plugin-metrics.ts). */

@@ -135,6 +135,41 @@ export class AdminRouter {
     this.fixed = routes.map(compile);
   }
 
+  /**
+   * Call an endpoint in process, as an authenticated caller (the dashboard, which checked its
+   * session): the same handler an HTTP request reaches, with its answer captured instead of
+   * written. `req`/`res` are the caller's, for handlers that read the request or watch it close.
+   * @throws GatehouseError what the endpoint throws; GH_ERR_NOT_FOUND for no such endpoint.
+   */
+  async invoke(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: AdminMethod,
+    path: string,
+    search = '',
+  ): Promise<{ status: number; body: unknown }> {
+    const parts = path.split('/').slice(1);
+    const candidates = [...this.fixed, ...this.dynamic().map(compile)];
+    const hit = candidates.map((c) => ({ c, params: matchPath(c, parts) })).find((m) => m.params && m.c.route.method === method);
+    if (!hit) throw new GatehouseError('GH_ERR_NOT_FOUND', `No admin endpoint ${method} ${path}`);
+    let answer: { status: number; body: unknown } | undefined;
+    const a = adminRequest(req, res, path, search, hit.params!);
+    const captured: AdminRequest = {
+      ...a,
+      json: (status, value) => void (answer = { status, body: value }),
+      send: (status, body) => void (answer = { status, body: body.toString() }),
+    };
+    await hit.c.route.handle(captured);
+    if (!answer) throw new GatehouseError('GH_ERR_INTERNAL', `Admin endpoint ${method} ${hit.c.route.path} did not answer`);
+    return answer;
+  }
+
+  /** Whether an endpoint exists for this method and path (the dashboard asks which plugins have queues or tasks). */
+  has(method: AdminMethod, path: string): boolean {
+    const parts = path.split('/').slice(1);
+    return [...this.fixed, ...this.dynamic().map(compile)].some((c) => c.route.method === method && matchPath(c, parts) !== undefined);
+  }
+
   /** Serve one admin request. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';

@@ -4,6 +4,7 @@ import { GatehouseError, isReported } from '../errors';
 import { redactUrl } from '../net/url';
 import { registryRoutes } from '../registry/admin-routes';
 import { AdminRouter, type AdminRoute } from './admin-router';
+import { Dashboard } from '../ui/dashboard';
 import type { Gateway } from './gateway';
 import type { UpstreamPool } from '../upstream/pool';
 
@@ -148,20 +149,23 @@ function upstreamState(p: UpstreamPool): Record<string, unknown> {
 }
 
 /**
- * The admin API: a route table of core's endpoints and, under /plugins/<instance>/, those of the
- * current generation's plugins. `replace` takes the place of core's endpoints of the same method
- * and path (a cluster primary answers /metrics, /readyz, /upstreams and /reload for its workers).
+ * The admin API: a route table of core's endpoints, the dashboard at /ui, and, under
+ * /plugins/<instance>/, those of the current generation's plugins. `replace` takes the place of
+ * core's endpoints of the same method and path (a cluster primary answers /metrics, /readyz,
+ * /upstreams and /reload for its workers).
  */
 export function createAdminServer(gw: Gateway, token: string, replace: readonly AdminRoute[] = []): http.Server {
   const same = (a: AdminRoute, b: AdminRoute) => a.method === b.method && a.path === b.path;
+  const dashboard = new Dashboard(gw, token);
   const router = new AdminRouter(
-    [...replace, ...coreRoutes(gw).filter((r) => !replace.some((x) => same(x, r)))],
+    [...replace, ...coreRoutes(gw).filter((r) => !replace.some((x) => same(x, r))), ...dashboard.routes()],
     (req) => tokenMatches(req.headers.authorization, token),
     () => gw.runtime.adminRoutes,
     (err, path) => {
       if (!isReported(err)) gw.logger.error({ err, path }, 'admin endpoint failed');
     },
   );
+  dashboard.attach(router);
   return http.createServer(function adminApi(req, res) {
     void router.handle(req, res);
   });

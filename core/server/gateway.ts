@@ -245,6 +245,7 @@ export class Gateway {
       this.servers.admin = createAdminServer(this, admin.token, c?.adminRoutes);
       trackConnections(this.servers.admin, 'connection');
       this.addresses.admin = await listen(this.servers.admin, admin.port, admin.host, 'admin');
+      this.metrics.samples.start();
     }
   }
 
@@ -401,6 +402,7 @@ export class Gateway {
       await this.runtime.dispose();
       await this.closeServices();
       this.forwarder.close();
+      this.metrics.samples.stop();
       const admin = this.servers.admin;
       if (admin) {
         // Last: it answered /readyz (not ready) and /metrics while the listeners drained. What

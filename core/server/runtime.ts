@@ -118,6 +118,15 @@ export class Runtime {
     }
   }
 
+  /** Each plugin instance of this generation: name, instance id, where declared, started, readiness. */
+  pluginStates(): { plugin: string; instance: string; at: string; started: boolean; ready: true | string[] }[] {
+    const reasons = this.notReady();
+    return this.plugins.map((p) => {
+      const own = reasons.filter((r) => r.plugin === p.id).map((r) => r.reason);
+      return { plugin: p.name, instance: p.id, at: p.at, started: p.started, ready: own.length === 0 ? true : own };
+    });
+  }
+
   /** Why this generation is not ready, per plugin instance that says so (empty: ready). */
   notReady(): { plugin: string; reason: string }[] {
     const out: { plugin: string; reason: string }[] = [];

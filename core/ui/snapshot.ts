@@ -1,0 +1,113 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GatehouseError } from '../errors';
+import type { AdminRouter } from '../server/admin-router';
+import type { Gateway } from '../server/gateway';
+
+/** Task states the tasks page shows, and how many of each it asks for. */
+const TASK_STATES: readonly [string, number][] = [
+  ['running', 100],
+  ['queued', 100],
+  ['failed', 10],
+  ['canceled', 10],
+];
+
+/** A section that could not be read: shown as its error instead of failing the whole page. */
+interface Failed {
+  readonly error: { code: string; message: string };
+}
+
+function failed(err: unknown): Failed {
+  const e = err instanceof GatehouseError ? err : new GatehouseError('GH_ERR_INTERNAL', (err as Error)?.message);
+  return { error: { code: e.code, message: e.message } };
+}
+
+/** Everything but the per-second samples, as the dashboard pages read it. */
+export interface UiState {
+  readonly at: number;
+  readonly routes: unknown;
+  readonly upstreams: unknown;
+  readonly plugins: unknown;
+  readonly webhooks: unknown;
+  readonly tasks: unknown;
+  readonly registry: unknown;
+}
+
+/** The metric series of one plugin instance: its own (`gatehouse_<name>_…`) and core's about it (`gatehouse_plugin_…`). */
+async function pluginMetricsOf(gw: Gateway, plugin: string, instance: string): Promise<{ name: string; labels: object; value: number }[]> {
+  const own = `gatehouse_${plugin.replace(/-/g, '_')}_`;
+  const out: { name: string; labels: object; value: number }[] = [];
+  for (const m of gw.metrics.registry.getMetricsAsArray()) {
+    const name = (m as { name: string }).name;
+    if (!name.startsWith(own) && !name.startsWith('gatehouse_plugin_')) continue;
+    const got = (await (m as unknown as { get(): Promise<unknown> }).get()) as {
+      type: string;
+      values: { labels: Record<string, unknown>; value: number; metricName?: string }[];
+    };
+    for (const v of got.values) {
+      if (v.labels.instance !== instance) continue;
+      // Histograms: the count and sum say enough here; the buckets are for Prometheus.
+      if (got.type === 'histogram' && v.metricName?.endsWith('_bucket')) continue;
+      const { instance: _i, plugin: _p, ...labels } = v.labels;
+      out.push({ name: v.metricName ?? name, labels, value: v.value });
+    }
+  }
+  return out;
+}
+
+/**
+ * Reads the dashboard's state through the admin API's own handlers (in process, as an
+ * authenticated caller), so the pages show exactly what the API answers.
+ */
+export class UiSnapshot {
+  constructor(
+    private readonly gw: Gateway,
+    private readonly router: AdminRouter,
+  ) {}
+
+  private async get(req: IncomingMessage, res: ServerResponse, path: string, search = ''): Promise<unknown> {
+    try {
+      return (await this.router.invoke(req, res, 'GET', path, search)).body;
+    } catch (err) {
+      return failed(err);
+    }
+  }
+
+  /** Plugin instances whose admin API has this endpoint (which queues and task lists there are). */
+  private instancesWith(path: string): string[] {
+    return this.gw.runtime
+      .pluginStates()
+      .map((p) => p.instance)
+      .filter((i) => this.router.has('GET', `/plugins/${i}${path}`));
+  }
+
+  /** One snapshot of every page's data. */
+  async read(req: IncomingMessage, res: ServerResponse): Promise<UiState> {
+    const plugins = await Promise.all(
+      this.gw.runtime.pluginStates().map(async (p) => ({ ...p, metrics: await pluginMetricsOf(this.gw, p.plugin, p.instance) })),
+    );
+    const webhooks = await Promise.all(
+      this.instancesWith('/messages').map(async (instance) => ({
+        instance,
+        ...((await this.get(req, res, `/plugins/${instance}/messages`, '?state=dead&limit=100')) as object),
+      })),
+    );
+    const tasks = await Promise.all(
+      this.instancesWith('/tasks').map(async (instance) => {
+        const lists = await Promise.all(
+          TASK_STATES.map(([state, limit]) => this.get(req, res, `/plugins/${instance}/tasks`, `?state=${state}&limit=${limit}`)),
+        );
+        const error = lists.find((l) => (l as Failed).error) as Failed | undefined;
+        return { instance, ...(error ?? {}), tasks: lists.flatMap((l) => (l as { tasks?: unknown[] }).tasks ?? []) };
+      }),
+    );
+    return {
+      at: Date.now(),
+      routes: await this.get(req, res, '/routes'),
+      upstreams: await this.get(req, res, '/upstreams'),
+      plugins,
+      webhooks,
+      tasks,
+      registry: this.gw.registry ? await this.get(req, res, '/registry/services', '?limit=1000') : { off: true },
+    };
+  }
+}
