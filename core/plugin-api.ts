@@ -15,6 +15,8 @@ export {
   type JsonSchema,
   type ValidateScope,
 } from './plugin/contract';
+/** The path as routes match it: each segment's `;parameters` dropped. */
+export { withoutParams } from './server/request-target';
 export { anyCase, FRAMING_HEADERS, HEADER_NAME_PATTERN, HEADER_VALUE_PATTERN } from './plugin/header-syntax';
 export { defineErrors, type ErrorDefinition, type PluginErrors } from './plugin/errors';
 export type { TaskOptions } from './plugin/tasks';

@@ -1,3 +1,4 @@
+import { withoutParams } from '../../core/plugin-api';
 import type { ExceptRule } from './schema';
 
 type PathTest = (path: string) => boolean;
@@ -17,18 +18,6 @@ function pathTest(rule: ExceptRule): PathTest {
   // `/a` matches /a and /a/x but not /ab; `/a/` matches only below it.
   if (prefix.endsWith('/')) return (path) => path.startsWith(prefix);
   return (path) => path === prefix || path.startsWith(`${prefix}/`);
-}
-
-/** The path without each segment's `;parameters`, as routes match it. */
-function withoutParams(path: string): string {
-  if (path.indexOf(';') < 0) return path;
-  return path
-    .split('/')
-    .map((s) => {
-      const semi = s.indexOf(';');
-      return semi < 0 ? s : s.slice(0, semi);
-    })
-    .join('/');
 }
 
 /**

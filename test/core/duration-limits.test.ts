@@ -28,6 +28,11 @@ const jwtAuth = (options: Record<string, unknown>): Config => ({
   routes: [{ match: { path: '/' }, plugins: [{ 'jwt-auth': { algorithms: ['RS256'], jwksUrl: 'http://127.0.0.1:1/jwks', ...options } }] }],
 });
 
+const loadBalancer = (options: Record<string, unknown>): Config => ({
+  upstreams: { workers: { targets: ['http://127.0.0.1:1'] } },
+  routes: [{ match: { path: '/svc/' }, plugins: [{ 'load-balancer': { service: 'svc', upstream: 'workers', ...options } }] }],
+});
+
 const cases: { desc: string; path: string; config(ms: number): Config }[] = [
   {
     desc: 'server.timeouts.headers',
@@ -120,6 +125,23 @@ const cases: { desc: string; path: string; config(ms: number): Config }[] = [
     path: `/routes/0/plugins/0/jwt-auth/${key}`,
     config: (ms: number) => jwtAuth({ [key]: ms }),
   })),
+  {
+    desc: 'server.workerRestarts.windowMs',
+    path: '/server/workerRestarts/windowMs',
+    config: (ms) => ({ ...base(), server: { workerRestarts: { windowMs: ms } } }),
+  },
+  ...(['taskTimeoutMs', 'heartbeatMs', 'resultTtlMs', 'tombstoneMs', 'pollMs', 'claimWaitMs'] as const).map((key) => ({
+    desc: `load-balancer ${key}`,
+    path: `/routes/0/plugins/0/load-balancer/${key}`,
+    // heartbeatMs must stay below taskTimeoutMs (validate): at the cap it is one less, beyond it as given.
+    config: (ms: number) =>
+      loadBalancer(key === 'heartbeatMs' ? { heartbeatMs: ms === LIMIT ? LIMIT - 1 : ms, taskTimeoutMs: LIMIT } : { [key]: ms }),
+  })),
+  {
+    desc: 'load-balancer capacity.intervalMs',
+    path: '/routes/0/plugins/0/load-balancer/capacity/intervalMs',
+    config: (ms) => loadBalancer({ capacity: { intervalMs: ms } }),
+  },
 ];
 
 /** The error text of validateConfig, or '' when the config is accepted. */
@@ -176,6 +198,7 @@ t.test('every duration key in core and the built-in plugin schemas is capped (a 
         .replace(/^\/routes\/0\/plugins\/0\/hash-rewrite/, '<hash-rewrite>')
         .replace(/^\/routes\/0\/plugins\/0\/webhook-ingest/, '<webhook-ingest>')
         .replace(/^\/routes\/0\/plugins\/0\/jwt-auth/, '<jwt-auth>')
+        .replace(/^\/routes\/0\/plugins\/0\/load-balancer/, '<load-balancer>')
         .replace('/upstreams/app/', '/upstreams/*/'),
     ),
   );
