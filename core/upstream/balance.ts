@@ -116,14 +116,15 @@ export class PowerOfTwo extends Weighted implements Selector {
     // A second, different one: two draws of the same target would make P2C plain random.
     for (let k = 0; b === a && k < 2; k++) b = this.draw(targets, usable);
     if (b === undefined || b === a) return a;
-    return this.cost(b) < this.cost(a) ? b : a;
+    const now = this.latency ? performance.now() : 0;
+    return this.cost(b, now) < this.cost(a, now) ? b : a;
   }
 
-  private cost(t: Target): number {
+  private cost(t: Target, now: number): number {
     // On a tie (idle targets) the first draw wins, and it was drawn by weight: weights hold
     // when the load does not tell targets apart. An unmeasured target costs little, so it is tried.
     if (!this.latency) return t.active / t.weight;
-    return ((t.ewmaMs || 1e-3) * (t.active + 1)) / t.weight;
+    return ((t.latencyAt(now) || 1e-3) * (t.active + 1)) / t.weight;
   }
 }
 

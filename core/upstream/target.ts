@@ -126,6 +126,16 @@ export class Target {
     this.ewmaAt = now;
   }
 
+  /**
+   * The EWMA as of `now` (performance.now()): decayed towards 0 since the last sample, as
+   * Finagle's peak EWMA reads it. Without this, a target whose last answer was slow and that
+   * then lost every draw would keep that cost for ever and never be tried again.
+   */
+  latencyAt(now: number): number {
+    if (this.ewmaMs === 0) return 0;
+    return this.ewmaMs * Math.exp(-(now - this.ewmaAt) / EWMA_TAU_MS);
+  }
+
   /** Whether passive outlier detection keeps this target out now. */
   ejected(now: number): boolean {
     return this.ejectedUntil > now;
