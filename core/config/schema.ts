@@ -306,7 +306,7 @@ export const coreSchema: JsonSchema = {
         accessLog: {
           default: true,
           description:
-            'One line per request: true (JSON on stdout with the other logs), false, or { format, sample, file }. Default: true.',
+            'One line per request: true (JSON on stdout with the other logs), false, or { format, sample, file, flushMs }. Default: true.',
           anyOf: [
             { type: 'boolean' },
             {
@@ -330,6 +330,14 @@ export const coreSchema: JsonSchema = {
                   minLength: 1,
                   description:
                     'Write to this file (relative to the config file; parents created; reopened on SIGUSR1 for logrotate) instead of stdout.',
+                },
+                flushMs: {
+                  type: 'integer',
+                  minimum: 0,
+                  maximum: 10000,
+                  default: 100,
+                  description:
+                    'Lines are buffered and written 16 KiB at a time, or this long after the first pending one (and on SIGUSR1 and stop); a SIGKILL loses at most this much. 0: within a millisecond. Default: 100.',
                 },
               },
             },

@@ -1,9 +1,11 @@
 import { resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { DestinationStream } from 'pino';
+import { coreSchemaAt, defaultsOf } from '../config/defaults';
+import type { JsonSchema } from '../plugin/contract';
 
 /** `log.accessLog` as the config writes it (after the schema). */
-export type AccessLogSetting = boolean | { format?: 'json' | 'combined'; sample?: number; file?: string };
+export type AccessLogSetting = boolean | { format?: 'json' | 'combined'; sample?: number; file?: string; flushMs?: number };
 
 /** One finished request, as the access log writes it. */
 export interface AccessRecord {
@@ -42,16 +44,28 @@ function nginxEscape(value: string | undefined): string {
     : value;
 }
 
+/** `format`, `sample` and `flushMs` as the schema defaults them (also for `accessLog: true`). */
+const DEFAULTS = defaultsOf((coreSchemaAt(['log', 'accessLog']).anyOf as JsonSchema[])[1]) as {
+  format: 'json' | 'combined';
+  sample: number;
+  flushMs: number;
+};
+
+/** Pending bytes that are written at once, without waiting for `flushMs` (sonic-boom's largest single write). */
+const FLUSH_AT = 16 * 1024;
+
 /**
  * The access log: one line per request, in pino's JSON shape (`level`, `time`, the logger's
  * bindings, the fields, `msg: "request"`) or nginx's `combined`. Lines are built by hand, not by
- * pino (the record's shape is fixed), and written in one chunk per event-loop turn: per-line
- * writes into the destination were most of the cost. With `sample` below 1 only that share of
- * 1xx–3xx lines is written; 4xx and 5xx always are.
+ * pino (the record's shape is fixed), and buffered as nginx's `access_log … buffer= flush=`
+ * does: written when 16 KiB are pending or `flushMs` after the first pending line, whichever
+ * comes first, and on reopen and close. Each write is a syscall and a completion callback, which
+ * cost more than building the line when made once per event-loop turn. With `sample` below 1
+ * only that share of 1xx–3xx lines is written; 4xx and 5xx always are.
  */
 export class AccessLog {
-  private pending: string[] = [];
-  private scheduled = false;
+  private pending = '';
+  private timer: NodeJS.Timeout | undefined = undefined;
   private isoMs = 0;
   private iso = '';
   private readonly prefix: string;
@@ -66,6 +80,7 @@ export class AccessLog {
     private readonly format: 'json' | 'combined',
     private readonly sample: number,
     file: string | undefined,
+    private readonly flushMs: number,
   ) {
     if (file) {
       this.file = pino.destination({ dest: file, sync: false, mkdir: true }) as AccessLog['file'];
@@ -93,21 +108,22 @@ export class AccessLog {
     if (current?.key === key) return current;
     current?.close();
     if (setting === false) return undefined;
-    const o = setting === true ? {} : setting;
+    const o = { ...DEFAULTS, ...(setting === true ? {} : setting) };
     const file = o.file === undefined ? undefined : resolve(dir, o.file);
     if (!file && !logger.isLevelEnabled('info')) return undefined;
-    const made = new AccessLog(logger, o.format ?? 'json', o.sample ?? 1, file);
+    const made = new AccessLog(logger, o.format, o.sample, file, o.flushMs);
     made.key = key;
     return made;
   }
 
-  /** Write one request's line (at the end of this event-loop turn). */
+  /** Add one request's line (written with the next flush). */
   write(r: AccessRecord): void {
     if (this.sample < 1 && r.status < 400 && Math.random() >= this.sample) return;
-    this.pending.push(this.format === 'json' ? this.json(r) : this.combined(r));
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.flushNow);
+    this.pending += this.format === 'json' ? this.json(r) : this.combined(r);
+    if (this.pending.length >= FLUSH_AT) this.flush();
+    else if (this.timer === undefined) {
+      // unref: pending lines alone must not keep a stopping process alive (close() flushes them).
+      this.timer = setTimeout(this.flushNow, this.flushMs).unref();
     }
   }
 
@@ -138,10 +154,13 @@ export class AccessLog {
 
   /** Write what is pending now. */
   flush(): void {
-    this.scheduled = false;
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     if (this.pending.length === 0) return;
-    const chunk = this.pending.length === 1 ? this.pending[0] : this.pending.join('');
-    this.pending = [];
+    const chunk = this.pending;
+    this.pending = '';
     this.dest.write(chunk);
   }
 

@@ -6,9 +6,9 @@ import { captureLogger, echo, request, startBackend } from '../helpers/servers';
 import { tempDir } from '../helpers/gatehouse-process';
 
 /**
- * The access log (core/observe/access-log.ts): lines built by hand and written once per
- * event-loop turn, in pino's JSON shape or nginx's combined format, sampled, to stdout or a
- * file that SIGUSR1 reopens.
+ * The access log (core/observe/access-log.ts): lines built by hand and buffered (16 KiB or
+ * `flushMs`), in pino's JSON shape or nginx's combined format, sampled, to stdout or a file that
+ * SIGUSR1 reopens.
  */
 
 async function gateway(
@@ -39,8 +39,8 @@ async function gateway(
   return { gw, url: `http://127.0.0.1:${gw.addresses.http!.port}`, lines, dir };
 }
 
-/** Wait for the flush at the end of the turn the answer was sent in. */
-const turn = () => new Promise((r) => setTimeout(r, 20));
+/** Wait for the flush `flushMs` (default 100) after the answer's line. */
+const turn = () => new Promise((r) => setTimeout(r, 200));
 
 t.test('json lines keep the shape pino writes, field for field and in order', async (t) => {
   const { url, lines } = await gateway(t, true);
@@ -171,4 +171,34 @@ t.test('reopenLogs (SIGUSR1) starts a new file after logrotate moved the old one
   await request(`${url}/after`);
   t.same(await lines(file, 1), ['/after'], 'after it, to a new file at the configured path');
   t.same(paths(`${file}.1`), ['/before', '/moved'], 'and the moved one is left as it was');
+});
+
+t.test('lines are buffered: written at 16 KiB or flushMs after the first, and on close', async (t) => {
+  await t.test('a line waits for flushMs, then is written', async (t) => {
+    const { url, lines } = await gateway(t, { flushMs: 400 });
+    await request(`${url}/a`);
+    await new Promise((r) => setTimeout(r, 100));
+    t.equal(lines.filter((l) => l.access).length, 0, 'not written 100 ms after the answer');
+    await new Promise((r) => setTimeout(r, 500));
+    t.equal(lines.filter((l) => l.access).length, 1, 'written once flushMs has passed');
+  });
+  await t.test('16 KiB pending are written without waiting', async (t) => {
+    const { url, lines } = await gateway(t, { flushMs: 10000 });
+    const line = JSON.stringify({ access: true, path: '/' + 'p'.repeat(200) }).length;
+    const n = Math.ceil((16 * 1024) / line) + 5;
+    for (let i = 0; i < n; i++) await request(`${url}/${'p'.repeat(200)}`);
+    await new Promise((r) => setTimeout(r, 50));
+    const written = lines.filter((l) => l.access).length;
+    t.ok(written > 0 && written < n, `some lines written long before flushMs (${written} of ${n})`);
+  });
+  await t.test('close writes what is pending', async (t) => {
+    const { gw, url, dir } = await gateway(t, { flushMs: 10000, file: 'access.log' });
+    await request(`${url}/last`);
+    await gw.close(100);
+    const file = join(dir, 'access.log');
+    // The file's destination writes asynchronously after close() hands it the chunk.
+    for (let i = 0; i < 100 && !(existsSync(file) && readFileSync(file, 'utf8').includes('/last')); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    t.match(readFileSync(file, 'utf8'), /"path":"\/last"/, 'the pending line is in the file');
+  });
 });

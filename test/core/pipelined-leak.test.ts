@@ -70,7 +70,7 @@ async function setup(t: Test, upstream: string) {
       file,
       JSON.stringify({
         server: { http: { port: 0, host: '127.0.0.1' } },
-        log: { level: 'info', accessLog: true },
+        log: { level: 'info', accessLog: { flushMs: 0 } }, // lines within a millisecond: the test reads them at once
         upstreams: { be: { targets: [upstream] } },
         plugins: [{ './stop-marker.js': { file: join(dir, marker) } }],
         routes: [{ match: { path: '/' }, upstream: 'be' }],
