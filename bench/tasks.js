@@ -15,23 +15,14 @@
  * --store); the workers and the load generator run here, so both ends of each measurement are
  * read from one clock.
  */
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const http = require('node:http');
 const { performance } = require('node:perf_hooks');
+const { ROOT, requireBuild, opt, child, until, pct } = require('./lib');
 
-const ROOT = path.join(__dirname, '..');
-if (!fs.existsSync(path.join(ROOT, 'dist', 'app', 'cli.js'))) {
-  console.error('Build first: npx tsc -p .');
-  process.exit(1);
-}
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i < 0 ? dflt : argv[i + 1];
-};
+requireBuild();
 const RATE = Number(opt('rate', 100));
 const DURATION = Number(opt('duration', 10));
 const SERVICE_MS = Number(opt('service-ms', 200));
@@ -41,6 +32,7 @@ const WORKERS = 4;
 const FAST_WORKERS = Number(opt('fast-workers', 16));
 const now = () => performance.timeOrigin + performance.now();
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+const WAIT = 'timed out waiting for the tasks';
 
 /** Workers at concurrency 1: each task's arrival and end time by id; a second task at once is a violation. */
 const arrivals = new Map();
@@ -87,19 +79,7 @@ function post(port, urlPath, body) {
   });
 }
 
-const pct = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
-};
 const r2 = (x) => Math.round(x * 100) / 100;
-
-async function until(fn, ms) {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error('timed out waiting for the tasks');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function main() {
   const servers = await Promise.all(Array.from({ length: FAST_WORKERS + WORKERS }, worker));
@@ -129,21 +109,12 @@ async function main() {
       '',
     ].join('\n'),
   );
-  const gh = spawn(process.execPath, [path.join(ROOT, 'bin/gatehouse.js'), 'start', '-c', file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise((resolve, reject) => {
-    let buf = '';
-    gh.stdout.setEncoding('utf8').on('data', (c) => {
-      buf += c;
-      const m = /"addresses":\{"http":\{[^}]*"port":(\d+)/.exec(buf);
-      if (m) resolve(Number(m[1]));
-    });
-    gh.once('exit', (code) => reject(new Error(`gatehouse exited ${code}: ${buf.slice(-2000)}`)));
-  });
+  const { proc: gh, port } = await child([path.join(ROOT, 'bin/gatehouse.js'), 'start', '-c', file]);
   const load = os.loadavg();
   try {
     // Warm-up: a few tasks through every path.
     for (let i = 0; i < 20; i++) await post(port, i % 2 ? '/bench/process' : '/fast/process', { ms: 1 });
-    await until(() => ends.size >= 20, 30000);
+    await until(() => ends.size >= 20, 30000, WAIT);
 
     // 1. Dispatch overhead, open loop: each submission leaves when due, whatever the answers do.
     const due = new Map();
@@ -164,7 +135,7 @@ async function main() {
       );
     }
     await Promise.all(sent);
-    await until(() => [...due.keys()].every((id) => ends.has(id)), 60000);
+    await until(() => [...due.keys()].every((id) => ends.has(id)), 60000, WAIT);
     const overhead = [...due].map(([id, at]) => arrivals.get(id) - at);
 
     // 2. Throughput on a backlog.
@@ -172,7 +143,7 @@ async function main() {
     const backlog = [];
     for (let i = 0; i < TASKS; i++) backlog.push(post(port, '/bench/process', { ms: SERVICE_MS }).then((r) => ids.push(r.json.uuid)));
     await Promise.all(backlog);
-    await until(() => ids.every((id) => ends.has(id)), 120000 + TASKS * SERVICE_MS);
+    await until(() => ids.every((id) => ends.has(id)), 120000 + TASKS * SERVICE_MS, WAIT);
     const first = Math.min(...ids.map((id) => arrivals.get(id)));
     const last = Math.max(...ids.map((id) => ends.get(id)));
     const throughput = (TASKS * 1000) / (last - first);

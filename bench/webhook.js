@@ -18,41 +18,18 @@
  * Process layout: gatehouse (bin/gatehouse.js start) and the delivery backend each run in a child
  * process; the load generator runs here. On 2 cores they share the machine with it.
  */
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const http = require('node:http');
+const { ROOT, requireBuild, opt, flag, child, pct } = require('./lib');
 
-const ROOT = path.join(__dirname, '..');
-if (!fs.existsSync(path.join(ROOT, 'dist', 'app', 'cli.js'))) {
-  console.error('Build first: npx tsc -p .');
-  process.exit(1);
-}
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i < 0 ? dflt : argv[i + 1];
-};
+requireBuild();
 const DURATION = Number(opt('duration', 5));
 const RATES = String(opt('rates', '1000,3000')).split(',').map(Number);
 const DURABILITY = opt('durability', 'strict');
-const MAX = argv.includes('--max');
-const NO_DELIVERY = argv.includes('--no-delivery');
-
-/** A child process running `code`, resolved once it prints its port on stdout. */
-function child(args, env = {}) {
-  const p = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    p.stdout.setEncoding('utf8').on('data', (c) => {
-      buf += c;
-      const m = /"addresses":\{"http":\{[^}]*"port":(\d+)/.exec(buf) || /^PORT (\d+)$/m.exec(buf);
-      if (m) resolve({ proc: p, port: Number(m[1]) });
-    });
-    p.once('exit', (code) => reject(new Error(`child exited ${code}: ${buf.slice(-2000)}`)));
-  });
-}
+const MAX = flag('max');
+const NO_DELIVERY = flag('no-delivery');
 
 const BACKEND = `require('http').createServer((q,s)=>{q.resume();q.on('end',()=>s.end('ok'))}).listen(0,'127.0.0.1',function(){console.log('PORT '+this.address().port)})`;
 
@@ -71,8 +48,7 @@ function load(port, urlPath, rate, seconds, body) {
       if (++done < total) return;
       agent.destroy();
       lat.sort((a, b) => a - b);
-      const q = (p) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] : NaN);
-      resolve({ rate, sent, errors, p50: q(0.5), p99: q(0.99), max: lat[lat.length - 1] });
+      resolve({ rate, sent, errors, p50: pct(lat, 50), p99: pct(lat, 99), max: lat[lat.length - 1] });
     };
     const tick = () => {
       const elapsed = Number(process.hrtime.bigint() - start) / 1e9;

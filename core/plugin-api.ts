@@ -20,6 +20,7 @@ export { withoutParams } from './server/request-target';
 export { anyCase, FRAMING_HEADERS, HEADER_NAME_PATTERN, HEADER_VALUE_PATTERN } from './plugin/header-syntax';
 export { defineErrors, type ErrorDefinition, type PluginErrors } from './plugin/errors';
 export type { TaskOptions } from './plugin/tasks';
+export { Waker } from './plugin/waker';
 export type {
   StateStore,
   KvStore,

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
-import type { LeasedItem, Json, StateStore, UpstreamsScope } from '../../core/plugin-api';
+import { Waker, type LeasedItem, type Json, type StateStore, type UpstreamsScope } from '../../core/plugin-api';
 import type { LbMetrics } from './metrics';
 import type { TaskPoster } from './post';
 import type { TaskRecords } from './records';
@@ -38,7 +38,7 @@ export interface PushDeps {
  * its limit across processes.
  */
 export class PushDispatcher {
-  private wake?: () => void;
+  private readonly waker = new Waker();
   private readonly running = new Map<string, AbortController>();
   private readonly down = new Map<string, number>();
 
@@ -62,7 +62,7 @@ export class PushDispatcher {
         } catch (err) {
           this.d.logger.warn({ err: (err as Error).message, queue: records.queueName }, 'dispatch cannot reach the store');
         }
-        if (started === 0) await this.sleep(options.pollMs, signal);
+        if (started === 0) await this.waker.sleep(options.pollMs, signal);
       }
     } finally {
       await Promise.allSettled([...attempts]);
@@ -95,7 +95,7 @@ export class PushDispatcher {
         })
         .finally(() => {
           attempts.delete(p);
-          this.wake?.();
+          this.waker.nudge();
         });
       attempts.add(p);
     });
@@ -135,7 +135,7 @@ export class PushDispatcher {
       case 'answer':
         // The slot is free for the next task while this one's result is being written.
         slots.park(slot);
-        this.wake?.();
+        this.waker.nudge();
         if (await records.finish(record.id, attempt, result.outcome)) {
           metrics.finished(result.outcome.state, runMs / 1000);
           this.d.finished(runMs);
@@ -189,22 +189,8 @@ export class PushDispatcher {
     this.running.get(id)?.abort(CANCELED);
   }
 
-  private sleep(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        if (this.wake === done) this.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done);
-      this.wake = done;
-    });
-  }
-
   /** Look at the queue now (a task was submitted, a slot freed). */
   nudge(): void {
-    this.wake?.();
+    this.waker.nudge();
   }
 }

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
-import type { LeasedItem, QueueStore } from '../../core/plugin-api';
+import { Waker, type LeasedItem, type QueueStore } from '../../core/plugin-api';
 import type { Circuit } from './circuit';
 import { parseDuration, retryAfterMs, withJitter } from './durations';
 import type { StoredMessage } from './message';
@@ -91,7 +91,7 @@ export interface DeliveryDeps {
  */
 export class DeliveryLoop {
   private inflight = 0;
-  private wake?: () => void;
+  private readonly waker = new Waker();
   private readonly policy: RetryPolicy;
   private tokens: number;
   private lastRefill = Date.now();
@@ -120,7 +120,7 @@ export class DeliveryLoop {
         } catch (err) {
           // The store is failing (locked, disk full, Redis gone): look again soon rather than in the task's growing backoff.
           this.deps.logger.warn({ err: (err as Error).message }, 'delivery cannot lease from the store');
-          await this.sleep(STORE_RETRY_MS, signal);
+          await this.waker.sleep(STORE_RETRY_MS, signal);
           continue;
         }
         for (const item of items) {
@@ -133,13 +133,13 @@ export class DeliveryLoop {
             .finally(() => {
               this.inflight -= 1;
               running.delete(p);
-              this.wake?.();
+              this.waker.nudge();
             });
           running.add(p);
         }
         if (items.length === 0 || this.inflight >= concurrency) {
           const circuitWait = this.deps.circuit.waitMs(Date.now());
-          await this.sleep(circuitWait > 0 ? Math.min(circuitWait, pollMs * 4) : pollMs, signal);
+          await this.waker.sleep(circuitWait > 0 ? Math.min(circuitWait, pollMs * 4) : pollMs, signal);
         }
       }
     } finally {
@@ -217,22 +217,8 @@ export class DeliveryLoop {
       .catch(() => undefined);
   }
 
-  private sleep(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        this.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done);
-      this.wake = done;
-    });
-  }
-
   /** Look at the queue now (a message was just stored or replayed). */
   nudge(): void {
-    this.wake?.();
+    this.waker.nudge();
   }
 }

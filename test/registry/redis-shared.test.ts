@@ -2,7 +2,7 @@ import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RegistryClient } from '../../app';
-import { startGatehouse, tempDir } from '../helpers/gatehouse-process';
+import { startGatehouse, tempDir, until } from '../helpers/gatehouse-process';
 import { startRedis } from '../helpers/redis';
 import { request, startBackend } from '../helpers/servers';
 
@@ -41,18 +41,15 @@ t.test('an add through one gatehouse is routed by another on the same Redis with
   for (const [i, be] of backends.entries()) {
     const sent = Date.now();
     await writer.add('svc', { targets: [be.url] });
-    let took = -1;
-    while (Date.now() - sent < 2000) {
-      if ((await viaTwo()) === `backend ${i}`) {
-        took = Date.now() - sent;
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    const routed = await until(async () => (await viaTwo()) === `backend ${i}`, 2000, 10).then(
+      () => true,
+      () => false,
+    );
+    const took = routed ? Date.now() - sent : -1;
     t.ok(took >= 0 && took < 1000, `change ${i}: routed by the other process after ${took} ms`);
   }
   await writer.delete('svc');
   const sent = Date.now();
-  while (Date.now() - sent < 2000 && !/NO_TARGETS/.test(await viaTwo())) await new Promise((r) => setTimeout(r, 10));
+  await until(async () => /NO_TARGETS/.test(await viaTwo()), 2000, 10).catch(() => undefined);
   t.match(await viaTwo(), /GH_ERR_UPSTREAM_NO_TARGETS/, `a delete reaches it too (${Date.now() - sent} ms)`);
 });
