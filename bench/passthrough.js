@@ -30,6 +30,9 @@
  *                     primary's and the workers' together. Pinned to --workers-cpus (default: every
  *                     CPU, shared with the load generator and the backend): report how they share them.
  *   --workers-cpus L  CPU list (taskset -c) for the primary and workers of --workers (default 0-<n-1>)
+ *   --load L          load generator: autocannon (default; in this process) or wrk (a child process
+ *                     pinned where this process is; ~5 µs of CPU per request against autocannon's ~20,
+ *                     which leaves the cores to the proxies: use it for --workers on 2 cores)
  *   --json FILE       also write every raw measurement to FILE
  *   --wait-idle S     before starting, wait up to S seconds for the machine to be idle (default 30)
  *   --clean-threshold P  a run is "clean" when other processes used < P % of a core during it
@@ -82,6 +85,10 @@ const RETRIES = Number(opt('retries', 1));
 const RETRY_WAIT = 10; // seconds to wait (at most) for an idle machine before a retry
 const RETRY_BUDGET = 30; // seconds spent waiting for retries in one benchmark, at most
 const WORKERS = Number(opt('workers', 0));
+const LOAD = opt('load', 'autocannon');
+if (LOAD !== 'autocannon' && LOAD !== 'wrk') throw new Error(`--load ${LOAD}: expected autocannon or wrk`);
+const { hasWrk, runWrk } = require('./wrk');
+if (LOAD === 'wrk' && !hasWrk()) throw new Error('--load wrk: wrk is not installed (apt-get install -y wrk)');
 const WORKERS_CPUS = opt('workers-cpus', `0-${os.cpus().length - 1}`);
 const EXTRAS = argv
   .flatMap((a, i) => (a === '--extra' && argv[i + 1] ? [argv[i + 1]] : []))
@@ -235,12 +242,24 @@ function get(port) {
   });
 }
 
-/** One autocannon run; latencies are kept at full (sub-millisecond) resolution. */
+// Every request comes as if through a load balancer (the deployment target trusts loopback and walks the chain).
+const LB_HEADERS = { 'x-forwarded-for': '203.0.113.7' };
+
+/**
+ * One run of the load generator. autocannon: latencies kept at full (sub-millisecond)
+ * resolution in `latencies`; wrk: its own counts, percentiles and CPU time in `result.wrk`.
+ */
 function cannon(port, connections, seconds, latencies) {
+  if (LOAD === 'wrk')
+    return runWrk({ port, connections, seconds, headers: LB_HEADERS, cpus: PIN ? '0' : undefined }).then((wrk) => ({
+      non2xx: wrk.non2xx,
+      errors: wrk.errors,
+      timeouts: wrk.timeouts,
+      wrk,
+    }));
   return new Promise((resolve, reject) => {
-    // Every request comes as if through a load balancer (the deployment target trusts loopback and walks the chain).
     const instance = autocannon(
-      { url: `http://127.0.0.1:${port}/`, connections, duration: seconds, pipelining: 1, headers: { 'x-forwarded-for': '203.0.113.7' } },
+      { url: `http://127.0.0.1:${port}/`, connections, duration: seconds, pipelining: 1, headers: LB_HEADERS },
       (err, result) => (err ? reject(err) : resolve(result)),
     );
     if (latencies) {
@@ -275,12 +294,13 @@ async function main() {
     platform: `${os.platform()} ${os.release()}`,
     httpProxy: require('http-proxy/package.json').version,
     autocannon: require('autocannon/package.json').version,
+    load: LOAD,
     pinned: PIN,
     dist: `dist built ${fs.statSync(path.join(__dirname, '..', 'dist', 'core', 'server', 'gateway.js')).mtime.toISOString()}`,
     git: gitDescribe(),
   };
   console.log(
-    `passthrough benchmark: node ${machine.node}, ${machine.cpus} CPU(s) (${machine.model}), http-proxy ${machine.httpProxy}, autocannon ${machine.autocannon}`,
+    `passthrough benchmark: node ${machine.node}, ${machine.cpus} CPU(s) (${machine.model}), http-proxy ${machine.httpProxy}, load generator ${LOAD === 'wrk' ? 'wrk' : `autocannon ${machine.autocannon}`}`,
   );
   console.log(`gatehouse: ${machine.dist}, ${machine.git}`);
   console.log(
@@ -414,7 +434,8 @@ async function main() {
       const t0 = process.hrtime.bigint();
       const results = await Promise.all(ts.map((t, i) => cannon(t.port, sc.connections, DURATION, lats[i])));
       const wallUs = Number(process.hrtime.bigint() - t0) / 1e3;
-      const parentUs = parentCpu() - parentBefore;
+      // wrk's CPU is the load generator's, as autocannon's is this process's.
+      const parentUs = parentCpu() - parentBefore + results.reduce((sum, r) => sum + (r.wrk ? r.wrk.cpuUs : 0), 0);
       const machineUs = machineBusyUs() - machineBefore;
       const stolenUs = stealUs() - stealBefore;
       const after = await Promise.all(procs.map((p) => p.cpu()));
@@ -427,8 +448,8 @@ async function main() {
       const steal = (100 * stolenUs) / wallUs;
       return ts.map((t, i) => {
         const sorted = Float64Array.from(lats[i]).sort();
-        const ok = sorted.length;
         const result = results[i];
+        const ok = result.wrk ? result.wrk.responses : sorted.length;
         return {
           scenario: sc.key,
           round,
@@ -437,9 +458,9 @@ async function main() {
           rps: ok / (wallUs / 1e6),
           responses: ok,
           failures: result.non2xx + result.errors + result.timeouts,
-          p50: percentile(sorted, 50),
-          p99: percentile(sorted, 99),
-          mean: sorted.reduce((a, b) => a + b, 0) / (ok || 1),
+          p50: result.wrk ? result.wrk.p50 : percentile(sorted, 50),
+          p99: result.wrk ? result.wrk.p99 : percentile(sorted, 99),
+          mean: result.wrk ? NaN : sorted.reduce((a, b) => a + b, 0) / (ok || 1),
           cpuPct: {
             client: (100 * parentUs) / wallUs,
             backend: (100 * cpuUs.get(backend)) / wallUs,
