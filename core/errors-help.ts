@@ -73,6 +73,6 @@ export const ERROR_HELP: Record<ErrorCode, string> = {
   GH_ERR_UI_CSRF:
     'Dashboard actions (replay, purge, cancel, logout) must carry the X-CSRF-Token header the page got with its session, from the same origin. The page sends it; a request from elsewhere is refused.',
   GH_ERR_RELOAD_FAILED:
-    'A reload (SIGHUP, POST /reload) found a config that cannot run; the old one keeps serving. The log has the reasons; fix the file and reload again.',
+    'A reload (SIGHUP, POST /reload) found a config that cannot run; the old one keeps serving. The log has the reasons; fix the file and reload again. POST /reload answers it with 422 (the new config was refused); 500 only under server.workers, when the primary took the new config and a worker did not (`status: "partially reloaded"`, with each worker\'s outcome).',
   GH_ERR_INTERNAL: 'A bug in gatehouse. The error log has the stack; please report it.',
 };
