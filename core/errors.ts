@@ -1,4 +1,4 @@
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import { STATUS_CODES, validateHeaderName, validateHeaderValue, type ServerResponse } from 'node:http';
 
 /**
  * The error catalogue. Every error gatehouse reports, to a client or an operator,
@@ -89,16 +89,29 @@ export function pluginError(
   return new GatehouseError(code, `${ERRORS[code].message}: plugin "${plugin}"${at ? ` (${at})` : ''}: ${why}`, { cause });
 }
 
-/** A raw HTTP/1.1 JSON answer (with `connection: close`) for a socket that has no ServerResponse. */
+/** A raw HTTP/1.1 JSON answer (with `connection: close`, and `headers` such as a WWW-Authenticate challenge) for a socket that has no ServerResponse. */
 export function rawJsonAnswer(code: ErrorCode, message?: string): string;
-export function rawJsonAnswer(error: GatehouseError): string;
-export function rawJsonAnswer(what: ErrorCode | GatehouseError, text?: string): string {
+export function rawJsonAnswer(error: GatehouseError, headers?: Record<string, string>): string;
+export function rawJsonAnswer(what: ErrorCode | GatehouseError, extra?: string | Record<string, string>): string {
   const code = typeof what === 'string' ? what : what.code;
   const status = typeof what === 'string' ? ERRORS[what].status : what.status;
-  const message = typeof what === 'string' ? text : what.message;
+  const message = typeof what === 'string' ? (extra as string | undefined) : what.message;
   const body = JSON.stringify({ error: { code, status, message: message ?? ERRORS[code as ErrorCode].message } });
   const reason = STATUS_CODES[status] ?? 'Error';
-  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+  let more = '';
+  if (typeof extra === 'object') {
+    for (const [name, value] of Object.entries(extra)) {
+      // Written raw, not through Node's writeHead: a name or value it would refuse is left out.
+      try {
+        validateHeaderName(name);
+        validateHeaderValue(name, value);
+      } catch {
+        continue;
+      }
+      more += `${name}: ${value}\r\n`;
+    }
+  }
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${more}connection: close\r\n\r\n${body}`;
 }
 
 /**

@@ -236,7 +236,7 @@ export class RequestContext implements Context {
     }
     if (this.upgradeStatus === 0 && this.socket.writable) {
       this.upgradeStatus = e.status;
-      this.socket.end(rawJsonAnswer(e));
+      this.socket.end(rawJsonAnswer(e, headers));
     } else this.socket.destroy();
     return e;
   }

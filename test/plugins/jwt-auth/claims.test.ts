@@ -126,6 +126,7 @@ t.test('a WebSocket upgrade is checked too', async (t) => {
   const refused = await raw(port, upgrade(''));
   t.match(refused, /^HTTP\/1\.1 401 /, 'no token: 401');
   t.match(refused, /GH_ERR_JWT_AUTH_MISSING/, 'with the code');
+  t.match(refused, /\r\nwww-authenticate: Bearer realm="[^"]+"\r\n/i, 'and the challenge, as on a plain request');
   const passed = await raw(port, upgrade(`Authorization: Bearer ${await sign()}\r\n`), 1000);
   t.notMatch(passed, /^HTTP\/1\.1 401 /, 'a valid token passes on to the upstream');
 });
