@@ -70,6 +70,8 @@ export const ERROR_HELP: Record<ErrorCode, string> = {
   GH_ERR_UNAUTHORIZED: 'The admin API needs `Authorization: Bearer <admin.token>`.',
   GH_ERR_UI_LOGIN:
     'The dashboard (`/ui`) has no live session for this request: log in at `/ui/login` with the admin token. Sessions last 12 hours and end when gatehouse restarts.',
+  GH_ERR_AUTH_LOCKED:
+    'This client address presented 10 wrong admin tokens (bearer or dashboard login) within a minute; every attempt from it, right or wrong, is refused until that minute ends (`Retry-After` says when). Check the token the client uses.',
   GH_ERR_UI_CSRF:
     'Dashboard actions (replay, purge, cancel, logout) must carry the X-CSRF-Token header the page got with its session, from the same origin. The page sends it; a request from elsewhere is refused.',
   GH_ERR_RELOAD_FAILED:

@@ -42,6 +42,7 @@ export const ERRORS = {
   GH_ERR_UPSTREAM_DEADLINE: { status: 504, message: "The request's deadline passed before a target could take it" },
   GH_ERR_UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required' },
   GH_ERR_UI_LOGIN: { status: 401, message: 'Log in to the dashboard at /ui/login' },
+  GH_ERR_AUTH_LOCKED: { status: 429, message: 'Too many wrong admin tokens from this address' },
   GH_ERR_UI_CSRF: { status: 403, message: "The dashboard action lacks its session's CSRF token, or came from another origin" },
   GH_ERR_RELOAD_FAILED: { status: 500, message: 'Reload failed; the previous configuration stays active' },
   GH_ERR_INTERNAL: { status: 500, message: 'Internal error' },

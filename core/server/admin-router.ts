@@ -122,13 +122,13 @@ export class AdminRouter {
 
   /**
    * @param routes core's endpoints.
-   * @param authorized whether a request carries the admin token.
+   * @param authorized whether a request carries the admin token (it may throw to refuse it otherwise: 429).
    * @param dynamic endpoints that change at run time (those of the current config generation's plugins).
    * @param onError told of every failure that is not a GatehouseError below 500, for the log.
    */
   constructor(
     routes: readonly AdminRoute[],
-    private readonly authorized: (req: IncomingMessage) => boolean,
+    private readonly authorized: (req: IncomingMessage, res: ServerResponse) => boolean,
     private readonly dynamic: () => readonly AdminRoute[] = () => [],
     private readonly onError: (err: unknown, path: string) => void = () => undefined,
   ) {
@@ -181,14 +181,14 @@ export class AdminRouter {
     try {
       if (matching.length === 0) throw new GatehouseError('GH_ERR_NOT_FOUND', `No admin endpoint ${path}`);
       // Nothing about which endpoints exist is told without the token, beyond the open ones.
-      if (!matching.some((m) => m.c.route.open) && !this.authorized(req)) throw new GatehouseError('GH_ERR_UNAUTHORIZED');
+      if (!matching.some((m) => m.c.route.open) && !this.authorized(req, res)) throw new GatehouseError('GH_ERR_UNAUTHORIZED');
       const hit = matching.find((m) => m.c.route.method === req.method || (req.method === 'HEAD' && m.c.route.method === 'GET'));
       if (!hit) {
         const allow = [...new Set(matching.map((m) => m.c.route.method))].join(', ');
         res.setHeader('allow', allow);
         throw new GatehouseError('GH_ERR_METHOD_NOT_ALLOWED', `${req.method} ${path} is not allowed (allowed: ${allow})`);
       }
-      if (!hit.c.route.open && !this.authorized(req)) throw new GatehouseError('GH_ERR_UNAUTHORIZED');
+      if (!hit.c.route.open && !this.authorized(req, res)) throw new GatehouseError('GH_ERR_UNAUTHORIZED');
       await hit.c.route.handle(adminRequest(req, res, path, q < 0 ? '' : url.slice(q), hit.params!));
       if (!res.headersSent)
         throw new GatehouseError('GH_ERR_INTERNAL', `Admin endpoint ${hit.c.route.method} ${hit.c.route.path} did not answer`);

@@ -4,6 +4,7 @@ import { GatehouseError, isReported } from '../errors';
 import { redactUrl } from '../net/url';
 import { registryRoutes } from '../registry/admin-routes';
 import { AdminRouter, type AdminRoute } from './admin-router';
+import { AuthFailures } from './auth-failures';
 import { Dashboard } from '../ui/dashboard';
 import type { Gateway } from './gateway';
 import type { UpstreamPool } from '../upstream/pool';
@@ -156,10 +157,16 @@ function upstreamState(p: UpstreamPool): Record<string, unknown> {
  */
 export function createAdminServer(gw: Gateway, token: string, replace: readonly AdminRoute[] = []): http.Server {
   const same = (a: AdminRoute, b: AdminRoute) => a.method === b.method && a.path === b.path;
-  const dashboard = new Dashboard(gw, token);
+  const failures = new AuthFailures();
+  const dashboard = new Dashboard(gw, token, failures);
   const router = new AdminRouter(
     [...replace, ...coreRoutes(gw).filter((r) => !replace.some((x) => same(x, r))), ...dashboard.routes()],
-    (req) => tokenMatches(req.headers.authorization, token),
+    function adminToken(req, res) {
+      failures.refuseIfLocked(req, res);
+      const ok = tokenMatches(req.headers.authorization, token);
+      if (!ok && req.headers.authorization !== undefined) failures.fail(req);
+      return ok;
+    },
     () => gw.runtime.adminRoutes,
     (err, path) => {
       if (!isReported(err)) gw.logger.error({ err, path }, 'admin endpoint failed');

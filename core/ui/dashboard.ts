@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatehouseError } from '../errors';
 import type { AdminMethod, AdminRequest, AdminRoute, AdminRouter } from '../server/admin-router';
+import type { AuthFailures } from '../server/auth-failures';
 import type { Gateway } from '../server/gateway';
 import { asset, loadAssets, sendAsset, vendorPaths, type Asset } from './assets';
 import { streamEvents } from './events';
@@ -54,6 +55,7 @@ export class Dashboard {
   constructor(
     private readonly gw: Gateway,
     private readonly token: string,
+    private readonly failures: AuthFailures,
   ) {
     try {
       this.assets = loadAssets();
@@ -110,8 +112,10 @@ export class Dashboard {
     if (!sameOrigin(a.req)) throw new GatehouseError('GH_ERR_UI_CSRF');
     if (this.assets instanceof Error)
       throw new GatehouseError('GH_ERR_INTERNAL', `The dashboard's files cannot be loaded: ${this.assets.message}`);
+    this.failures.refuseIfLocked(a.req, a.res);
     const form = await a.readForm({ limit: 4096 });
     if (!safeEqual(form.get('token') ?? '', this.token)) {
+      this.failures.fail(a.req);
       this.gw.logger.warn({ client: a.req.socket.remoteAddress }, 'dashboard login refused: wrong token');
       const page = (this.assets as Map<string, Asset>).get('app/login-failed.html')!;
       a.res.writeHead(401, { 'content-type': page.type, 'content-length': page.body.length });
