@@ -58,6 +58,16 @@ export interface PluginScope {
    */
   task(name: string, run: (signal: AbortSignal) => unknown, options?: TaskOptions): void;
   /**
+   * Run `work` as in-flight work of this generation, as a request is: a reload lets it run to
+   * its end (the retired generation's plugins stop once its requests and such work have ended),
+   * and `signal` aborts only when the gateway shuts down, after the listeners drained
+   * (`server.shutdownGrace`); `work` must then settle within `server.pluginTimeout`, while the
+   * store is still open. For work started at run time that a reload must not cut short (a job
+   * carried out for a client); give it a bound of its own, since a retired generation waits for
+   * it. Resolves or rejects as `work` does.
+   */
+  inflight<T>(work: (signal: AbortSignal) => Promise<T> | T): Promise<T>;
+  /**
    * Declare an endpoint on the admin listener, behind the admin token, at
    * `/plugins/<instance><path>` (`#` in the instance id is written `%23` in the URL).
    */
@@ -109,7 +119,10 @@ export interface PluginInstance {
   interceptResponse?(ctx: Context, proxyRes: IncomingMessage): boolean | void | Promise<boolean | void>;
   /** Optional I/O at startup (open files, connect). Failing aborts the start. */
   start?(): Promise<void> | void;
-  /** Release resources. Must cope with a partial or failed `start`. */
+  /**
+   * Release resources. Must cope with a partial or failed `start`. Called once the generation's
+   * in-flight requests and `scope.inflight` work have ended (or, on shutdown, were given their time).
+   */
   stop?(): Promise<void> | void;
 }
 

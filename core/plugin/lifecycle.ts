@@ -6,6 +6,7 @@ import { ERRORS, GatehouseError, pluginError } from '../errors';
 import type { GatewayMetrics } from '../observe/metrics';
 import type { PluginInstance, PluginScope } from './contract';
 import { bounded, type PluginGuard } from './guard';
+import type { InflightWork } from './inflight';
 import type { AdminRoute } from '../server/admin-router';
 import type { TaskSpec } from './tasks';
 import type { StoreHost } from '../store/host';
@@ -22,6 +23,8 @@ export interface ScopeDeps {
   clientIp(req: IncomingMessage): string;
   /** The gateway's store, shared by generations. */
   store: StoreHost;
+  /** This generation's in-flight work (`scope.inflight`). */
+  work: InflightWork;
 }
 
 /** What a plugin declared in `create` through its scope's services. */
@@ -126,6 +129,10 @@ export async function instantiate(p: ResolvedPlugin, instanceId: string, deps: S
     },
     ready(check) {
       services.ready.push(check);
+    },
+    inflight(work) {
+      if (typeof work !== 'function') throw new TypeError('inflight: work must be a function');
+      return deps.work.run(work);
     },
   };
   try {

@@ -16,6 +16,7 @@ import { createLogger } from '../observe/logger';
 import { GatewayMetrics } from '../observe/metrics';
 import { RequestContext } from '../pipeline/request-context';
 import type { PluginDefinition } from '../plugin/contract';
+import { bounded } from '../plugin/guard';
 import type { Forwarder } from '../proxy/forwarder';
 import { setGcEvery } from '../tuning/young-gc';
 import { createAdminServer } from './admin';
@@ -96,6 +97,10 @@ export class Gateway {
   private readonly registryHost?: RegistryHost;
   /** `Gatehouse-Worker` value (a cluster worker with `server.workerHeader`), else undefined. */
   private workerHeader?: string;
+  /** Aborted once a close has drained the listeners: the plugins' in-flight work of every generation ends. */
+  private readonly shutdown = new AbortController();
+  /** Generations replaced by a reload and not disposed yet (their requests or in-flight work go on). */
+  private readonly retiring = new Set<Promise<void>>();
 
   constructor(
     private loaded: LoadedConfig,
@@ -197,6 +202,7 @@ export class Gateway {
       container: this.container,
       upstreams: this.upstreams,
       clientIp: (req: http.IncomingMessage) => this.trust.clientIp(normalizeIp(req.socket.remoteAddress), req.headers['x-forwarded-for']),
+      shutdown: this.shutdown.signal,
     };
   }
 
@@ -378,7 +384,8 @@ export class Gateway {
       this.registryHost?.follow(next.config.upstreams, this.logger);
       this.runtime = rt;
       this.startTasks(rt);
-      void old.retire();
+      const retired = old.retire().finally(() => this.retiring.delete(retired));
+      this.retiring.add(retired);
       this.metrics.reloads.inc({ result: 'ok' });
       this.logger.info({ config: next.file }, 'configuration reloaded (listener and admin settings apply after a restart)');
     } catch (err) {
@@ -399,7 +406,10 @@ export class Gateway {
       );
       // A reload under way finishes (or fails) first, so that the runtime disposed is the last one.
       await this.reloading;
-      await this.runtime.dispose();
+      // In-flight work (scope.inflight) had the grace too; now it ends, in old generations as well.
+      this.shutdown.abort();
+      const { pluginTimeout } = this.loaded.config.server;
+      await Promise.all([this.runtime.dispose(), bounded(() => Promise.all(this.retiring), pluginTimeout)]);
       await this.closeServices();
       this.forwarder.close();
       this.metrics.samples.stop();

@@ -7,6 +7,7 @@ import { PluginGuard } from '../plugin/guard';
 import { instantiate, startAll, stopAll, type LivePlugin, type ScopeDeps } from '../plugin/lifecycle';
 import { Router, type CompiledRoute } from '../routing/router';
 import { TaskRunner } from '../plugin/tasks';
+import { InflightWork } from '../plugin/inflight';
 import type { AdminRoute } from './admin-router';
 import type { UpstreamPool } from '../upstream/pool';
 import type { UpstreamRegistry } from '../upstream/registry';
@@ -27,7 +28,10 @@ export const AD_HOC_DEFAULTS = {
   changeOrigin: true,
 } as Omit<UpstreamConfig, 'targets'>;
 
-type RuntimeDeps = Omit<ScopeDeps, 'configDir'>;
+type RuntimeDeps = Omit<ScopeDeps, 'configDir' | 'work'> & {
+  /** Aborts when the gateway shuts down: the plugins' in-flight work of every generation is told to end. */
+  readonly shutdown: AbortSignal;
+};
 
 /** Everything one route needs per request, built once. */
 export interface RouteRuntime {
@@ -61,10 +65,12 @@ export class Runtime {
     readonly routes: readonly RouteRuntime[],
     private readonly plugins: readonly LivePlugin[],
     private readonly guard: PluginGuard,
-    deps: RuntimeDeps,
+    deps: Omit<RuntimeDeps, 'shutdown'>,
     /** `server.tuning.readBuffer` as it applies on this Node (read by the registry). */
     readonly readBuffer: boolean,
     locks: LockStore | undefined,
+    /** The plugins' in-flight work (`scope.inflight`): a reload lets it end before the plugins stop. */
+    private readonly work: InflightWork,
   ) {
     this.tasks = new TaskRunner(
       plugins.flatMap((p) => p.services.tasks),
@@ -81,7 +87,9 @@ export class Runtime {
    * plugins start with nothing of the old still working).
    */
   static async create(loaded: LoadedConfig, deps: RuntimeDeps, beforeStart?: () => Promise<unknown>): Promise<Runtime> {
-    const scopeDeps: ScopeDeps = { ...deps, configDir: loaded.dir };
+    const { shutdown, ...services } = deps;
+    const work = new InflightWork(shutdown);
+    const scopeDeps: ScopeDeps = { ...services, configDir: loaded.dir, work };
     const guard = new PluginGuard(deps.logger, deps.metrics.pluginErrors);
     const timeoutMs = loaded.config.server.pluginTimeout;
     const created: LivePlugin[] = [];
@@ -110,8 +118,11 @@ export class Runtime {
       const router = new Router(loaded.config.routes);
       const routes = router.routes.map((route, i) => buildRoute(route, [...globals, ...perRoute[i]], guard));
       const readBuffer = useReadBuffer(loaded.config.server.tuning.readBuffer, deps.logger);
-      return new Runtime(loaded, router, deps.upstreams, routes, created, guard, deps, readBuffer, locks);
+      return new Runtime(loaded, router, deps.upstreams, routes, created, guard, services, readBuffer, locks, work);
     } catch (err) {
+      // A generation that never served: what its plugins started (in start) is told to end at once.
+      work.abort();
+      await work.settled(timeoutMs);
       await stopAll(created, guard, timeoutMs);
       for (const p of created) undo(p);
       throw err;
@@ -176,10 +187,22 @@ export class Runtime {
     if (this.retired && this.inflight === 0) void this.dispose().then(() => this.waiters.splice(0).forEach((w) => w()));
   }
 
-  /** Stop tasks, then plugins, and undo their watches and selectors (idempotent). */
+  /**
+   * Stop tasks and wait for in-flight work (without a bound until the gateway shuts down, as for
+   * requests), then stop plugins, and undo their watches and selectors (idempotent).
+   */
   dispose(): Promise<void> {
     this.disposed ??= (async () => {
-      await this.tasks.stop(this.loaded.config.server.pluginTimeout);
+      const timeoutMs = this.loaded.config.server.pluginTimeout;
+      const deadline = Date.now() + timeoutMs;
+      await this.tasks.stop(timeoutMs);
+      // After the tasks: work their last round started is counted. On shutdown both share the time.
+      const settled = await this.work.settled(this.work.aborted ? Math.max(0, deadline - Date.now()) : timeoutMs);
+      if (!settled)
+        this.guard.log.error(
+          { inflight: this.work.size, timeoutMs },
+          'plugin in-flight work did not settle within server.pluginTimeout after the shutdown; stopping the plugins anyway',
+        );
       await stopAll(this.plugins, this.guard, this.loaded.config.server.pluginTimeout);
       for (const p of this.plugins) undo(p);
     })();

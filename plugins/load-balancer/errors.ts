@@ -27,6 +27,11 @@ export const errors = defineErrors('load-balancer', {
     message: 'The task has already finished',
     fix: 'A finished task cannot be canceled or changed; read its result instead.',
   },
+  TASK_TIMED_OUT: {
+    status: 409,
+    message: 'The task timed out; its result is not taken',
+    fix: 'The task ran longer than taskTimeoutMs and failed with code TIMEOUT (its progress answers said continue: false). Raise taskTimeoutMs above the longest task, or make the worker stop when told.',
+  },
   WORKER_UNAUTHORIZED: {
     status: 401,
     message: 'A valid worker token (and the attempt token of the task) is required',

@@ -11,6 +11,7 @@ import { TaskRecords } from './records';
 import { schema, type LoadBalancerOptions } from './schema';
 import { TaskService } from './service';
 import { Slots } from './slots';
+import { sweepEvery, sweepTimeouts } from './timeouts';
 import { validateOptions } from './validate';
 import { WorkerApi } from './worker-api';
 
@@ -61,10 +62,13 @@ export default definePlugin<LoadBalancerOptions>({
         metrics,
         logger: scope.logger,
         finished,
+        inflight: (work) => scope.inflight(work),
       });
       const dispatcher = push;
       scope.task('dispatch', (signal) => dispatcher.run(signal));
-    }
+    } else
+      // Push times a task out with its POST; a pulled task's worker may keep its heartbeat past the timeout.
+      scope.task('timeouts', () => sweepTimeouts(store, records, metrics), { every: sweepEvery(options.heartbeatMs) });
 
     let report: CapacityReport = { at: null, inputs: null, advice: null };
     const evaluate = async (): Promise<CapacityReport> => {

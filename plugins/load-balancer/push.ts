@@ -29,13 +29,17 @@ export interface PushDeps {
   readonly logger: Logger;
   /** A task finished here (for the service time estimate). */
   readonly finished: (runMs: number) => void;
+  /** Core's `scope.inflight`: an attempt outlives a reload, and its signal aborts on shutdown. */
+  readonly inflight: (work: (shutdown: AbortSignal) => Promise<void>) => Promise<void>;
 }
 
 /**
  * Push dispatch (one loop per process; every process on the store runs one): take a free worker
  * slot, lease the oldest task, POST it to that worker, renew lease and slot while it runs, and
  * record the answer. Leases make each task one process's; slot locks keep each target within
- * its limit across processes.
+ * its limit across processes. The loop stops with its generation (a reload: the next one's loop
+ * takes over); each attempt runs as in-flight work, so a reload lets it finish and record its
+ * result, and only a shutdown aborts it (the task goes back to the queue).
  */
 export class PushDispatcher {
   private readonly waker = new Waker();
@@ -51,13 +55,13 @@ export class PushDispatcher {
 
   async run(signal: AbortSignal): Promise<void> {
     const { options, records, slots } = this.d;
-    const attempts = new Set<Promise<void>>();
     setMaxListeners(0, signal);
+    slots.open();
     try {
       while (!signal.aborted) {
         let started = 0;
         try {
-          started = await this.tryMany(signal, attempts);
+          started = await this.tryMany();
           if (started === 0) await slots.sweep();
         } catch (err) {
           this.d.logger.warn({ err: (err as Error).message, queue: records.queueName }, 'dispatch cannot reach the store');
@@ -65,13 +69,13 @@ export class PushDispatcher {
         if (started === 0) await this.waker.sleep(options.pollMs, signal);
       }
     } finally {
-      await Promise.allSettled([...attempts]);
-      await slots.sweep(true);
+      // Attempts under way go on (in-flight work); what they free from now on is released at once.
+      await slots.close();
     }
   }
 
   /** Start as many tasks as there are queued and free slots for; resolves to how many. */
-  private async tryMany(signal: AbortSignal, attempts: Set<Promise<void>>): Promise<number> {
+  private async tryMany(): Promise<number> {
     const { options, records, store, slots, upstreams } = this.d;
     const stats = await store().queue.stats(records.queueName);
     if (stats.ready === 0) return 0;
@@ -88,20 +92,19 @@ export class PushDispatcher {
     }
     items.forEach((item, i) => {
       const slot = free[i];
-      const p = this.attempt(item, slot, signal)
-        .catch((err: unknown) => {
-          this.d.logger.error({ id: item.id, err: (err as Error).message }, 'dispatch failed; the task is retried after its lease');
-          slots.lapse(slot);
-        })
-        .finally(() => {
-          attempts.delete(p);
-          this.waker.nudge();
-        });
-      attempts.add(p);
+      void this.d.inflight((shutdown) =>
+        this.attempt(item, slot, shutdown)
+          .catch((err: unknown) => {
+            this.d.logger.error({ id: item.id, err: (err as Error).message }, 'dispatch failed; the task is retried after its lease');
+            slots.lapse(slot);
+          })
+          .finally(() => this.waker.nudge()),
+      );
     });
     return items.length;
   }
 
+  /** One task on one worker; `signal` (shutdown) aborts it and hands the task back. */
   private async attempt(item: LeasedItem<TaskPayload & Json>, slot: Slot, signal: AbortSignal): Promise<void> {
     const { options, records, slots, metrics } = this.d;
     const record = await records.begin(item, slot.url);
@@ -112,6 +115,8 @@ export class PushDispatcher {
     this.running.set(record.id, ctl);
     const onStop = () => ctl.abort(STOP);
     signal.addEventListener('abort', onStop);
+    // Started as the gateway shuts down: hand it back at once.
+    if (signal.aborted) onStop();
     const renew = setInterval(() => void this.renew(record, slot, ctl), Math.max(50, Math.floor(options.heartbeatMs / 3)));
     const p = item.payload;
     const progressUrl = `${p.callback}/${options.service}/_worker/${record.id}/progress?attempt=${record.attempt}`;

@@ -177,6 +177,19 @@ export class TaskRecords {
     return res[0];
   }
 
+  /** Whether attempt `r` has run longer than taskTimeoutMs. */
+  overdue(r: TaskRecord, now = Date.now()): boolean {
+    return r.state === 'running' && r.startedAt !== null && now - r.startedAt > this.options.taskTimeoutMs;
+  }
+
+  /** Fail attempt `attempt` with TIMEOUT; the record after, or undefined when it is no longer current. */
+  timeOut(id: string, attempt: string): Promise<TaskRecord | undefined> {
+    return this.finish(id, attempt, {
+      state: 'failed',
+      error: { code: 'TIMEOUT', message: `running longer than taskTimeoutMs (${this.options.taskTimeoutMs} ms)` },
+    });
+  }
+
   /** A progress report of attempt `attempt`; resolves to the record now (its state says whether to go on). */
   async progress(id: string, attempt: string, progress: number | null, message: string | null): Promise<TaskRecord | undefined> {
     const res = await this.update(id, (r) => {

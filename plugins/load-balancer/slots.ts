@@ -39,6 +39,7 @@ export class Slots {
   private readonly busy = new Map<string, number>();
   /** Slots whose worker answered, held for the next task. */
   private parked: Slot[] = [];
+  private closed = false;
 
   constructor(
     private readonly locks: () => LockStore,
@@ -83,10 +84,25 @@ export class Slots {
     return out;
   }
 
-  /** The worker answered: keep the slot for the next task a moment. */
+  /** The worker answered: keep the slot for the next task a moment (released at once once closed: no next task here). */
   park(slot: Slot): void {
+    if (this.closed) {
+      void this.free(slot);
+      return;
+    }
     slot.parkedAt = Date.now();
     this.parked.push(slot);
+  }
+
+  /** Dispatch (re)starts: park answered slots again (a reload that failed restarts the old loop). */
+  open(): void {
+    this.closed = false;
+  }
+
+  /** Dispatch ended (reload or shutdown): release the parked slots, and from now on each slot as its worker answers. */
+  close(): Promise<void> {
+    this.closed = true;
+    return this.sweep(true);
   }
 
   /** Release parked slots that were not reused in time (or all of them). */

@@ -59,8 +59,17 @@ export class WorkerApi {
     if (!m) throw new GatehouseError('GH_ERR_NOT_FOUND', `No worker call ${rest}`);
     const [, id, what] = m;
     const attempt = ctx.query.get('attempt') ?? (ctx.req.headers['gatehouse-attempt-token'] as string | undefined) ?? '';
-    const r = await this.service.d.records.get(id);
+    const { records } = this.service.d;
+    let r = await records.get(id);
     if (!r || r.service !== this.options.service) throw errors.create('TASK_NOT_FOUND', `No task ${id}`);
+    const current = r.state === 'running' && r.attempt !== undefined && same(attempt, r.attempt);
+    // Past the timeout (the sweep has not seen it yet): it fails now, whatever the worker says.
+    if (current && records.overdue(r)) r = (await this.timeOut(r)) ?? (await records.get(id)) ?? r;
+    // A result or failure of a task that timed out is refused, not dropped: the worker's work is lost, and it should know.
+    if (what !== 'progress' && r.state === 'failed' && r.error?.code === 'TIMEOUT') {
+      const why = `it failed with TIMEOUT after taskTimeoutMs (${this.options.taskTimeoutMs} ms)`;
+      throw errors.create('TASK_TIMED_OUT', `Task ${id}: its ${what} is not taken, ${why}`);
+    }
     if (r.state !== 'running' || !r.attempt || !same(attempt, r.attempt)) return this.stale(ctx, r);
     if (what === 'progress') return this.progress(ctx, r, attempt);
     const body = await ctx.readBody({ limit: WORKER_BODY_MAX });
@@ -70,12 +79,19 @@ export class WorkerApi {
       const f = outcomeOf(500, 'application/json', body);
       o = f.state === 'failed' ? f : { state: 'failed', error: { code: 'FAILED', message: 'the worker failed the task' } };
     }
-    const done = await this.service.d.records.finish(id, attempt, o);
-    if (!done) return this.stale(ctx, (await this.service.d.records.get(id)) ?? r);
+    const done = await records.finish(id, attempt, o);
+    if (!done) return this.stale(ctx, (await records.get(id)) ?? r);
     const runMs = Date.now() - (r.startedAt ?? Date.now());
     this.metrics.finished(o.state, runMs / 1000);
     if (o.state === 'succeeded') this.finished(runMs);
     ctx.json(200, { state: done.state, continue: false });
+  }
+
+  /** Fail a running task past taskTimeoutMs; the record after, or undefined when another call moved it first. */
+  private async timeOut(r: TaskRecord): Promise<TaskRecord | undefined> {
+    const failed = await this.service.d.records.timeOut(r.id, r.attempt!);
+    if (failed) this.metrics.finished('failed', (Date.now() - (r.startedAt ?? Date.now())) / 1000);
+    return failed;
   }
 
   /** The worker's attempt is not the task's current one (canceled, requeued, finished): it should stop. */
@@ -95,14 +111,6 @@ export class WorkerApi {
       typeof body.progress === 'number' && Number.isFinite(body.progress) ? Math.max(0, Math.min(100, Math.round(body.progress))) : null;
     const msg = typeof body.message === 'string' ? body.message.slice(0, 1000) : null;
     const { records } = this.service.d;
-    if (Date.now() - (r.startedAt ?? Date.now()) > this.options.taskTimeoutMs) {
-      const failed = await records.finish(r.id, attempt, {
-        state: 'failed',
-        error: { code: 'TIMEOUT', message: `running longer than taskTimeoutMs (${this.options.taskTimeoutMs} ms)` },
-      });
-      if (failed) this.metrics.finished('failed', (Date.now() - (r.startedAt ?? 0)) / 1000);
-      return this.stale(ctx, failed ?? r);
-    }
     const now = await records.progress(r.id, attempt, p, msg);
     // Pull: the report is the heartbeat. Push: gatehouse renews the lease itself while posting.
     const kept = this.options.dispatch === 'pull' && now ? await records.extend(now) : true;

@@ -143,7 +143,9 @@ export function runWorker(options: RunWorkerOptions): RunningWorker {
       }
       clearInterval(beat);
       // Sent even when aborted: gatehouse drops the result of an attempt that is no longer current.
-      await post(new URL(outcome.url, origin), options.token, outcome.body);
+      const r = await post(new URL(outcome.url, origin), options.token, outcome.body);
+      // Refused (the task timed out): onError says so, since the work is lost.
+      if (r.status >= 400) throw new Error(`task ${claim.id}: gatehouse refused its outcome (${r.status} ${r.json?.error?.code ?? ''})`);
     } finally {
       clearInterval(beat);
       stopping.signal.removeEventListener('abort', onStop);

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { call, lbGateway, processJob, status, waitStatus, WORKER_TOKEN } from './harness';
+import { runWorker } from '../../../app';
+import { call, lbGateway, processJob, status, until, waitStatus, WORKER_TOKEN } from './harness';
 
 t.setTimeout(120000);
 
@@ -76,4 +77,60 @@ t.test("heartbeat: a silent worker's task is requeued after heartbeatMs, then FA
   t.equal(third.status, 204, 'not handed out a third time');
   const s = await waitStatus(api, uuid, 'FAILURE');
   t.equal(s.result.code, 'ATTEMPTS_EXHAUSTED');
+});
+
+t.test('timeout: the sweep fails a pulled task past taskTimeoutMs without a worker call; a late result is refused', async (t) => {
+  const { api, url } = await lbGateway(t, [], { ...PULL, taskTimeoutMs: 600, heartbeatMs: 550 });
+  const uuid = await processJob(api, {});
+  const c = await claim(api);
+  const startedAt = Date.now();
+  // Two heartbeats keep the lease live past the timeout (until ~1050 ms), then the worker says nothing:
+  // no claim comes either, so only the sweep can fail it.
+  for (const at of [150, 500]) {
+    await new Promise((r) => setTimeout(r, at - (Date.now() - startedAt)));
+    t.same((await call(`${url}${c.json.progressUrl}`, 'POST', { progress: 10 }, AUTH)).json, { state: 'running', continue: true });
+  }
+  const s = await waitStatus(api, uuid, 'FAILURE', 5000);
+  t.equal(s.result.code, 'TIMEOUT');
+  t.ok(Date.now() - startedAt >= 600, `failed at ${Date.now() - startedAt} ms, past taskTimeoutMs`);
+  const cases = [
+    { call: 'result', body: { late: true } },
+    { call: 'fail', body: { code: 'E_LATE', message: 'too late' } },
+  ];
+  for (const k of cases) {
+    const r = await call(`${url}${c.json[`${k.call}Url`]}`, 'POST', k.body, AUTH);
+    t.equal(r.status, 409, `a late ${k.call} is refused`);
+    t.equal(r.json.error.code, 'GH_ERR_LOAD_BALANCER_TASK_TIMED_OUT');
+  }
+  const p = await call(`${url}${c.json.progressUrl}`, 'POST', { progress: 90 }, AUTH);
+  t.same(p.json, { state: 'failed', continue: false }, 'a late progress report is told to stop');
+  t.equal((await status(api, uuid)).result.code, 'TIMEOUT', 'the failure stands');
+});
+
+t.test('timeout: runWorker keeping its heartbeat is stopped at taskTimeoutMs, and told its result was refused', async (t) => {
+  const { api } = await lbGateway(t, [], { ...PULL, taskTimeoutMs: 700, heartbeatMs: 300 });
+  const errors: Error[] = [];
+  let abortedAfter = -1;
+  const worker = runWorker({
+    url: api,
+    token: WORKER_TOKEN,
+    waitMs: 500,
+    onError: (e) => errors.push(e),
+    async handler(_task, ctx) {
+      const at = Date.now();
+      await ctx.progress(5);
+      // Works until told to stop (its heartbeat goes on meanwhile), then answers all the same.
+      await new Promise<void>((r) => ctx.signal.addEventListener('abort', () => r(), { once: true }));
+      abortedAfter = Date.now() - at;
+      return { late: true };
+    },
+  });
+  t.teardown(() => worker.stop());
+  const uuid = await processJob(api, {});
+  const s = await waitStatus(api, uuid, 'FAILURE', 5000);
+  t.equal(s.result.code, 'TIMEOUT');
+  await until(async () => errors.length > 0, 3000);
+  t.ok(abortedAfter >= 600 && abortedAfter < 2000, `the handler was aborted ${abortedAfter} ms in`);
+  t.match(errors[0].message, /refused its outcome \(409 GH_ERR_LOAD_BALANCER_TASK_TIMED_OUT\)/);
+  t.equal((await status(api, uuid)).result.code, 'TIMEOUT', 'the late result was not taken');
 });
