@@ -18,8 +18,7 @@ import { RequestContext } from '../pipeline/request-context';
 import type { PluginDefinition } from '../plugin/contract';
 import type { Forwarder } from '../proxy/forwarder';
 import { setGcEvery } from '../tuning/young-gc';
-import { createAdminServer } from './admin';
-import type { AdminRoute } from './admin-router';
+import { ClusterRole, type ClusterOptions } from './cluster-role';
 import {
   applyServerLimits,
   clientErrorHandler,
@@ -61,13 +60,8 @@ export interface GatewayOptions {
    * these, so embedders and tests can declare typed plugin objects.
    */
   plugins?: readonly PluginDefinition[];
-  /**
-   * @internal Set by the cluster (`server.workers` above 1; core/server/cluster-*.ts): `worker`
-   * (its id) in a worker, which opens no admin listener and names itself in logs; `adminOnly` in
-   * the primary, which opens only the admin listener (with `adminRoutes` in place of core's
-   * endpoints of the same method and path), runs no background tasks and no health checks.
-   */
-  cluster?: { worker?: number; adminOnly?: boolean; adminRoutes?: readonly AdminRoute[] };
+  /** @internal Set by the cluster: see {@link ClusterOptions}. */
+  cluster?: ClusterOptions;
 }
 
 /** A running (or ready to run) gateway. */
@@ -96,19 +90,15 @@ export class Gateway {
   private readonly registryHost?: RegistryHost;
   /** `Gatehouse-Worker` value (a cluster worker with `server.workerHeader`), else undefined. */
   private workerHeader?: string;
+  /** Its part in a cluster (core/server/cluster-role.ts), or none. */
+  private readonly role: ClusterRole;
 
   constructor(
     private loaded: LoadedConfig,
     private readonly options: GatewayOptions,
   ) {
-    const c = options.cluster;
-    this.logger =
-      options.logger ??
-      createLogger(
-        loaded.config.log.level,
-        undefined,
-        c?.worker !== undefined ? { worker: c.worker } : c?.adminOnly ? { worker: 'primary' } : {},
-      );
+    this.role = new ClusterRole(options.cluster);
+    this.logger = options.logger ?? createLogger(loaded.config.log.level, undefined, this.role.logBindings());
     this.upstreams = new UpstreamRegistry(this.logger);
     registerUpstreamMetrics(this.metrics.registry, this.upstreams);
     this.container.register(TOKENS.logger, { useValue: this.logger });
@@ -132,7 +122,7 @@ export class Gateway {
     try {
       // Before the plugins start, so that they find the declared upstreams.
       const readBuffer = useReadBuffer(this.loaded.config.server.tuning.readBuffer, this.logger);
-      this.upstreams.apply(this.ownUpstreams(this.loaded), readBuffer, AD_HOC_DEFAULTS);
+      this.upstreams.apply(this.role.ownUpstreams(this.loaded), readBuffer, AD_HOC_DEFAULTS);
       // The registry next: registry-backed upstreams of the first generation read it.
       if (this.registryHost) {
         await this.store.openIfNeeded();
@@ -148,19 +138,8 @@ export class Gateway {
     return this;
   }
 
-  /** A cluster primary runs no tasks (its workers do: singletons in one of them, the rest in each). */
   private startTasks(rt: Runtime): void {
-    if (!this.options.cluster?.adminOnly) rt.tasks.start();
-  }
-
-  /**
-   * The upstreams this process applies: a cluster primary forwards nothing, so it runs no health
-   * checks (its workers do); its pools exist for the plugins that look upstreams up.
-   */
-  private ownUpstreams(loaded: LoadedConfig): LoadedConfig['config']['upstreams'] {
-    const u = loaded.config.upstreams;
-    if (!this.options.cluster?.adminOnly) return u;
-    return Object.fromEntries(Object.entries(u).map(([name, cfg]) => [name, { ...cfg, healthCheck: undefined }]));
+    if (this.role.runsTasks) rt.tasks.start();
   }
 
   /** What the gateway owns beside listeners and plugins, closed after the plugins stopped (their stops may still write). */
@@ -179,8 +158,7 @@ export class Gateway {
     setGcEvery(loaded.config.server.tuning.gcEveryMiB);
     // What contextFor needs, made once per config rather than per request.
     this.entryDeps = { server: loaded.config.server, trust: this.trust, logger: this.logger };
-    const worker = this.options.cluster?.worker;
-    this.workerHeader = worker !== undefined && loaded.config.server.workerHeader ? String(worker) : undefined;
+    this.workerHeader = this.role.workerHeader(loaded);
   }
 
   /** Give a new runtime core's ctx.forward, bound to it once rather than per request. */
@@ -213,15 +191,13 @@ export class Gateway {
       throw err;
     }
     this.ready = true;
-    // A cluster worker's line is not the service's: the primary says 'gatehouse listening' once all listen.
-    this.logger.info({ addresses: this.addresses, config: this.loaded.file }, this.isWorker ? 'worker listening' : 'gatehouse listening');
+    this.logger.info({ addresses: this.addresses, config: this.loaded.file }, this.role.message('listening'));
     return this;
   }
 
   private async openListeners(): Promise<void> {
     const { server, admin } = this.loaded.config;
-    const c = this.options.cluster;
-    if (server.https && !c?.adminOnly) {
+    if (server.https && this.role.servesProxy) {
       const h = server.https;
       const s = https.createServer({ ...(await httpsCertificate(this.loaded.dir, h)), ...serverOptions(server) }, (req, res) =>
         this.handleRequest(req, res, true),
@@ -230,7 +206,7 @@ export class Gateway {
       this.wire(s, true);
       this.addresses.https = await listen(s, h.port, h.host, 'https');
     }
-    if (server.http && !c?.adminOnly) {
+    if (server.http && this.role.servesProxy) {
       const redirect = server.http.redirectToHttps && this.addresses.https;
       const s = http.createServer(
         serverOptions(server),
@@ -240,12 +216,11 @@ export class Gateway {
       this.wire(s, false);
       this.addresses.http = await listen(s, server.http.port, server.http.host, 'http');
     }
-    // A cluster's admin listener is the primary's alone.
-    if (admin && c?.worker === undefined) {
-      this.servers.admin = createAdminServer(this, admin.token, c?.adminRoutes);
-      trackConnections(this.servers.admin, 'connection');
-      this.addresses.admin = await listen(this.servers.admin, admin.port, admin.host, 'admin');
-      this.metrics.samples.start();
+    const adminServer = admin && this.role.adminServer(this, admin.token);
+    if (admin && adminServer) {
+      this.servers.admin = adminServer;
+      trackConnections(adminServer, 'connection');
+      this.addresses.admin = await listen(adminServer, admin.port, admin.host, 'admin');
     }
   }
 
@@ -329,10 +304,6 @@ export class Gateway {
     recordRequest(this.metrics, this.accessLog, req, status, ctx, start, bytes);
   }
 
-  private get isWorker(): boolean {
-    return this.options.cluster?.worker !== undefined;
-  }
-
   /** The service registry, when the config has `registry:`. */
   get registry(): ServiceRegistry | undefined {
     return this.registryHost?.registry;
@@ -374,7 +345,7 @@ export class Gateway {
       }
       this.loaded = next;
       this.applyServerSettings(next);
-      this.upstreams.apply(this.ownUpstreams(next), rt.readBuffer, AD_HOC_DEFAULTS);
+      this.upstreams.apply(this.role.ownUpstreams(next), rt.readBuffer, AD_HOC_DEFAULTS);
       this.registryHost?.follow(next.config.upstreams, this.logger);
       this.runtime = rt;
       this.startTasks(rt);
@@ -412,7 +383,7 @@ export class Gateway {
         admin.closeAllConnections();
         await adminClosed;
       }
-      this.logger.info(this.isWorker ? 'worker stopped' : 'gatehouse stopped');
+      this.logger.info(this.role.message('stopped'));
     })();
     return this.closing;
   }
