@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type { LoadedConfig } from '../config/load';
+import type { ClusterView } from '../ui/snapshot';
 import { createAdminServer } from './admin';
 import type { AdminRoute } from './admin-router';
 import type { Gateway } from './gateway';
@@ -8,13 +9,14 @@ import type { Gateway } from './gateway';
  * @internal What makes a Gateway part of a cluster (`server.workers` above 1;
  * core/server/cluster-*.ts): `worker` (its id) in a worker, which opens no admin listener and
  * names itself in logs; `adminOnly` in the primary, which opens only the admin listener (with
- * `adminRoutes` in place of core's endpoints of the same method and path), runs no background
- * tasks and no health checks.
+ * `adminRoutes` in place of core's endpoints of the same method and path, and a dashboard
+ * showing `dashboard`, the workers' data), runs no background tasks and no health checks.
  */
 export interface ClusterOptions {
   worker?: number;
   adminOnly?: boolean;
   adminRoutes?: readonly AdminRoute[];
+  dashboard?: ClusterView;
 }
 
 /**
@@ -65,13 +67,13 @@ export class ClusterRole {
   }
 
   /**
-   * The admin server (its sample ring rolling), or undefined where there is none (a cluster's
-   * admin listener is the primary's alone).
+   * The admin server, or undefined where there is none (a cluster's admin listener is the
+   * primary's alone). Its own sample ring rolls unless the dashboard shows the workers' instead.
    */
   adminServer(gw: Gateway, token: string): http.Server | undefined {
     if (this.isWorker) return undefined;
-    gw.metrics.samples.start();
-    return createAdminServer(gw, token, this.c?.adminRoutes);
+    if (!this.c?.dashboard) gw.metrics.samples.start();
+    return createAdminServer(gw, token, this.c?.adminRoutes, this.c?.dashboard);
   }
 
   /** A worker's lines are not the service's: the primary says 'gatehouse listening' once all listen. */
