@@ -19,17 +19,8 @@ import type { PluginDefinition } from '../plugin/contract';
 import type { Forwarder } from '../proxy/forwarder';
 import { setGcEvery } from '../tuning/young-gc';
 import { ClusterRole, type ClusterOptions } from './cluster-role';
-import {
-  applyServerLimits,
-  clientErrorHandler,
-  drainListeners,
-  listen,
-  queuedResponse,
-  redirectToHttps,
-  refuseConnect,
-  serverOptions,
-  trackConnections,
-} from './listeners';
+import { openListeners } from './open-listeners';
+import { drainListeners, queuedResponse } from './listeners';
 import { AD_HOC_DEFAULTS, Runtime, type RouteRuntime } from './runtime';
 import { UpstreamRegistry } from '../upstream/registry';
 import { registerUpstreamMetrics } from '../observe/upstream-metrics';
@@ -38,7 +29,6 @@ import { contextFor, type EntryDeps } from './entry';
 import { createForwarder, forward, forwardInternal } from './dispatch';
 import { recordRequest } from '../observe/access';
 import { AccessLog } from '../observe/access-log';
-import { httpsCertificate } from './tls';
 
 /**
  * DI tokens for the services core shares with plugins through their child containers: narrow
@@ -185,7 +175,16 @@ export class Gateway {
    */
   async listen(): Promise<this> {
     try {
-      await this.openListeners();
+      await openListeners({
+        gw: this,
+        loaded: this.loaded,
+        role: this.role,
+        logger: this.logger,
+        servers: this.servers,
+        addresses: this.addresses,
+        onRequest: this.handleRequest.bind(this),
+        onUpgrade: this.handleUpgrade.bind(this),
+      });
     } catch (err) {
       await this.close(0).catch(() => undefined);
       throw err;
@@ -193,43 +192,6 @@ export class Gateway {
     this.ready = true;
     this.logger.info({ addresses: this.addresses, config: this.loaded.file }, this.role.message('listening'));
     return this;
-  }
-
-  private async openListeners(): Promise<void> {
-    const { server, admin } = this.loaded.config;
-    if (server.https && this.role.servesProxy) {
-      const h = server.https;
-      const s = https.createServer({ ...(await httpsCertificate(this.loaded.dir, h)), ...serverOptions(server) }, (req, res) =>
-        this.handleRequest(req, res, true),
-      );
-      this.servers.https = s;
-      this.wire(s, true);
-      this.addresses.https = await listen(s, h.port, h.host, 'https');
-    }
-    if (server.http && this.role.servesProxy) {
-      const redirect = server.http.redirectToHttps && this.addresses.https;
-      const s = http.createServer(
-        serverOptions(server),
-        redirect ? (req, res) => redirectToHttps(req, res, this.addresses.https!.port) : (req, res) => this.handleRequest(req, res, false),
-      );
-      this.servers.http = s;
-      this.wire(s, false);
-      this.addresses.http = await listen(s, server.http.port, server.http.host, 'http');
-    }
-    const adminServer = admin && this.role.adminServer(this, admin.token);
-    if (admin && adminServer) {
-      this.servers.admin = adminServer;
-      trackConnections(adminServer, 'connection');
-      this.addresses.admin = await listen(adminServer, admin.port, admin.host, 'admin');
-    }
-  }
-
-  private wire(s: http.Server, secure: boolean): void {
-    applyServerLimits(s, this.loaded.config.server);
-    trackConnections(s, secure ? 'secureConnection' : 'connection');
-    s.on('clientError', clientErrorHandler(this.logger));
-    s.on('connect', refuseConnect);
-    s.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head, secure));
   }
 
   /** Entry point of every HTTP request. */
