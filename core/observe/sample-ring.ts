@@ -8,6 +8,8 @@ export const RING_MAX_ROUTES = 256;
  * so a percentile read from it is within a factor of √2 of the truth, interpolated inside.
  */
 const BOUNDS: readonly number[] = Array.from({ length: 42 }, (_, i) => 0.05 * Math.SQRT2 ** i);
+/** Buckets of a latency histogram (the last takes everything above the last bound). */
+export const HIST_BUCKETS = BOUNDS.length + 1;
 const LOG_BASE = Math.log(Math.SQRT2);
 const LOG_FIRST = Math.log(BOUNDS[0]);
 
@@ -48,6 +50,24 @@ class RouteRing {
   readonly errs = new Uint32Array(RING_SECONDS);
   readonly p50 = new Float32Array(RING_SECONDS);
   readonly p99 = new Float32Array(RING_SECONDS);
+  /** The histograms of the last {@link SampleRing.keepHistograms} seconds, by `second % keep` (a cluster worker's, for the primary to merge). */
+  kept?: { stamp: Float64Array; hist: Uint32Array[] };
+}
+
+/**
+ * One finished second of one route as a cluster worker hands it to the primary: requests, 5xx
+ * errors and the latency histogram, sparse (`[bucket, count, bucket, count, …]`).
+ */
+export interface SecondCounts {
+  readonly n: number;
+  readonly e: number;
+  readonly h: number[];
+}
+
+/** The finished seconds after some second, each with the routes that had requests in it. */
+export interface FinishedSeconds {
+  readonly last: number;
+  readonly seconds: { readonly t: number; readonly routes: Record<string, SecondCounts> }[];
 }
 
 /** One second of one route, as the dashboard charts it. */
@@ -84,8 +104,19 @@ export class SampleRing {
   /** The first second rolled: nothing was counted before it, so series start there at the earliest. */
   private first = -1;
   private readonly listeners = new Set<() => void>();
+  /** Seconds of histograms kept besides the percentiles (0: none; see {@link keepHistograms}). */
+  private keep = 0;
 
   constructor(private readonly clock: () => number = Date.now) {}
+
+  /**
+   * Keep each route's per-second histogram for the last `seconds` finished seconds, so that
+   * {@link finishedSince} can hand them on: a cluster worker's ring, read by the primary once a
+   * second (the slack covers rounds it missed). A single process keeps none.
+   */
+  keepHistograms(seconds: number): void {
+    this.keep = Math.max(0, Math.floor(seconds));
+  }
 
   /** Count one finished request into the current second. */
   record(route: string, status: number, seconds: number): void {
@@ -128,10 +159,76 @@ export class SampleRing {
       r.errs[slot] = r.errors;
       r.p50[slot] = quantileOf(r.hist, r.count, 0.5);
       r.p99[slot] = quantileOf(r.hist, r.count, 0.99);
+      if (this.keep > 0) {
+        r.kept ??= {
+          stamp: new Float64Array(this.keep).fill(-1),
+          hist: Array.from({ length: this.keep }, () => new Uint32Array(BOUNDS.length + 1)),
+        };
+        r.kept.stamp[sec % this.keep] = sec;
+        r.kept.hist[sec % this.keep].set(r.hist);
+      }
       r.count = 0;
       r.errors = 0;
       r.hist.fill(0);
     }
+    for (const cb of this.listeners) cb();
+  }
+
+  /**
+   * The finished seconds after `since` up to `upTo` (Unix s) that still have their histograms
+   * (the last {@link keepHistograms} seconds), rolling first so that `upTo` is closed if the
+   * clock has passed it. Routes without requests in a second are left out of it.
+   */
+  finishedSince(since: number, upTo: number): FinishedSeconds {
+    this.roll();
+    const last = Math.min(this.last, upTo);
+    const seconds: FinishedSeconds['seconds'] = [];
+    for (let sec = Math.max(since + 1, last - this.keep + 1, this.first); sec <= last && this.keep > 0; sec++) {
+      const routes: Record<string, SecondCounts> = {};
+      for (const [name, r] of this.routes) {
+        const slot = sec % RING_SECONDS;
+        if (r.stamp[slot] !== sec || r.requests[slot] === 0 || r.kept?.stamp[sec % this.keep] !== sec) continue;
+        const hist = r.kept.hist[sec % this.keep];
+        const h: number[] = [];
+        for (let i = 0; i < hist.length; i++) if (hist[i] > 0) h.push(i, hist[i]);
+        routes[name] = { n: r.requests[slot], e: r.errs[slot], h };
+      }
+      seconds.push({ t: sec, routes });
+    }
+    return { last, seconds };
+  }
+
+  /**
+   * Write one finished second of a route counted elsewhere (a cluster primary's ring, merged
+   * from its workers'): percentiles read from `hist`, the sum of the workers' histograms. A
+   * second written already (a worker that answered late) gets the counts added; its
+   * percentiles stay those of the histograms merged first.
+   */
+  put(route: string, sec: number, requests: number, errors: number, hist: ArrayLike<number>): void {
+    let r = this.routes.get(route);
+    if (!r) {
+      if (this.routes.size >= RING_MAX_ROUTES) return;
+      this.routes.set(route, (r = new RouteRing()));
+    }
+    const slot = ((sec % RING_SECONDS) + RING_SECONDS) % RING_SECONDS;
+    if (r.stamp[slot] === sec) {
+      r.requests[slot] += requests;
+      r.errs[slot] += errors;
+    } else {
+      r.stamp[slot] = sec;
+      r.requests[slot] = requests;
+      r.errs[slot] = errors;
+      r.p50[slot] = quantileOf(hist, requests, 0.5);
+      r.p99[slot] = quantileOf(hist, requests, 0.99);
+    }
+    if (this.first === -1 || sec < this.first) this.first = sec;
+  }
+
+  /** Move a ring fed by {@link put} (not rolled by its timer) to `sec` as its last finished second, and tell the listeners. */
+  advance(sec: number): void {
+    if (sec <= this.last) return;
+    this.last = sec;
+    if (this.first === -1) this.first = sec;
     for (const cb of this.listeners) cb();
   }
 

@@ -6,6 +6,7 @@ import { registryRoutes } from '../registry/admin-routes';
 import { AdminRouter, type AdminRoute } from './admin-router';
 import { AuthFailures } from './auth-failures';
 import { Dashboard } from '../ui/dashboard';
+import type { ClusterView } from '../ui/snapshot';
 import type { Gateway } from './gateway';
 import type { UpstreamPool } from '../upstream/pool';
 
@@ -153,12 +154,12 @@ function upstreamState(p: UpstreamPool): Record<string, unknown> {
  * The admin API: a route table of core's endpoints, the dashboard at /ui, and, under
  * /plugins/<instance>/, those of the current generation's plugins. `replace` takes the place of
  * core's endpoints of the same method and path (a cluster primary answers /metrics, /readyz,
- * /upstreams and /reload for its workers).
+ * /upstreams and /reload for its workers), and `cluster` is what its dashboard shows of them.
  */
-export function createAdminServer(gw: Gateway, token: string, replace: readonly AdminRoute[] = []): http.Server {
+export function createAdminServer(gw: Gateway, token: string, replace: readonly AdminRoute[] = [], cluster?: ClusterView): http.Server {
   const same = (a: AdminRoute, b: AdminRoute) => a.method === b.method && a.path === b.path;
   const failures = new AuthFailures();
-  const dashboard = new Dashboard(gw, token, failures);
+  const dashboard = new Dashboard(gw, token, failures, cluster);
   const router = new AdminRouter(
     [...replace, ...coreRoutes(gw).filter((r) => !replace.some((x) => same(x, r))), ...dashboard.routes()],
     function adminToken(req, res) {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge } from 'prom-client';
 import type { LoadedConfig } from '../config/load';
 import { clusterAdminRoutes } from './cluster-admin';
+import { ClusterDashboard } from './cluster-dashboard';
 import { rehandOnDeath } from './cluster-handoff';
 import { ask, isClusterMessage, type WorkerQuestion } from './cluster-ipc';
 import { gatewayFrom, type Gateway, type GatewayOptions } from './gateway';
@@ -23,8 +24,8 @@ export type ReloadReport = Record<string, { status: 'reloaded' } | { status: 'fa
  * and started, for /config, /routes and plugin and registry admin routes, but no proxy listener,
  * no tasks, no health checks; docs/workers.md says why), forks the workers, which share the
  * proxy ports, replaces a crashed one with backoff and leaves a crash-looping slot stopped. It
- * alone has the admin listener, whose /metrics, /readyz, /upstreams and /reload speak for the
- * workers, and it passes SIGHUP (after validating once), SIGUSR1 and SIGTERM/SIGINT on.
+ * alone has the admin listener, whose /metrics, /readyz, /upstreams and /reload (and the
+ * dashboard at /ui, core/server/cluster-dashboard.ts) speak for the workers, and it passes SIGHUP (after validating once), SIGUSR1 and SIGTERM/SIGINT on.
  */
 export class ClusterPrimary {
   gw!: Gateway;
@@ -34,6 +35,8 @@ export class ClusterPrimary {
   private serving = false;
   private readonly restarts: Counter;
   private reloading: Promise<unknown> = Promise.resolve();
+  /** What the dashboard at /ui shows: the workers' samples and upstreams, collected once a second. */
+  private readonly dashboard = new ClusterDashboard(this);
 
   constructor(
     private readonly loaded: LoadedConfig,
@@ -57,7 +60,10 @@ export class ClusterPrimary {
     // Round robin in the primary, as on Linux by default, but not left to NODE_CLUSTER_SCHED_POLICY
     // or the platform: with SCHED_NONE the kernel wakes whichever worker, and one takes most.
     cluster.schedulingPolicy = cluster.SCHED_RR;
-    this.gw = await gatewayFrom(this.loaded, { ...this.options, cluster: { adminOnly: true, adminRoutes: clusterAdminRoutes(this) } });
+    this.gw = await gatewayFrom(this.loaded, {
+      ...this.options,
+      cluster: { adminOnly: true, adminRoutes: clusterAdminRoutes(this), dashboard: this.dashboard },
+    });
     this.registerMetrics();
     cluster.on('exit', (w, code, signal) => this.exited(w, code, signal));
     const outcomes = await Promise.all(this.slots.map((s) => this.fork(s)));
@@ -79,6 +85,7 @@ export class ClusterPrimary {
       throw err;
     }
     this.serving = true;
+    if (this.loaded.config.admin) this.dashboard.start();
     this.log.info({ workers: this.slots.map((s) => s.worker?.id) }, `${this.slots.length} workers serving`);
     process.on('SIGHUP', () => void this.reload().catch(() => undefined));
     process.on('SIGUSR1', () => {
@@ -232,6 +239,7 @@ export class ClusterPrimary {
   /** Drain every worker, then close the admin listener and the primary's own plugins. */
   async shutdown(): Promise<void> {
     this.gw.ready = false;
+    this.dashboard.stop();
     await this.stopWorkers();
     await this.gw.close(0);
   }

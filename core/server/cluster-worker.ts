@@ -11,9 +11,16 @@ function tell(m: ClusterMessage): Promise<void> {
   });
 }
 
+/** Seconds of per-second histograms a worker keeps for the primary's dashboard (it asks once a second). */
+const KEEP_HISTOGRAM_SECONDS = 30;
+
 /** A worker's answer to each of the primary's questions. */
-async function answer(gw: Gateway, what: WorkerQuestion): Promise<unknown> {
+async function answer(gw: Gateway, what: WorkerQuestion, arg: unknown): Promise<unknown> {
   switch (what) {
+    case 'samples': {
+      const { since, upTo } = arg as { since: number; upTo: number };
+      return gw.metrics.samples.finishedSince(since, upTo);
+    }
     case 'metrics':
       return gw.metrics.registry.getMetricsAsJSON();
     case 'ready':
@@ -35,7 +42,7 @@ async function answer(gw: Gateway, what: WorkerQuestion): Promise<unknown> {
  * Run one cluster worker (`server.workers` above 1): a Gateway on the proxy listeners the
  * primary shares, without the admin listener. It tells the primary when it listens (or why it
  * could not: the primary reports that once, rather than each worker), answers its questions
- * (metrics, readiness, upstreams, reload, log reopen), drains and exits 0 on SIGTERM/SIGINT or
+ * (metrics, readiness, upstreams, reload, log reopen, the dashboard's samples), drains and exits 0 on SIGTERM/SIGINT or
  * when the primary is gone. SIGHUP is the primary's to handle (it validates once, then asks
  * each worker), so a worker ignores one sent to the whole process group.
  *
@@ -52,10 +59,15 @@ export async function runWorker(options: GatewayOptions, describe: (err: unknown
     await tell({ gh: 'failed', message: describe(err) });
     return 1;
   }
+  // The dashboard is the primary's, fed by every worker's ring (core/server/cluster-dashboard.ts).
+  if (gw.runtime.loaded.config.admin) {
+    gw.metrics.samples.keepHistograms(KEEP_HISTOGRAM_SECONDS);
+    gw.metrics.samples.start();
+  }
   await tell({ gh: 'listening', addresses: { http: gw.addresses.http, https: gw.addresses.https } });
   process.on('message', (m: unknown) => {
     if (!isClusterMessage(m) || m.gh !== 'ask') return;
-    answer(gw, m.what).then(
+    answer(gw, m.what, m.arg).then(
       (value) => void tell({ gh: 'reply', id: m.id, ok: true, value }),
       (err: unknown) => void tell({ gh: 'reply', id: m.id, ok: false, error: describe(err) }),
     );

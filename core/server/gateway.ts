@@ -19,19 +19,9 @@ import type { PluginDefinition } from '../plugin/contract';
 import { bounded } from '../plugin/guard';
 import type { Forwarder } from '../proxy/forwarder';
 import { setGcEvery } from '../tuning/young-gc';
-import { createAdminServer } from './admin';
-import type { AdminRoute } from './admin-router';
-import {
-  applyServerLimits,
-  clientErrorHandler,
-  drainListeners,
-  listen,
-  queuedResponse,
-  redirectToHttps,
-  refuseConnect,
-  serverOptions,
-  trackConnections,
-} from './listeners';
+import { ClusterRole, type ClusterOptions } from './cluster-role';
+import { openListeners } from './open-listeners';
+import { drainListeners, queuedResponse } from './listeners';
 import { AD_HOC_DEFAULTS, Runtime, type RouteRuntime } from './runtime';
 import { UpstreamRegistry } from '../upstream/registry';
 import { registerUpstreamMetrics } from '../observe/upstream-metrics';
@@ -40,7 +30,6 @@ import { contextFor, type EntryDeps } from './entry';
 import { createForwarder, forward, forwardInternal } from './dispatch';
 import { recordRequest } from '../observe/access';
 import { AccessLog } from '../observe/access-log';
-import { httpsCertificate } from './tls';
 
 /**
  * DI tokens for the services core shares with plugins through their child containers: narrow
@@ -62,13 +51,8 @@ export interface GatewayOptions {
    * these, so embedders and tests can declare typed plugin objects.
    */
   plugins?: readonly PluginDefinition[];
-  /**
-   * @internal Set by the cluster (`server.workers` above 1; core/server/cluster-*.ts): `worker`
-   * (its id) in a worker, which opens no admin listener and names itself in logs; `adminOnly` in
-   * the primary, which opens only the admin listener (with `adminRoutes` in place of core's
-   * endpoints of the same method and path), runs no background tasks and no health checks.
-   */
-  cluster?: { worker?: number; adminOnly?: boolean; adminRoutes?: readonly AdminRoute[] };
+  /** @internal Set by the cluster: see {@link ClusterOptions}. */
+  cluster?: ClusterOptions;
 }
 
 /** A running (or ready to run) gateway. */
@@ -101,19 +85,15 @@ export class Gateway {
   private readonly shutdown = new AbortController();
   /** Generations replaced by a reload and not disposed yet (their requests or in-flight work go on). */
   private readonly retiring = new Set<Promise<void>>();
+  /** Its part in a cluster (core/server/cluster-role.ts), or none. */
+  private readonly role: ClusterRole;
 
   constructor(
     private loaded: LoadedConfig,
     private readonly options: GatewayOptions,
   ) {
-    const c = options.cluster;
-    this.logger =
-      options.logger ??
-      createLogger(
-        loaded.config.log.level,
-        undefined,
-        c?.worker !== undefined ? { worker: c.worker } : c?.adminOnly ? { worker: 'primary' } : {},
-      );
+    this.role = new ClusterRole(options.cluster);
+    this.logger = options.logger ?? createLogger(loaded.config.log.level, undefined, this.role.logBindings());
     this.upstreams = new UpstreamRegistry(this.logger);
     registerUpstreamMetrics(this.metrics.registry, this.upstreams);
     this.container.register(TOKENS.logger, { useValue: this.logger });
@@ -137,7 +117,7 @@ export class Gateway {
     try {
       // Before the plugins start, so that they find the declared upstreams.
       const readBuffer = useReadBuffer(this.loaded.config.server.tuning.readBuffer, this.logger);
-      this.upstreams.apply(this.ownUpstreams(this.loaded), readBuffer, AD_HOC_DEFAULTS);
+      this.upstreams.apply(this.role.ownUpstreams(this.loaded), readBuffer, AD_HOC_DEFAULTS);
       // The registry next: registry-backed upstreams of the first generation read it.
       if (this.registryHost) {
         await this.store.openIfNeeded();
@@ -153,19 +133,8 @@ export class Gateway {
     return this;
   }
 
-  /** A cluster primary runs no tasks (its workers do: singletons in one of them, the rest in each). */
   private startTasks(rt: Runtime): void {
-    if (!this.options.cluster?.adminOnly) rt.tasks.start();
-  }
-
-  /**
-   * The upstreams this process applies: a cluster primary forwards nothing, so it runs no health
-   * checks (its workers do); its pools exist for the plugins that look upstreams up.
-   */
-  private ownUpstreams(loaded: LoadedConfig): LoadedConfig['config']['upstreams'] {
-    const u = loaded.config.upstreams;
-    if (!this.options.cluster?.adminOnly) return u;
-    return Object.fromEntries(Object.entries(u).map(([name, cfg]) => [name, { ...cfg, healthCheck: undefined }]));
+    if (this.role.runsTasks) rt.tasks.start();
   }
 
   /** What the gateway owns beside listeners and plugins, closed after the plugins stopped (their stops may still write). */
@@ -184,8 +153,7 @@ export class Gateway {
     setGcEvery(loaded.config.server.tuning.gcEveryMiB);
     // What contextFor needs, made once per config rather than per request.
     this.entryDeps = { server: loaded.config.server, trust: this.trust, logger: this.logger };
-    const worker = this.options.cluster?.worker;
-    this.workerHeader = worker !== undefined && loaded.config.server.workerHeader ? String(worker) : undefined;
+    this.workerHeader = this.role.workerHeader(loaded);
   }
 
   /** Give a new runtime core's ctx.forward, bound to it once rather than per request. */
@@ -213,54 +181,23 @@ export class Gateway {
    */
   async listen(): Promise<this> {
     try {
-      await this.openListeners();
+      await openListeners({
+        gw: this,
+        loaded: this.loaded,
+        role: this.role,
+        logger: this.logger,
+        servers: this.servers,
+        addresses: this.addresses,
+        onRequest: this.handleRequest.bind(this),
+        onUpgrade: this.handleUpgrade.bind(this),
+      });
     } catch (err) {
       await this.close(0).catch(() => undefined);
       throw err;
     }
     this.ready = true;
-    // A cluster worker's line is not the service's: the primary says 'gatehouse listening' once all listen.
-    this.logger.info({ addresses: this.addresses, config: this.loaded.file }, this.isWorker ? 'worker listening' : 'gatehouse listening');
+    this.logger.info({ addresses: this.addresses, config: this.loaded.file }, this.role.message('listening'));
     return this;
-  }
-
-  private async openListeners(): Promise<void> {
-    const { server, admin } = this.loaded.config;
-    const c = this.options.cluster;
-    if (server.https && !c?.adminOnly) {
-      const h = server.https;
-      const s = https.createServer({ ...(await httpsCertificate(this.loaded.dir, h)), ...serverOptions(server) }, (req, res) =>
-        this.handleRequest(req, res, true),
-      );
-      this.servers.https = s;
-      this.wire(s, true);
-      this.addresses.https = await listen(s, h.port, h.host, 'https');
-    }
-    if (server.http && !c?.adminOnly) {
-      const redirect = server.http.redirectToHttps && this.addresses.https;
-      const s = http.createServer(
-        serverOptions(server),
-        redirect ? (req, res) => redirectToHttps(req, res, this.addresses.https!.port) : (req, res) => this.handleRequest(req, res, false),
-      );
-      this.servers.http = s;
-      this.wire(s, false);
-      this.addresses.http = await listen(s, server.http.port, server.http.host, 'http');
-    }
-    // A cluster's admin listener is the primary's alone.
-    if (admin && c?.worker === undefined) {
-      this.servers.admin = createAdminServer(this, admin.token, c?.adminRoutes);
-      trackConnections(this.servers.admin, 'connection');
-      this.addresses.admin = await listen(this.servers.admin, admin.port, admin.host, 'admin');
-      this.metrics.samples.start();
-    }
-  }
-
-  private wire(s: http.Server, secure: boolean): void {
-    applyServerLimits(s, this.loaded.config.server);
-    trackConnections(s, secure ? 'secureConnection' : 'connection');
-    s.on('clientError', clientErrorHandler(this.logger));
-    s.on('connect', refuseConnect);
-    s.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head, secure));
   }
 
   /** Entry point of every HTTP request. */
@@ -335,10 +272,6 @@ export class Gateway {
     recordRequest(this.metrics, this.accessLog, req, status, ctx, start, bytes);
   }
 
-  private get isWorker(): boolean {
-    return this.options.cluster?.worker !== undefined;
-  }
-
   /** The service registry, when the config has `registry:`. */
   get registry(): ServiceRegistry | undefined {
     return this.registryHost?.registry;
@@ -380,7 +313,7 @@ export class Gateway {
       }
       this.loaded = next;
       this.applyServerSettings(next);
-      this.upstreams.apply(this.ownUpstreams(next), rt.readBuffer, AD_HOC_DEFAULTS);
+      this.upstreams.apply(this.role.ownUpstreams(next), rt.readBuffer, AD_HOC_DEFAULTS);
       this.registryHost?.follow(next.config.upstreams, this.logger);
       this.runtime = rt;
       this.startTasks(rt);
@@ -422,7 +355,7 @@ export class Gateway {
         admin.closeAllConnections();
         await adminClosed;
       }
-      this.logger.info(this.isWorker ? 'worker stopped' : 'gatehouse stopped');
+      this.logger.info(this.role.message('stopped'));
     })();
     return this.closing;
   }

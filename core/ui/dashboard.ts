@@ -6,7 +6,7 @@ import type { Gateway } from '../server/gateway';
 import { asset, loadAssets, sendAsset, vendorPaths, type Asset } from './assets';
 import { streamEvents } from './events';
 import { isTls, safeEqual, SessionStore } from './session';
-import { UiSnapshot } from './snapshot';
+import { UiSnapshot, type ClusterView } from './snapshot';
 
 /** Sent with every /ui answer: only this origin's files run, nothing inline, never in a frame. */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -56,6 +56,8 @@ export class Dashboard {
     private readonly gw: Gateway,
     private readonly token: string,
     private readonly failures: AuthFailures,
+    /** In a cluster primary: the workers' samples and upstreams, which the pages show instead of this process's. */
+    private readonly cluster?: ClusterView,
   ) {
     try {
       this.assets = loadAssets();
@@ -78,7 +80,7 @@ export class Dashboard {
   /** Give the dashboard the router whose handlers it calls (made after its routes). */
   attach(router: AdminRouter): void {
     this.router = router;
-    this.snapshot = new UiSnapshot(this.gw, router);
+    this.snapshot = new UiSnapshot(this.gw, router, this.cluster);
   }
 
   /** The session of a request, or the error answering its absence. */
@@ -156,7 +158,8 @@ export class Dashboard {
       }),
       route('GET', '/ui/api/events', (a) => {
         this.session(a.req);
-        streamEvents(a.req, a.res, this.gw.metrics.samples, this.snapshot!, SECURITY_HEADERS, () => this.sessions.of(a.req) !== undefined);
+        const ring = this.cluster?.samples ?? this.gw.metrics.samples;
+        streamEvents(a.req, a.res, ring, this.snapshot!, SECURITY_HEADERS, () => this.sessions.of(a.req) !== undefined);
       }),
       ...ACTIONS.map((act) =>
         route(act.method, act.path, async (a) => {

@@ -4,8 +4,8 @@ import type { UiSnapshot } from './snapshot';
 
 /**
  * One dashboard's Server-Sent Events stream: `history` (the whole ring) and `state` at once,
- * then after each roll of the ring (once a second) `samples` (the seconds finished since the
- * last push) and `state`. A push is
+ * then after each roll of the ring (once a second; in a cluster primary, each collection from
+ * the workers) `samples` (the seconds finished since the last push) and `state`. A push is
  * skipped while the previous one is being read or the client has not drained what it was sent,
  * so a slow client costs one snapshot at a time, never a backlog.
  */

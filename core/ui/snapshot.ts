@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatehouseError } from '../errors';
+import type { SampleRing } from '../observe/sample-ring';
 import type { AdminRouter } from '../server/admin-router';
 import type { Gateway } from '../server/gateway';
 
@@ -21,6 +22,33 @@ function failed(err: unknown): Failed {
   return { error: { code: e.code, message: e.message } };
 }
 
+/** One worker slot of a cluster, as the dashboard lists it. */
+export interface WorkerView {
+  readonly slot: number;
+  /** starting, running, restarting (waiting out a backoff) or stopped (after a crash loop). */
+  readonly state: string;
+  /** Its cluster worker id (the `Gatehouse-Worker` header's value) while running, else null. */
+  readonly worker: number | null;
+  /** Requests (and 5xx answers) it served since it started, as the primary collected them. */
+  readonly requests: number;
+  readonly errors: number;
+  /** Why its last answer to the primary did not come (it is left out of what it did not answer). */
+  readonly missing?: string;
+}
+
+/**
+ * What a cluster primary's dashboard reads from its workers instead of its own process, which
+ * serves no requests and runs no health checks (core/server/cluster-dashboard.ts).
+ */
+export interface ClusterView {
+  /** The per-second samples merged from every worker's ring. */
+  readonly samples: SampleRing;
+  /** Every upstream as the workers see it, merged into the single process's shape. */
+  upstreams(): Promise<unknown>;
+  /** Each worker slot. */
+  workers(): WorkerView[];
+}
+
 /** Everything but the per-second samples, as the dashboard pages read it. */
 export interface UiState {
   readonly at: number;
@@ -30,6 +58,8 @@ export interface UiState {
   readonly webhooks: unknown;
   readonly tasks: unknown;
   readonly registry: unknown;
+  /** Under `server.workers` above 1 only: each worker slot. */
+  readonly workers?: WorkerView[];
 }
 
 /** The metric series of one plugin instance: its own (`gatehouse_<name>_…`) and core's about it (`gatehouse_plugin_…`). */
@@ -56,12 +86,14 @@ async function pluginMetricsOf(gw: Gateway, plugin: string, instance: string): P
 
 /**
  * Reads the dashboard's state through the admin API's own handlers (in process, as an
- * authenticated caller), so the pages show exactly what the API answers.
+ * authenticated caller), so the pages show exactly what the API answers; in a cluster primary,
+ * the upstreams and the workers from `cluster` (the API's `/upstreams` there is per worker).
  */
 export class UiSnapshot {
   constructor(
     private readonly gw: Gateway,
     private readonly router: AdminRouter,
+    private readonly cluster?: ClusterView,
   ) {}
 
   private async get(req: IncomingMessage, res: ServerResponse, path: string, search = ''): Promise<unknown> {
@@ -103,11 +135,12 @@ export class UiSnapshot {
     return {
       at: Date.now(),
       routes: await this.get(req, res, '/routes'),
-      upstreams: await this.get(req, res, '/upstreams'),
+      upstreams: this.cluster ? await this.cluster.upstreams().catch(failed) : await this.get(req, res, '/upstreams'),
       plugins,
       webhooks,
       tasks,
       registry: this.gw.registry ? await this.get(req, res, '/registry/services', '?limit=1000') : { off: true },
+      ...(this.cluster ? { workers: this.cluster.workers() } : {}),
     };
   }
 }

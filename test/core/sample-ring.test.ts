@@ -1,5 +1,5 @@
 import t from 'tap';
-import { RING_MAX_ROUTES, RING_SECONDS, SampleRing, quantileOf } from '../../core/observe/sample-ring';
+import { HIST_BUCKETS, RING_MAX_ROUTES, RING_SECONDS, SampleRing, quantileOf } from '../../core/observe/sample-ring';
 
 // The dashboard's per-second ring: a clock the test moves, so rolling is exact.
 function ringAt(startMs: number) {
@@ -143,4 +143,94 @@ t.test('start rolls on a timer that does not hold the process, stop ends it', as
     1,
     'counted into a rolled second',
   );
+});
+
+t.test('histograms handed on and merged (a cluster primary reads its workers this way)', async (t) => {
+  /** Merge what each worker ring finished into `into`, as core/server/cluster-dashboard.ts does. */
+  const mergeInto = (into: SampleRing, rings: SampleRing[], since: number, upTo: number) => {
+    const cells = new Map<string, { n: number; e: number; h: Uint32Array }>();
+    for (const r of rings)
+      for (const s of r.finishedSince(since, upTo).seconds)
+        for (const [route, c] of Object.entries(s.routes)) {
+          const key = `${s.t} ${route}`;
+          const cell = cells.get(key) ?? { n: 0, e: 0, h: new Uint32Array(HIST_BUCKETS) };
+          cell.n += c.n;
+          cell.e += c.e;
+          for (let i = 0; i < c.h.length; i += 2) cell.h[c.h[i]] += c.h[i + 1];
+          cells.set(key, cell);
+        }
+    for (const [key, c] of cells) {
+      const [sec, route] = key.split(' ');
+      into.put(route, Number(sec), c.n, c.e, c.h);
+    }
+    into.advance(upTo);
+  };
+  const cases: { desc: string; a: number[]; b: number[] }[] = [
+    { desc: 'a fast worker and a slow one: the slow tail is the merged p99', a: Array(98).fill(2), b: [500, 500] },
+    { desc: 'equal workers', a: Array(50).fill(10), b: Array(50).fill(10) },
+    { desc: 'one idle worker', a: Array.from({ length: 100 }, (_, i) => i + 1), b: [] },
+  ];
+  for (const c of cases)
+    t.test(c.desc, async (t) => {
+      const rings = [ringAt(100_000).ring, ringAt(100_000).ring];
+      const single = ringAt(100_000).ring;
+      for (const r of rings) r.keepHistograms(5);
+      c.a.forEach((ms, i) => rings[0].record('api', i === 0 ? 503 : 200, ms / 1000));
+      c.b.forEach((ms) => rings[1].record('api', 200, ms / 1000));
+      for (const ms of [...c.a, ...c.b]) single.record('api', 200, ms / 1000);
+      for (const r of [...rings, single]) r.roll(101_000);
+      const merged = new SampleRing(() => 101_000);
+      mergeInto(merged, rings, -1, 100);
+      const got = merged.sample('api', 100);
+      const want = single.sample('api', 100);
+      t.equal(got.requests, c.a.length + c.b.length, 'requests summed');
+      t.equal(got.errors, 1, '5xx summed');
+      t.equal(got.p50, want.p50, 'p50 as one process that served them all');
+      t.equal(got.p99, want.p99, 'p99 as one process that served them all');
+      t.equal(merged.lastSecond, 100);
+    });
+
+  t.test('finishedSince: the seconds after `since` up to `upTo`, within the seconds kept', async (t) => {
+    let now = 100_000;
+    const r = new SampleRing(() => now);
+    r.keepHistograms(3);
+    for (let sec = 100; sec < 106; sec++) {
+      r.record('api', 200, 0.01);
+      r.roll((sec + 1) * 1000);
+    }
+    now = 106_500;
+    t.same(
+      r.finishedSince(-1, 105).seconds.map((s) => s.t),
+      [103, 104, 105],
+      'only the last 3 kept',
+    );
+    t.same(
+      r.finishedSince(103, 104).seconds.map((s) => s.t),
+      [104],
+      'not past upTo',
+    );
+    const { api } = r.finishedSince(104, 105).seconds[0].routes;
+    t.match(api, { n: 1, e: 0 }, 'counts of the second');
+    t.equal(api.h.length, 2, 'the histogram sparse: one bucket and its count');
+    t.equal(api.h[1], 1);
+    const plain = ringAt(100_000).ring;
+    plain.record('api', 200, 0.01);
+    plain.roll(101_000);
+    t.same(plain.finishedSince(-1, 100).seconds, [], 'a ring keeping no histograms hands none on');
+  });
+
+  t.test('a second put again (a worker that answered late) adds its counts, keeps its percentiles', async (t) => {
+    const merged = new SampleRing(() => 0);
+    const fast = new Uint32Array(HIST_BUCKETS);
+    fast[10] = 10;
+    merged.put('api', 100, 10, 0, fast);
+    const before = merged.sample('api', 100);
+    const slow = new Uint32Array(HIST_BUCKETS);
+    slow[40] = 5;
+    merged.put('api', 100, 5, 2, slow);
+    const after = merged.sample('api', 100);
+    t.equal(after.requests, 15);
+    t.equal(after.errors, 2);
+    t.equal(after.p99, before.p99);
+  });
 });

@@ -21,12 +21,46 @@ function chartData(store, names) {
   return { rps, lat, err };
 }
 
-/** props: series (lib/series.js store), theme. */
-export function Overview({ series, theme }) {
+/** Under server.workers: each worker slot, what it served, and whether it answered the primary. */
+function Workers({ workers }) {
+  return html`<section class="card">
+    <h3>Workers</h3>
+    <div class="scroll" tabindex="0" role="region" aria-label="Workers">
+      <table id="workers-table">
+        <thead>
+          <tr>
+            <th scope="col">Slot</th>
+            <th scope="col">Worker</th>
+            <th scope="col">State</th>
+            <th scope="col" class="num">Requests</th>
+            <th scope="col" class="num">5xx</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${workers.map(
+            (w) =>
+              html`<tr data-worker=${w.worker ?? ''}>
+                <th scope="row">${w.slot}</th>
+                <td>${w.worker ?? '–'}</td>
+                <td>${w.missing ? html`<span class="badge bad" title=${w.missing}>missing</span>` : w.state}</td>
+                <td class="num" data-field="requests">${num(w.requests)}</td>
+                <td class="num">${num(w.errors)}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>
+  </section>`;
+}
+
+/** props: series (lib/series.js store), state (the server's snapshot), theme. */
+export function Overview({ series, state, theme }) {
   const names = Object.keys(series.routes).sort();
+  const workers = state?.workers && html`<${Workers} workers=${state.workers} />`;
   if (names.length === 0)
     return html`<h2>Overview</h2>
-      <p class="notice">No requests yet. Charts appear once a route has served one (samples are kept per second for 15 minutes).</p>`;
+      <p class="notice">No requests yet. Charts appear once a route has served one (samples are kept per second for 15 minutes).</p>
+      ${workers}`;
   const d = chartData(series, names);
   const total = (f, n) => names.reduce((s, r) => s + lastSum(series, r, f, n), 0);
   const latLabels = names.flatMap((n) => [`${n} p50`, `${n} p99`]);
@@ -98,5 +132,6 @@ export function Overview({ series, theme }) {
           </tbody>
         </table>
       </div>
-    </section>`;
+    </section>
+    ${workers}`;
 }

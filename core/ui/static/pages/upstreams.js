@@ -2,9 +2,14 @@
 import { failure, num } from '../lib/format.js';
 import { html } from '../lib/html.js';
 
+// Under server.workers, merged: down when any worker sees it down, naming those workers.
+function inWorkers(ids) {
+  return ids?.length ? ` (worker${ids.length > 1 ? 's' : ''} ${ids.join(', ')})` : '';
+}
+
 function health(t) {
-  if (t.ejected) return html`<span class="badge warn">ejected</span>`;
-  if (!t.healthy) return html`<span class="badge bad">unhealthy</span>`;
+  if (t.ejected) return html`<span class="badge warn">ejected${inWorkers(t.ejectedIn)}</span>`;
+  if (!t.healthy) return html`<span class="badge bad">unhealthy${inWorkers(t.unhealthyIn)}</span>`;
   return html`<span class="badge ok">healthy</span>`;
 }
 
@@ -77,7 +82,15 @@ export function Upstreams({ state }) {
     return html`<h2>Upstreams</h2>
       <p class="notice bad">${err.message}</p>`;
   const names = Object.keys(ups ?? {}).sort();
+  const workers = state?.workers;
   return html`<h2>Upstreams</h2>
+    ${
+      workers &&
+      html`<p class="muted" id="upstreams-merged">
+        As the ${workers.length} workers see them: counts summed, latency the worst worker's, a target unhealthy or ejected when any worker
+        has it so.
+      </p>`
+    }
     ${names.length === 0 && html`<p class="notice">No upstreams declared.</p>`}
     ${names.map((n) => html`<${Upstream} name=${n} u=${ups[n]} />`)}`;
 }
