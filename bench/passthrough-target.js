@@ -4,11 +4,12 @@
  *
  *   node bench/passthrough-target.js backend
  *   node bench/passthrough-target.js bare      <backendPort>
- *   node bench/passthrough-target.js gatehouse <backendPort> [access-log | deployment]
+ *   node bench/passthrough-target.js gatehouse <backendPort> [access-log | deployment | defaults]
  *   node bench/passthrough-target.js cluster   <backendPort>   (env BENCH_WORKERS: server.workers, default 2;
  *     the cluster primary, whose CPU figure includes its workers'; node:cluster forks this same command)
  *     (deployment: what a default deployment behind a load balancer pays: access log on,
- *     trustProxy with 3 CIDRs that include the load generator, 5 no-op plugins)
+ *     trustProxy with 3 CIDRs that include the load generator, 5 no-op plugins; defaults: the same
+ *     without plugins, a route to an upstream as a new user's config has it)
  *     (env BENCH_GATEHOUSE_DIST: use another build's dist/; BENCH_PLUGINS: no-op plugin count, default 5)
  *
  * Each listens on 127.0.0.1:0 and sends { type: 'ready', port }. It then answers
@@ -85,9 +86,10 @@ const pluginPath = path.join(__dirname, 'noop-plugin.js');
 
 /** The benchmarked config: a route with BENCH_PLUGINS (5) no-op plugins. */
 function benchConfig(server = {}) {
-  const deployment = variant === 'deployment';
+  // defaults: a new user's config behind a load balancer (access log on, trustProxy), no plugins.
+  const deployment = variant === 'deployment' || variant === 'defaults';
   const accessLog = variant === 'access-log' || deployment;
-  const pluginCount = process.env.BENCH_PLUGINS === undefined ? 5 : Number(process.env.BENCH_PLUGINS);
+  const pluginCount = variant === 'defaults' ? 0 : process.env.BENCH_PLUGINS === undefined ? 5 : Number(process.env.BENCH_PLUGINS);
   return {
     server: {
       http: { port: 0, host: '127.0.0.1' },

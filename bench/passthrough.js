@@ -14,9 +14,10 @@
  *   --rounds N        rounds per scenario in each fork (default 2); targets are interleaved and
  *                     rotated. Many short paired runs beat few long ones on a VM whose speed drifts.
  *   --connections N   connections of the throughput scenario (default 50)
- *   --no-access-log   skip the extra "gatehouse with access log on" and "deployment" targets
+ *   --no-access-log   skip the extra "gatehouse with access log on", "deployment" and "defaults" targets
  *                     (deployment: access log on, trustProxy with 3 CIDRs including the load
- *                     generator's address, 5 no-op plugins: what a default deployment pays)
+ *                     generator's address, 5 no-op plugins; defaults: the same without plugins,
+ *                     the default config of a route to an upstream behind a load balancer)
  *   --no-pin          do not pin processes to CPUs with taskset (let the scheduler place them)
  *   --cpu-prof DIR    CPU-profile the proxies (V8 sampling profiler via node:inspector) over the
  *                     measured runs; .cpuprofile files and request counts written to DIR. Read
@@ -349,6 +350,10 @@ async function main() {
         logFd === undefined
           ? undefined
           : spawnChild('gatehouse deployment', ['gatehouse', String(backendPort), 'deployment'], { stdout: logFd });
+      const ghDefaults =
+        logFd === undefined
+          ? undefined
+          : spawnChild('gatehouse defaults', ['gatehouse', String(backendPort), 'defaults'], { stdout: logFd });
       const cluster =
         WORKERS > 0
           ? spawnChild(`gatehouse x${WORKERS}`, ['cluster', String(backendPort)], {
@@ -385,6 +390,13 @@ async function main() {
           label: 'gatehouse deployment (log, trustProxy, 5 plugins)',
           port: (await ghDeploy.ready).port,
           proxy: ghDeploy,
+        });
+      if (ghDefaults)
+        ts.push({
+          key: 'gatehouseDefaults',
+          label: 'gatehouse defaults (log, trustProxy, no plugins)',
+          port: (await ghDefaults.ready).port,
+          proxy: ghDefaults,
         });
       // Sanity: every target answers 200 with the backend's body.
       for (const t of ts) {
@@ -484,7 +496,7 @@ async function main() {
       }
       const profiled = CPU_PROF
         ? targets
-            .filter((t) => t.key === 'bare' || t.key === 'gatehouse' || t.key === 'gatehouseLog' || t.key === 'gatehouseDeploy')
+            .filter((t) => ['bare', 'gatehouse', 'gatehouseLog', 'gatehouseDeploy', 'gatehouseDefaults'].includes(t.key))
             .map((t) => t.proxy)
         : [];
       for (const c of profiled) await c.command({ type: 'profile-start', interval: 250 });
@@ -646,6 +658,10 @@ function report(targets, allRuns, machine, loadBefore, started, logBytes) {
       )}`,
     );
   }
+  if (targets.some((t) => t.key === 'gatehouseDefaults')) {
+    const d = paired('throughput', 'gatehouseDefaults', 'bare', (g, b) => g.rps / b.rps);
+    out(`  defaults    gatehouse defaults / bare req/s  ${range(d, 3)}`);
+  }
   for (const t of targets.filter((x) => x.key.startsWith('extra'))) {
     out(
       `  extra       ${t.label} / bare req/s: ${range(
@@ -674,6 +690,27 @@ function report(targets, allRuns, machine, loadBefore, started, logBytes) {
   out(
     `goal: p50 at 1 connection within +${GOAL_P50_DELTA_MS} ms of bare http-proxy  ${verdict(p50Delta1.median, passP50)} (${p50Delta1.median >= 0 ? '+' : ''}${fmt(p50Delta1.median, 3)} ms${caveat(p50Delta1)})`,
   );
+  // Issue 16's goals: the default deployment is the fast one.
+  const judged = (label, x, goal) =>
+    out(`goal: ${label.padEnd(56)} ${verdict(x.median, x.median >= goal)} (${fmt(x.median, 3)}x${caveat(x)})`);
+  if (targets.some((t) => t.key === 'gatehouseDefaults'))
+    judged(
+      'defaults (access log, trustProxy) >= 0.9x bare req/s',
+      paired('throughput', 'gatehouseDefaults', 'bare', (g, b) => g.rps / b.rps),
+      0.9,
+    );
+  if (targets.some((t) => t.key === 'gatehouseLog'))
+    judged(
+      'access log on >= 0.95x off req/s',
+      paired('throughput', 'gatehouseLog', 'gatehouse', (g, b) => g.rps / b.rps),
+      0.95,
+    );
+  if (targets.some((t) => t.key === 'workers'))
+    judged(
+      `${WORKERS} workers >= 1.6x one process req/s`,
+      paired('throughput', 'workers', 'gatehouse', (a, b) => a.rps / b.rps),
+      1.6,
+    );
   const loadAfter = os.loadavg();
   out();
   out(

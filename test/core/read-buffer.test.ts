@@ -148,6 +148,7 @@ t.test('server.tuning.readBuffer: used on tested Node majors only, and can be sw
       container: container.createChildContainer(),
       upstreams: registry,
       clientIp: () => '',
+      shutdown: new AbortController().signal,
     });
     // The gateway applies a generation's upstreams to its registry as the generation takes over.
     registry.apply(loaded.config.upstreams, rt.readBuffer, AD_HOC_DEFAULTS);
