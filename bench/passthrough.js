@@ -243,6 +243,13 @@ function get(port) {
   });
 }
 
+/** Gatehouse with the access log on (passthrough-target.js variants), measured unless --no-access-log. */
+const LOGGED_TARGETS = [
+  { key: 'gatehouseLog', variant: 'access-log', label: 'gatehouse + access log' },
+  { key: 'gatehouseDeploy', variant: 'deployment', label: 'gatehouse deployment (log, trustProxy, 5 plugins)' },
+  { key: 'gatehouseDefaults', variant: 'defaults', label: 'gatehouse defaults (log, trustProxy, no plugins)' },
+];
+
 // Every request comes as if through a load balancer (the deployment target trusts loopback and walks the chain).
 const LB_HEADERS = { 'x-forwarded-for': '203.0.113.7' };
 
@@ -344,16 +351,14 @@ async function main() {
     const startProxies = async () => {
       const bare = spawnChild('bare', ['bare', String(backendPort)]);
       const gh = spawnChild('gatehouse', ['gatehouse', String(backendPort)]);
-      const ghLog =
-        logFd === undefined ? undefined : spawnChild('gatehouse+log', ['gatehouse', String(backendPort), 'access-log'], { stdout: logFd });
-      const ghDeploy =
+      // The targets with the access log on, all writing to the same temp file.
+      const logged =
         logFd === undefined
-          ? undefined
-          : spawnChild('gatehouse deployment', ['gatehouse', String(backendPort), 'deployment'], { stdout: logFd });
-      const ghDefaults =
-        logFd === undefined
-          ? undefined
-          : spawnChild('gatehouse defaults', ['gatehouse', String(backendPort), 'defaults'], { stdout: logFd });
+          ? []
+          : LOGGED_TARGETS.map((x) => ({
+              ...x,
+              proxy: spawnChild(x.label, ['gatehouse', String(backendPort), x.variant], { stdout: logFd }),
+            }));
       const cluster =
         WORKERS > 0
           ? spawnChild(`gatehouse x${WORKERS}`, ['cluster', String(backendPort)], {
@@ -383,21 +388,7 @@ async function main() {
         });
       }
       for (const [i, c] of extras.entries()) ts.push({ key: `extra${i}`, label: EXTRAS[i].label, port: (await c.ready).port, proxy: c });
-      if (ghLog) ts.push({ key: 'gatehouseLog', label: 'gatehouse + access log', port: (await ghLog.ready).port, proxy: ghLog });
-      if (ghDeploy)
-        ts.push({
-          key: 'gatehouseDeploy',
-          label: 'gatehouse deployment (log, trustProxy, 5 plugins)',
-          port: (await ghDeploy.ready).port,
-          proxy: ghDeploy,
-        });
-      if (ghDefaults)
-        ts.push({
-          key: 'gatehouseDefaults',
-          label: 'gatehouse defaults (log, trustProxy, no plugins)',
-          port: (await ghDefaults.ready).port,
-          proxy: ghDefaults,
-        });
+      for (const x of logged) ts.push({ key: x.key, label: x.label, port: (await x.proxy.ready).port, proxy: x.proxy });
       // Sanity: every target answers 200 with the backend's body.
       for (const t of ts) {
         const r = await get(t.port);
@@ -496,7 +487,7 @@ async function main() {
       }
       const profiled = CPU_PROF
         ? targets
-            .filter((t) => ['bare', 'gatehouse', 'gatehouseLog', 'gatehouseDeploy', 'gatehouseDefaults'].includes(t.key))
+            .filter((t) => t.key === 'bare' || t.key === 'gatehouse' || LOGGED_TARGETS.some((x) => x.key === t.key))
             .map((t) => t.proxy)
         : [];
       for (const c of profiled) await c.command({ type: 'profile-start', interval: 250 });

@@ -36,8 +36,9 @@ function timesUs(line) {
 
 /**
  * One wrk run (one thread) against `http://127.0.0.1:<port>/` with `headers`, started pinned to
- * `cpus` (taskset -c) when given, for `seconds` rounded to whole seconds. Resolves with the 2xx count, failures, wrk's own p50/p99
- * (ms; wrk keeps a full-resolution histogram) and wrk's CPU time (µs, read by bash's `times`).
+ * `cpus` (taskset -c) when given, for `seconds` rounded to whole seconds. Resolves with the 2xx
+ * count, failures, wrk's own p50/p99 (ms; wrk keeps a full-resolution histogram) and wrk's CPU
+ * time (µs, read by bash's `times`).
  */
 function runWrk({ port, connections, seconds, headers = {}, cpus }) {
   // wrk reads whole seconds only (a 0.5 s warm-up runs for 1 s).
@@ -80,4 +81,4 @@ function runWrk({ port, connections, seconds, headers = {}, cpus }) {
   });
 }
 
-module.exports = { hasWrk, runWrk, ms, timesUs };
+module.exports = { hasWrk, runWrk };
