@@ -1,6 +1,7 @@
 import type { StateStore } from '../../core/plugin-api';
 import type { LbMetrics } from './metrics';
 import type { TaskRecords } from './records';
+import type { TaskRecord } from './task';
 
 /** Leased items read per page of the sweep. */
 const PAGE = 1000;
@@ -26,12 +27,20 @@ export async function sweepTimeouts(store: () => StateStore, records: TaskRecord
       if (item.dueAt <= now) continue;
       const r = await records.get(item.id);
       if (!r?.attempt || !records.overdue(r, now)) continue;
-      if (await records.timeOut(r.id, r.attempt)) {
-        metrics.finished('failed', (Date.now() - (r.startedAt ?? now)) / 1000);
-        failed++;
-      }
+      if (await timeOutTask(records, metrics, r)) failed++;
     }
     cursor = page.cursor;
   } while (cursor);
+  return failed;
+}
+
+/**
+ * Fail running attempt `r` with TIMEOUT and count it: the record after, or undefined when
+ * another call (a worker's, another process's sweep) moved it first. The sweep's and the worker
+ * API's one way to time a task out.
+ */
+export async function timeOutTask(records: TaskRecords, metrics: LbMetrics, r: TaskRecord): Promise<TaskRecord | undefined> {
+  const failed = await records.timeOut(r.id, r.attempt!);
+  if (failed) metrics.finished('failed', (Date.now() - (r.startedAt ?? Date.now())) / 1000);
   return failed;
 }

@@ -5,6 +5,7 @@ import type { LbMetrics } from './metrics';
 import { outcomeOf } from './post';
 import type { Outcome } from './records';
 import type { TaskService } from './service';
+import { timeOutTask } from './timeouts';
 import type { TaskPayload, TaskRecord } from './task';
 
 /** The largest progress, result or fail body taken from a worker. */
@@ -64,7 +65,7 @@ export class WorkerApi {
     if (!r || r.service !== this.options.service) throw errors.create('TASK_NOT_FOUND', `No task ${id}`);
     const current = r.state === 'running' && r.attempt !== undefined && same(attempt, r.attempt);
     // Past the timeout (the sweep has not seen it yet): it fails now, whatever the worker says.
-    if (current && records.overdue(r)) r = (await this.timeOut(r)) ?? (await records.get(id)) ?? r;
+    if (current && records.overdue(r)) r = (await timeOutTask(records, this.metrics, r)) ?? (await records.get(id)) ?? r;
     // A result or failure of a task that timed out is refused, not dropped: the worker's work is lost, and it should know.
     if (what !== 'progress' && r.state === 'failed' && r.error?.code === 'TIMEOUT') {
       const why = `it failed with TIMEOUT after taskTimeoutMs (${this.options.taskTimeoutMs} ms)`;
@@ -85,13 +86,6 @@ export class WorkerApi {
     this.metrics.finished(o.state, runMs / 1000);
     if (o.state === 'succeeded') this.finished(runMs);
     ctx.json(200, { state: done.state, continue: false });
-  }
-
-  /** Fail a running task past taskTimeoutMs; the record after, or undefined when another call moved it first. */
-  private async timeOut(r: TaskRecord): Promise<TaskRecord | undefined> {
-    const failed = await this.service.d.records.timeOut(r.id, r.attempt!);
-    if (failed) this.metrics.finished('failed', (Date.now() - (r.startedAt ?? Date.now())) / 1000);
-    return failed;
   }
 
   /** The worker's attempt is not the task's current one (canceled, requeued, finished): it should stop. */
