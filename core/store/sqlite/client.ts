@@ -3,7 +3,7 @@ import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { GatehouseError } from '../../errors';
 import type { KvChange } from '../types';
-import type { ChangeRow, WorkerInit, WorkerMessage } from './protocol';
+import type { ChangeRow, Request, WorkerInit, WorkerMessage } from './protocol';
 
 /** One watch registered with {@link WorkerClient.watch}. */
 interface Watcher {
@@ -26,6 +26,16 @@ export class WorkerClient {
   private nextId = 0;
   private readonly calls = new Map<number, Call>();
   private readonly watchers = new Set<Watcher>();
+  /**
+   * Calls made before the loop's check phase, posted as one message: the requests of one poll
+   * phase (many sockets' data) share a postMessage, which costs more than the call itself.
+   */
+  private outbox: Request[] = [];
+  private readonly post = (): void => {
+    const batch = this.outbox;
+    this.outbox = [];
+    this.port?.postMessage(batch);
+  };
   private closed?: Promise<void>;
   private failure?: Error;
 
@@ -77,7 +87,7 @@ export class WorkerClient {
     if (!this.port || this.closed) return Promise.reject(new Error(`SQLite store ${this.init.path} is not open`));
     const id = this.nextId++;
     if (this.calls.size === 0) this.worker!.ref();
-    this.port.postMessage({ id, op, args });
+    if (this.outbox.push({ id, op, args }) === 1) setImmediate(this.post);
     return new Promise<T>((resolve, reject) => this.calls.set(id, { resolve: resolve as (v: unknown) => void, reject }));
   }
 

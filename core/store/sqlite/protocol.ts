@@ -14,7 +14,7 @@ export interface WorkerInit {
   readonly pollMs: number;
 }
 
-/** A call into the worker. */
+/** A call into the worker (the client posts the calls of one loop iteration as one array). */
 export interface Request {
   readonly id: number;
   readonly op: string;

@@ -94,7 +94,7 @@ function runOne(now: number, req: Request): Reply {
 
 function drain(): void {
   scheduled = false;
-  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) pending.push(m.message as Request);
+  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) receive(m.message as Request[]);
   const batch = pending.length > MAX_BATCH ? pending.splice(0, MAX_BATCH) : pending;
   if (batch === pending) pending = [];
   const now = Date.now();
@@ -140,8 +140,13 @@ function pollChanges(): void {
   }
 }
 
-port.on('message', (m: Request) => {
-  pending.push(m);
+/** The client posts the calls of one loop iteration as one array. */
+function receive(calls: Request[]): void {
+  for (const call of calls) pending.push(call);
+}
+
+port.on('message', (calls: Request[]) => {
+  receive(calls);
   schedule();
 });
 // Other processes' changes are seen by polling; our own are seen right after each batch.
