@@ -184,8 +184,9 @@ t.test('lines are buffered: written at 16 KiB or flushMs after the first, and on
     await new Promise((r) => setTimeout(r, 500));
     const written = lines.filter((l) => l.access);
     t.equal(written.length, 1, 'written once flushMs has passed');
-    // pino's epochTime (this logger's): the line carries when the request ended, not when it was written.
-    t.ok(written[0].time >= sent && written[0].time <= answered, `time ${written[0].time} within the request (${sent}..${answered})`);
+    // pino's epochTime (this logger's): the line carries when the request ended, not when it was
+    // written 400 ms later. The server's end of the request may settle just after the client's.
+    t.ok(written[0].time >= sent && written[0].time <= answered + 50, `time ${written[0].time} within the request (${sent}..${answered})`);
   });
   await t.test('16 KiB pending are written without waiting', async (t) => {
     const { url, lines } = await gateway(t, { flushMs: 10000 });
