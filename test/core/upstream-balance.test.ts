@@ -121,14 +121,16 @@ t.test('ring-hash end to end: by header, cookie, query and path', async (t) => {
         routes: [{ match: { path: '/' }, upstream: 'be' }],
       });
       const seen = new Set<string>();
-      for (let k = 0; k < 12; k++) {
+      // 32 keys: the targets' ring points follow their (random) ports, and 12 keys once all fell
+      // on 2 of the 4 (about 6 × 2^-12 with even shares); 32 keys: about 6 × 2^-32.
+      for (let k = 0; k < 32; k++) {
         const key = `k${k}`;
         const u = `${url}${c.path}${c.path.endsWith('=') || c.path.endsWith('/p/') ? key : ''}`;
-        const got = await tally(u, 5, { concurrency: 1, headers: () => c.headers(key) });
-        t.equal(Object.keys(got).length, 1, `${key}: one target for all five`);
+        const got = await tally(u, 3, { concurrency: 1, headers: () => c.headers(key) });
+        t.equal(Object.keys(got).length, 1, `${key}: one target for all three`);
         seen.add(Object.keys(got)[0]);
       }
-      t.ok(seen.size >= 3, `twelve keys over ${seen.size} targets`);
+      t.ok(seen.size >= 3, `32 keys over ${seen.size} targets`);
     });
   }
 });
