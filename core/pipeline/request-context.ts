@@ -19,6 +19,9 @@ export interface ProxyHooks {
 }
 const NO_HOOKS: ProxyHooks = { onProxyRequest: [], onProxyResponse: [], interceptResponse: [] };
 
+/** The header naming the cluster worker that answered (`server.workerHeader`); error answers keep it too. */
+export const WORKER_HEADER = 'gatehouse-worker';
+
 function cut(res: ServerResponse): void {
   res.destroy();
 }
@@ -228,8 +231,10 @@ export class RequestContext implements Context {
       if (res.headersSent) setImmediate(cut, res);
       else {
         // What a plugin (or a failed head) stored is not this answer's: a stale Content-Length,
-        // Transfer-Encoding or Content-Encoding would garble it.
+        // Transfer-Encoding or Content-Encoding would garble it. The worker's name is core's own.
+        const worker = res.getHeader(WORKER_HEADER);
         for (const name of res.getHeaderNames()) res.removeHeader(name);
+        if (worker !== undefined) res.setHeader(WORKER_HEADER, worker);
         answerError(res, e, headers);
       }
       return e;

@@ -1,7 +1,7 @@
-import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { GatehouseError } from '../errors';
 import type { AdminRoute } from './admin-router';
 import type { ClusterPrimary } from './cluster-primary';
+import { clusterMetrics } from './cluster-metrics';
 
 /** How long an admin request waits for a worker's answer. */
 const ASK_MS = 5000;
@@ -45,14 +45,7 @@ export function clusterAdminRoutes(p: ClusterPrimary): AdminRoute[] {
       method: 'GET',
       path: '/metrics',
       handle: async function metrics(a) {
-        const own = await p.gw.metrics.registry.getMetricsAsJSON();
-        const answers = await p.askAll('metrics', ASK_MS);
-        const failed = answers.filter(([, r]) => !r.ok);
-        // A worker that cannot answer (it just died) is left out rather than failing the scrape.
-        if (failed.length > 0)
-          p.gw.logger.warn({ workers: failed.map(([id]) => id) }, 'metrics: workers did not answer; left out of this scrape');
-        const all = [own, ...answers.flatMap(([, r]) => (r.ok ? [r.value as MetricObjectWithValues<MetricValue<string>>[]] : []))];
-        const merged = AggregatorRegistry.aggregate(all);
+        const merged = await clusterMetrics(p, ASK_MS);
         a.send(200, await merged.metrics(), { 'content-type': merged.contentType });
       },
     },

@@ -1,6 +1,8 @@
 import { HIST_BUCKETS, SampleRing, type FinishedSeconds } from '../observe/sample-ring';
 import type { ClusterView, WorkerView } from '../ui/snapshot';
+import type { Registry } from 'prom-client';
 import { ask } from './cluster-ipc';
+import { clusterMetrics } from './cluster-metrics';
 import type { ClusterPrimary } from './cluster-primary';
 import { mergeUpstreams } from './cluster-upstreams';
 
@@ -8,7 +10,7 @@ import { mergeUpstreams } from './cluster-upstreams';
 const ROUND_MS = 1000;
 /** Under the round, so that rounds never overlap: a worker slower than this is missing for that round. */
 const SAMPLES_ASK_MS = 900;
-/** How long a dashboard snapshot waits for the workers' upstreams. */
+/** How long a dashboard snapshot waits for the workers' upstreams (and metrics). */
 const UPSTREAMS_ASK_MS = 2000;
 
 /** What the primary has collected from one worker (by cluster worker id). */
@@ -39,7 +41,8 @@ interface Cell {
  * {@link SAMPLES_ASK_MS} is reported missing and not waited for; its seconds come with its next
  * answer (workers keep 30 s of histograms), adding their counts to seconds already shown, whose
  * percentiles stay those of the workers that answered in time. Upstreams are asked on demand,
- * at most once a second however many dashboards are open, and merged by {@link mergeUpstreams}.
+ * at most once a second however many dashboards are open, and merged by {@link mergeUpstreams};
+ * so are the metrics of the plugins page (aggregated as `/metrics` aggregates them).
  */
 export class ClusterDashboard implements ClusterView {
   readonly samples = new SampleRing();
@@ -47,6 +50,7 @@ export class ClusterDashboard implements ClusterView {
   private timer?: NodeJS.Timeout;
   private busy = false;
   private upstreamsRead?: { at: number; value: Promise<unknown> };
+  private metricsRead?: { at: number; value: Promise<Registry> };
 
   constructor(
     private readonly primary: ClusterPrimary,
@@ -130,6 +134,15 @@ export class ClusterDashboard implements ClusterView {
       return mergeUpstreams(ok);
     });
     this.upstreamsRead = { at: now, value };
+    return value;
+  }
+
+  /** Every worker's metrics aggregated (the plugins page's series), read at most once a second. */
+  metrics(): Promise<Registry> {
+    const now = this.clock();
+    if (this.metricsRead && now - this.metricsRead.at < ROUND_MS) return this.metricsRead.value;
+    const value = clusterMetrics(this.primary, UPSTREAMS_ASK_MS);
+    this.metricsRead = { at: now, value };
     return value;
   }
 

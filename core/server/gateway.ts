@@ -14,7 +14,7 @@ import { storeSpec } from '../store/spec';
 import { normalizeIp, TrustedProxies } from '../net/ip';
 import { createLogger } from '../observe/logger';
 import { GatewayMetrics } from '../observe/metrics';
-import { RequestContext } from '../pipeline/request-context';
+import { RequestContext, WORKER_HEADER } from '../pipeline/request-context';
 import type { PluginDefinition } from '../plugin/contract';
 import { bounded } from '../plugin/guard';
 import type { Forwarder } from '../proxy/forwarder';
@@ -205,7 +205,7 @@ export class Gateway {
     const rt = this.runtime;
     rt.enter();
     this.metrics.inflightNow++;
-    if (this.workerHeader !== undefined) res.setHeader('gatehouse-worker', this.workerHeader);
+    if (this.workerHeader !== undefined) res.setHeader(WORKER_HEADER, this.workerHeader);
     const start = process.hrtime.bigint();
     // Only the access log reports bytes; reading the socket counter is not free.
     const bytesBefore = this.accessLog ? req.socket.bytesWritten : 0;

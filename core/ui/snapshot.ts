@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
 import { GatehouseError } from '../errors';
 import type { SampleRing } from '../observe/sample-ring';
 import type { AdminRouter } from '../server/admin-router';
@@ -45,6 +46,8 @@ export interface ClusterView {
   readonly samples: SampleRing;
   /** Every upstream as the workers see it, merged into the single process's shape. */
   upstreams(): Promise<unknown>;
+  /** Every worker's metrics and the primary's, aggregated as `/metrics` aggregates them. */
+  metrics(): Promise<Registry>;
   /** Each worker slot. */
   workers(): WorkerView[];
 }
@@ -63,10 +66,14 @@ export interface UiState {
 }
 
 /** The metric series of one plugin instance: its own (`gatehouse_<name>_…`) and core's about it (`gatehouse_plugin_…`). */
-async function pluginMetricsOf(gw: Gateway, plugin: string, instance: string): Promise<{ name: string; labels: object; value: number }[]> {
+async function pluginMetricsOf(
+  registry: Registry,
+  plugin: string,
+  instance: string,
+): Promise<{ name: string; labels: object; value: number }[]> {
   const own = `gatehouse_${plugin.replace(/-/g, '_')}_`;
   const out: { name: string; labels: object; value: number }[] = [];
-  for (const m of gw.metrics.registry.getMetricsAsArray()) {
+  for (const m of registry.getMetricsAsArray()) {
     const name = (m as { name: string }).name;
     if (!name.startsWith(own) && !name.startsWith('gatehouse_plugin_')) continue;
     const got = (await (m as unknown as { get(): Promise<unknown> }).get()) as {
@@ -114,8 +121,10 @@ export class UiSnapshot {
 
   /** One snapshot of every page's data. */
   async read(req: IncomingMessage, res: ServerResponse): Promise<UiState> {
+    // In a cluster primary the plugins run in the workers: their series are the workers' sum.
+    const registry = this.cluster ? await this.cluster.metrics().catch(() => this.gw.metrics.registry) : this.gw.metrics.registry;
     const plugins = await Promise.all(
-      this.gw.runtime.pluginStates().map(async (p) => ({ ...p, metrics: await pluginMetricsOf(this.gw, p.plugin, p.instance) })),
+      this.gw.runtime.pluginStates().map(async (p) => ({ ...p, metrics: await pluginMetricsOf(registry, p.plugin, p.instance) })),
     );
     const webhooks = await Promise.all(
       this.instancesWith('/messages').map(async (instance) => ({

@@ -14,6 +14,7 @@ type State = {
   workers: { slot: number; state: string; worker: number | null; requests: number; errors: number; missing?: string }[];
   upstreams: Record<string, { targets: { url: string; healthy: boolean; picks: number; unhealthyIn: number[] }[] }>;
 };
+type PluginState = { plugin: string; instance: string; metrics: { name: string; labels: Record<string, string>; value: number }[] };
 type Series = Record<string, { t: number[]; requests: number[]; p50: number[]; p99: number[] }>;
 
 /** Log in with the form: the session cookie. */
@@ -56,6 +57,12 @@ t.test('the dashboard shows every worker', async (t) => {
     },
     routes: [
       { name: 'gone', match: { path: '/gone/' }, upstream: 'gone' },
+      {
+        name: 'secure',
+        match: { path: '/secure/' },
+        upstream: 'app',
+        plugins: [{ 'jwt-auth': { algorithms: ['HS256'], secret: 's'.repeat(64) } }],
+      },
       { name: 'app', match: { path: '/' }, upstream: 'app' },
     ],
   });
@@ -138,6 +145,25 @@ t.test('the dashboard shows every worker', async (t) => {
     t.equal(await health.textContent(), `unhealthy (workers ${[...ids].sort((a, b) => a - b).join(', ')})`, 'naming both workers');
     t.ok(await page.isVisible('#upstreams-merged'), 'says the view is merged');
     t.same(await axeViolations(page), [], 'axe: upstreams with workers');
+  });
+
+  t.test("the plugins page shows the workers' series, summed (the primary serves no requests)", async (t) => {
+    const M = 12;
+    const servedBy = new Set<number>();
+    for (let i = 0; i < M; i++) {
+      const res = await request(`${c.url}/secure/${i}`);
+      t.equal(res.status, 401, 'no token: refused');
+      servedBy.add(Number(res.headers['gatehouse-worker']));
+    }
+    t.equal(servedBy.size, ids.length, 'refused by both workers');
+    const missing = async () => {
+      const res = await request(`${admin}/ui/api/state`, { headers: { cookie } });
+      const jwt = (JSON.parse(res.body) as { plugins: PluginState[] }).plugins.find((p) => p.plugin === 'jwt-auth');
+      return jwt?.metrics.find((m) => m.name === 'gatehouse_jwt_auth_verifications_total' && m.labels.outcome === 'missing')?.value;
+    };
+    let got: number | undefined;
+    await until(async () => (got = await missing()) === M, 5000, 200).catch(() => undefined);
+    t.equal(got, M, 'verifications_total{outcome="missing"} is the sum over the workers');
   });
 
   t.test('a worker that does not answer is reported missing, not waited for', async (t) => {
