@@ -30,6 +30,16 @@ interface Cell {
   hist: Uint32Array;
 }
 
+/** `read`, run at most once per `ms`: the calls in between share its last promise. */
+function atMostEvery<T>(ms: number, clock: () => number, read: () => Promise<T>): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    const now = clock();
+    if (!last || now - last.at >= ms) last = { at: now, value: read() };
+    return last.value;
+  };
+}
+
 /**
  * The dashboard's data under `server.workers` above 1, in the primary (which serves no requests,
  * so its own ring stays empty). Once a second it asks every running worker over IPC for the
@@ -49,13 +59,18 @@ export class ClusterDashboard implements ClusterView {
   private readonly tallies = new Map<number, Tally>();
   private timer?: NodeJS.Timeout;
   private busy = false;
-  private upstreamsRead?: { at: number; value: Promise<unknown> };
-  private metricsRead?: { at: number; value: Promise<Registry> };
+  /** The workers' upstreams, merged; asked at most once a round however many dashboards are open. */
+  readonly upstreams: () => Promise<unknown>;
+  /** Every worker's metrics aggregated (the plugins page's series), read at most once a round. */
+  readonly metrics: () => Promise<Registry>;
 
   constructor(
     private readonly primary: ClusterPrimary,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.upstreams = atMostEvery(ROUND_MS, clock, () => this.askUpstreams());
+    this.metrics = atMostEvery(ROUND_MS, clock, () => clusterMetrics(primary, UPSTREAMS_ASK_MS));
+  }
 
   /** Collect once a second until {@link stop} (the timer does not hold the process open). */
   start(): void {
@@ -122,28 +137,14 @@ export class ClusterDashboard implements ClusterView {
     }
   }
 
-  upstreams(): Promise<unknown> {
-    const now = this.clock();
-    if (this.upstreamsRead && now - this.upstreamsRead.at < ROUND_MS) return this.upstreamsRead.value;
-    const value = this.primary.askAll('upstreams', UPSTREAMS_ASK_MS).then((answers) => {
-      const ok: [number, Record<string, unknown>][] = [];
-      for (const [id, r] of answers) {
-        if (r.ok) ok.push([id, r.value as Record<string, unknown>]);
-        else this.tallyOf(id).missing = r.error;
-      }
-      return mergeUpstreams(ok);
-    });
-    this.upstreamsRead = { at: now, value };
-    return value;
-  }
-
-  /** Every worker's metrics aggregated (the plugins page's series), read at most once a second. */
-  metrics(): Promise<Registry> {
-    const now = this.clock();
-    if (this.metricsRead && now - this.metricsRead.at < ROUND_MS) return this.metricsRead.value;
-    const value = clusterMetrics(this.primary, UPSTREAMS_ASK_MS);
-    this.metricsRead = { at: now, value };
-    return value;
+  private async askUpstreams(): Promise<unknown> {
+    const answers = await this.primary.askAll('upstreams', UPSTREAMS_ASK_MS);
+    const ok: [number, Record<string, unknown>][] = [];
+    for (const [id, r] of answers) {
+      if (r.ok) ok.push([id, r.value as Record<string, unknown>]);
+      else this.tallyOf(id).missing = r.error;
+    }
+    return mergeUpstreams(ok);
   }
 
   workers(): WorkerView[] {
