@@ -136,8 +136,8 @@ export class AccessLog {
     if (time === std.isoTime) return iso;
     if (time === std.epochTime) return (ms) => `,"time":${ms}`;
     if (time === std.unixTime) return (ms) => `,"time":${Math.round(ms / 1000)}`;
-    if (time === undefined || time === std.nullTime) return () => '';
-    return () => time();
+    // nullTime among them: it returns ''.
+    return time ?? (() => '');
   }
 
   /** Add one request's line (formatted and written with the next flush). */
