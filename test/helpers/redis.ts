@@ -51,7 +51,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Whether something answers PING on the port (any answer: a password-protected server says NOAUTH). */
+/**
+ * Whether the server on the port is serving: it answers PING with anything but `-LOADING` (a
+ * password-protected server says NOAUTH). A server restarted from its AOF answers LOADING until
+ * the dataset is read back, and a client connecting then waits for it.
+ */
 function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = net.connect(port, '127.0.0.1');
@@ -62,7 +66,7 @@ function answers(port: number): Promise<boolean> {
     sock.setTimeout(500, () => done(false));
     sock.on('error', () => done(false));
     sock.on('connect', () => sock.write('PING\r\n'));
-    sock.on('data', () => done(true));
+    sock.on('data', (d: Buffer) => done(!d.toString('latin1').startsWith('-LOADING')));
   });
 }
 
@@ -81,7 +85,7 @@ function args(port: number, dir: string, opts: RedisServerOptions): string[] {
   ]; // prettier-ignore
 }
 
-/** Spawn and wait (5 s at most) until it answers; undefined (and killed) when it did not. */
+/** Spawn and wait (30 s at most: an AOF may take long to load) until it serves; undefined (and killed) when it did not. */
 async function spawnServer(
   bin: string,
   port: number,
@@ -93,7 +97,7 @@ async function spawnServer(
   let exited = false;
   child.on('exit', () => (exited = true));
   child.stderr?.on('data', (d: Buffer) => (log.text = (log.text + d.toString()).slice(-2000)));
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 30_000;
   while (!exited && Date.now() < deadline) {
     if (await answers(port)) return child;
     await new Promise((r) => setTimeout(r, 20));
