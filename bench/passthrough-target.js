@@ -3,7 +3,8 @@
  * One process of the passthrough benchmark, started by bench/passthrough.js over IPC:
  *
  *   node bench/passthrough-target.js backend
- *   node bench/passthrough-target.js bare      <backendPort>
+ *   node bench/passthrough-target.js bare      <backendPort>   (env BENCH_BARE_XFWD=1: http-proxy's xfwd on;
+ *     BENCH_BARE_SPIN_US: busy-wait that many µs per request, as if the proxy did that much work)
  *   node bench/passthrough-target.js gatehouse <backendPort> [access-log | deployment | defaults]
  *   node bench/passthrough-target.js cluster   <backendPort>   (env BENCH_WORKERS: server.workers, default 2;
  *     the cluster primary, whose CPU figure includes its workers'; node:cluster forks this same command)
@@ -56,17 +57,30 @@ async function backend() {
   return listenOn(server);
 }
 
+/** The calibration variants of `bare` (bench/passthrough.js --calibrate). */
+const BARE_XFWD = process.env.BENCH_BARE_XFWD === '1';
+const BARE_SPIN_MS = Number(process.env.BENCH_BARE_SPIN_US || 0) / 1000;
+
+/** Busy-wait: a fixed amount of work per request, to see what any added work costs in req/s. */
+function spin(ms) {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+}
+
 async function bare() {
   const httpProxy = require('http-proxy');
   const agent = new http.Agent(AGENT_OPTIONS);
   const proxy = httpProxy.createProxyServer({});
   const target = { protocol: 'http:', host: '127.0.0.1', hostname: '127.0.0.1', port: backendPort };
+  // http-proxy copies its options per request, so one object serves every request.
+  const options = { target, agent, xfwd: BARE_XFWD };
   proxy.on('error', () => undefined);
   let n = 0;
   handled = async () => n;
   const server = http.createServer((req, res) => {
     n++;
-    proxy.web(req, res, { target, agent }, () => {
+    if (BARE_SPIN_MS > 0) spin(BARE_SPIN_MS);
+    proxy.web(req, res, options, () => {
       if (!res.headersSent) res.writeHead(502);
       res.end();
     });

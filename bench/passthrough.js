@@ -30,6 +30,9 @@
  *                     plugins, access log off), labelled "gatehouse, N workers"; its CPU figure is the
  *                     primary's and the workers' together. Pinned to --workers-cpus (default: every
  *                     CPU, shared with the load generator and the backend): report how they share them.
+ *   --calibrate [US]  also benchmark two variants of bare http-proxy, to read the 0.9x goal against:
+ *                     with http-proxy's own X-Forwarded-* headers (xfwd), and with US µs (default 3)
+ *                     of busy-waiting per request: what a little work of any kind costs in req/s here
  *   --workers-cpus L  CPU list (taskset -c) for the primary and workers of --workers (default 0-<n-1>)
  *   --load L          load generator: autocannon (default; in this process) or wrk (a child process
  *                     pinned where this process is; ~5 µs of CPU per request against autocannon's ~20,
@@ -90,6 +93,15 @@ const LOAD = opt('load', 'autocannon');
 if (LOAD !== 'autocannon' && LOAD !== 'wrk') throw new Error(`--load ${LOAD}: expected autocannon or wrk`);
 const { hasWrk, runWrk } = require('./wrk');
 if (LOAD === 'wrk' && !hasWrk()) throw new Error('--load wrk: wrk is not installed (apt-get install -y wrk)');
+const CALIBRATE = argv.includes('--calibrate');
+const CALIBRATE_US = /^\d+(\.\d+)?$/.test(opt('calibrate', '')) ? Number(opt('calibrate', '')) : 3;
+/** --calibrate: bare http-proxy variants (passthrough-target.js reads their env). */
+const CALIBRATION_TARGETS = CALIBRATE
+  ? [
+      { key: 'bareXfwd', label: 'bare http-proxy + xfwd', env: { BENCH_BARE_XFWD: '1' } },
+      { key: 'bareSpin', label: `bare http-proxy + ${CALIBRATE_US} µs of work`, env: { BENCH_BARE_SPIN_US: String(CALIBRATE_US) } },
+    ]
+  : [];
 const WORKERS_CPUS = opt('workers-cpus', `0-${os.cpus().length - 1}`);
 const EXTRAS = argv
   .flatMap((a, i) => (a === '--extra' && argv[i + 1] ? [argv[i + 1]] : []))
@@ -370,10 +382,15 @@ async function main() {
           env: { ...process.env, BENCH_GATEHOUSE_DIST: x.dist, BENCH_PLUGINS: String(x.plugins) },
         }),
       );
+      const calibration = CALIBRATION_TARGETS.map((x) => ({
+        ...x,
+        proxy: spawnChild(x.label, ['bare', String(backendPort)], { env: { ...process.env, ...x.env } }),
+      }));
       const ts = [
         { key: 'direct', label: 'direct (backend)', port: backendPort, proxy: null },
         { key: 'bare', label: 'bare http-proxy', port: (await bare.ready).port, proxy: bare },
       ];
+      for (const x of calibration) ts.push({ key: x.key, label: x.label, port: (await x.proxy.ready).port, proxy: x.proxy });
       const ghReady = await gh.ready;
       if (ghReady.plugins !== 5) throw new Error(`gatehouse created ${ghReady.plugins} no-op plugin instances, expected 5`);
       ts.push({ key: 'gatehouse', label: 'gatehouse, 5 no-op plugins', port: ghReady.port, proxy: gh });
@@ -652,6 +669,20 @@ function report(targets, allRuns, machine, loadBefore, started, logBytes) {
   if (targets.some((t) => t.key === 'gatehouseDefaults')) {
     const d = paired('throughput', 'gatehouseDefaults', 'bare', (g, b) => g.rps / b.rps);
     out(`  defaults    gatehouse defaults / bare req/s  ${range(d, 3)}`);
+  }
+  for (const x of CALIBRATION_TARGETS) {
+    out(
+      `  calibrate   ${`${x.label} / bare req/s`.padEnd(42)} ${range(
+        paired('throughput', x.key, 'bare', (g, b) => g.rps / b.rps),
+        3,
+      )}`,
+    );
+    out(
+      `  calibrate   ${`${x.label} − bare CPU µs/req`.padEnd(42)} ${range(
+        paired('throughput', x.key, 'bare', (g, b) => g.proxyUsPerReq - b.proxyUsPerReq),
+        1,
+      )}`,
+    );
   }
   for (const t of targets.filter((x) => x.key.startsWith('extra'))) {
     out(
