@@ -18,6 +18,7 @@
  * (a clean exit lets `node --cpu-prof` write its profile).
  */
 const http = require('node:http');
+const { performance } = require('node:perf_hooks');
 const path = require('node:path');
 
 const [role, backendPortArg, variant] = process.argv.slice(2);
