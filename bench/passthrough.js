@@ -94,7 +94,9 @@ if (LOAD !== 'autocannon' && LOAD !== 'wrk') throw new Error(`--load ${LOAD}: ex
 const { hasWrk, runWrk } = require('./wrk');
 if (LOAD === 'wrk' && !hasWrk()) throw new Error('--load wrk: wrk is not installed (apt-get install -y wrk)');
 const CALIBRATE = argv.includes('--calibrate');
-const CALIBRATE_US = /^\d+(\.\d+)?$/.test(opt('calibrate', '')) ? Number(opt('calibrate', '')) : 3;
+// The value is optional: what follows --calibrate may be the next option.
+const CALIBRATE_ARG = opt('calibrate', '');
+const CALIBRATE_US = /^\d+(\.\d+)?$/.test(CALIBRATE_ARG) ? Number(CALIBRATE_ARG) : 3;
 /** --calibrate: bare http-proxy variants (passthrough-target.js reads their env). */
 const CALIBRATION_TARGETS = CALIBRATE
   ? [
